@@ -1,0 +1,289 @@
+// deepgen's command line: train, sample, reconstruct and evaluate models from one binary.
+// Every failure prints one line naming the file or option, what was expected and what was found, and
+// exits non-zero.
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include "deepgen/core/error.h"
+#include "deepgen/core/files.h"
+#include "deepgen/core/runtime.h"
+#include "deepgen/data/dataset.h"
+#include "deepgen/models/dcgan.h"
+#include "deepgen/models/vae.h"
+#include "deepgen/report/image_grid.h"
+#include "deepgen/training/checkpoint.h"
+#include "deepgen/training/progress.h"
+#include "deepgen/training/trainer.h"
+
+namespace fs = std::filesystem;
+using namespace deepgen;
+
+namespace {
+
+struct GlobalOptions {
+  int threads = 0;             // total CPU threads; 0 = all cores
+  std::string device = "auto"; // auto | cpu | cuda
+};
+
+struct TrainCommand {
+  TrainerOptions trainer;
+  DataOptions data;
+  double lr = 0;        // 0 = the model's default
+  bool resume = false;
+  bool no_pictures = false;
+  VaeOptions vae;
+  DcganOptions dcgan;
+};
+
+std::string timestamp() {
+  const std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return text;
+}
+
+PixelRange pixel_range_of(const std::string& kind) {
+  return kind == "dcgan" ? PixelRange::kSymmetric : PixelRange::kUnit;
+}
+
+void print_metrics_table(std::ostream& out, const Metrics& metrics) {
+  out << std::left << std::setw(16) << "metric" << "value\n";
+  for (const auto& [name, value] : metrics) {
+    out << std::left << std::setw(16) << name << std::setprecision(6) << value << "\n";
+  }
+}
+
+int run_train(const std::string& kind, TrainCommand& command, const GlobalOptions& global, CLI::App& app) {
+  const torch::Device device = resolve_device(global.device);
+  TrainerOptions& trainer = command.trainer;
+  trainer.pictures = !command.no_pictures;
+  std::unique_ptr<Family> family;
+  RunState state;
+  DataOptions data_options = command.data;
+  if (command.resume) {
+    check(!trainer.out_dir.empty(), "--resume: give the run directory to continue with --out DIR");
+    const std::string checkpoint = (fs::path(trainer.out_dir) / "checkpoint.pt").string();
+    check(fs::exists(checkpoint), "--resume: no checkpoint at ", checkpoint,
+          "; start a new run without --resume");
+    family = load_checkpoint(checkpoint, device, &state, /*restore_rng=*/true);
+    check(state.kind == kind, "--resume: ", checkpoint, " holds a '", state.kind, "' model, not '", kind,
+          "'; run `deepgen train ", state.kind, " --resume --out ", trainer.out_dir, "`");
+    // The run continues with its own data, batch size and seed; only --epochs may move the goal.
+    data_options = state.config.at("data").get<DataOptions>();
+    trainer.batch_size = state.config.at("trainer").at("batch_size").get<int64_t>();
+    trainer.seed = state.config.at("trainer").at("seed").get<uint64_t>();
+    check(trainer.epochs > state.epoch, "--resume: ", checkpoint, " has already completed ", state.epoch,
+          " epochs; ask for more with --epochs N (N > ", state.epoch, ")");
+    truncate_metrics((fs::path(trainer.out_dir) / "metrics.jsonl").string(), state.epoch);
+  } else {
+    if (trainer.out_dir.empty()) trainer.out_dir = (fs::path("runs") / (kind + "-" + timestamp())).string();
+    check(!fs::exists(fs::path(trainer.out_dir) / "checkpoint.pt"), "--out: run directory ", trainer.out_dir,
+          " already holds a checkpoint; continue it with --resume or choose another --out");
+  }
+  const DataSplits data = load_data(data_options, pixel_range_of(kind), device);
+  if (!command.resume) {
+    seed_everything(trainer.seed);
+    nlohmann::json options;
+    if (kind == "vae") {
+      command.vae.channels = data.channels;
+      command.vae.image_size = data.image_size;
+      if (command.lr > 0) command.vae.lr = command.lr;
+      options = command.vae;
+    } else {
+      command.dcgan.channels = data.channels;
+      command.dcgan.image_size = data.image_size;
+      if (command.lr > 0) command.dcgan.lr = command.lr;
+      options = command.dcgan;
+    }
+    family = make_family(kind, options, device);
+    state.kind = kind;
+    state.model_options = family->options();
+    state.config = {{"model", kind},
+                    {"model_options", state.model_options},
+                    {"data", data_options},
+                    {"trainer", trainer},
+                    {"device", device.str()},
+                    {"threads", global.threads},
+                    {"torch_version", torch_version()}};
+  }
+  state.config["trainer"]["epochs"] = trainer.epochs;
+  const ThreadConfig threads = configure_threads(global.threads, family->conv_heavy());
+  fs::create_directories(trainer.out_dir);
+  write_text_atomically((fs::path(trainer.out_dir) / "config.json").string(), state.config.dump(2) + "\n");
+  write_text_atomically((fs::path(trainer.out_dir) / "config.toml").string(), app.config_to_str(true, true));
+  std::cerr << "deepgen: training " << kind << " on " << data_options.dir << " (" << data.format << ", "
+            << data.train.size() << " train / " << data.test.size() << " test images, " << data.channels << "x"
+            << data.image_size << "x" << data.image_size << ") on " << device.str() << " with "
+            << threads.aten << " ATen x " << threads.blas << " BLAS threads -> " << trainer.out_dir
+            << (command.resume ? " (resumed after epoch " + std::to_string(state.epoch) + ")" : "") << std::endl;
+  const TrainResult result = fit(*family, data, trainer, state);
+  std::cout << "run " << trainer.out_dir << ": " << result.epochs << " epochs, test "
+            << format_metrics(result.test) << std::endl;
+  return 0;
+}
+
+std::unique_ptr<Family> open_run(const std::string& run, const GlobalOptions& global, RunState* state) {
+  const torch::Device device = resolve_device(global.device);
+  auto family = load_checkpoint(checkpoint_path(run), device, state);
+  configure_threads(global.threads, family->conv_heavy());
+  return family;
+}
+
+// Where a command writes by default: beside the checkpoint.
+std::string default_output(const std::string& run, const std::string& name) {
+  const fs::path checkpoint(checkpoint_path(run));
+  return (checkpoint.has_parent_path() ? checkpoint.parent_path() / name : fs::path(name)).string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  CLI::App app{"deepgen: deep generative models and the classic deep-learning systems around them, on LibTorch"};
+  app.require_subcommand(1);
+  app.set_config("--config", "", "Read options from a TOML file (as written to <run>/config.toml); flags win");
+  GlobalOptions global;
+  app.add_option("--threads", global.threads, "CPU threads in all (0 = all cores), split between ATen and OpenBLAS so they never oversubscribe")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--device", global.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+
+  // train
+  TrainCommand train;
+  auto* train_app = app.add_subcommand("train", "Train a model; writes a run directory");
+  train_app->fallthrough();
+  train_app->require_subcommand(1);
+  train_app->add_option("--data", train.data.dir, "MNIST-style IDX folder or image folder")->capture_default_str();
+  train_app->add_option("--epochs", train.trainer.epochs, "Total epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  train_app->add_option("--batch-size", train.trainer.batch_size, "Images per step")->capture_default_str()->check(CLI::PositiveNumber);
+  train_app->add_option("--lr", train.lr, "Learning rate (default: the model's)")->check(CLI::PositiveNumber);
+  train_app->add_option("--seed", train.trainer.seed, "Seed for initialization, shuffling and noise")->capture_default_str();
+  train_app->add_option("--out", train.trainer.out_dir, "Run directory (default runs/<model>-<timestamp>)");
+  train_app->add_flag("--resume", train.resume, "Continue the run in --out from its checkpoint");
+  train_app->add_option("--progress", train.trainer.progress, "auto, bar, lines or none")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
+  train_app->add_option("--image-size", train.data.image_size, "Resize images to this side (0 = native)")->capture_default_str();
+  train_app->add_option("--channels", train.data.channels, "1 gray or 3 RGB (0 = as the data is)")->capture_default_str();
+  train_app->add_option("--train-limit", train.data.train_limit, "Use only the first N training images (0 = all)")->capture_default_str();
+  train_app->add_option("--test-limit", train.data.test_limit, "Use only the first N test images (0 = all)")->capture_default_str();
+  train_app->add_flag("--no-pictures", train.no_pictures, "Do not write image grids after each epoch");
+
+  auto* vae_app = train_app->add_subcommand("vae", "Variational autoencoder (dense 784-400-20 or conv), Bernoulli decoder");
+  vae_app->fallthrough();
+  vae_app->add_option("--arch", train.vae.arch, "dense or conv")->capture_default_str()->check(CLI::IsMember({"dense", "conv"}));
+  vae_app->add_option("--latent-dim", train.vae.latent_dim, "Size of z")->capture_default_str()->check(CLI::PositiveNumber);
+  vae_app->add_option("--hidden", train.vae.hidden, "Hidden units")->capture_default_str()->check(CLI::PositiveNumber);
+  vae_app->add_option("--beta", train.vae.beta, "KL weight (1 = ELBO, >1 = beta-VAE)")->capture_default_str()->check(CLI::NonNegativeNumber);
+
+  auto* dcgan_app = train_app->add_subcommand("dcgan", "DCGAN: transposed-conv generator, strided-conv discriminator");
+  dcgan_app->fallthrough();
+  dcgan_app->add_option("--latent-dim", train.dcgan.latent_dim, "Size of z")->capture_default_str()->check(CLI::PositiveNumber);
+  dcgan_app->add_option("--g-features", train.dcgan.g_features, "Generator feature maps (ngf)")->capture_default_str()->check(CLI::PositiveNumber);
+  dcgan_app->add_option("--d-features", train.dcgan.d_features, "Discriminator feature maps (ndf)")->capture_default_str()->check(CLI::PositiveNumber);
+  dcgan_app->add_option("--beta1", train.dcgan.beta1, "Adam beta1")->capture_default_str();
+
+  // sample
+  std::string run;
+  int64_t count = 64;
+  uint64_t seed = 0;
+  std::string output;
+  auto* sample_app = app.add_subcommand("sample", "Write a grid of generated images");
+  sample_app->fallthrough();
+  sample_app->add_option("run", run, "Run directory or checkpoint file")->required();
+  sample_app->add_option("--n", count, "Number of images")->capture_default_str()->check(CLI::Range(1, 4096));
+  sample_app->add_option("--seed", seed, "Seed of the latent codes")->capture_default_str();
+  sample_app->add_option("--out", output, "PNG file (default <run>/samples.png)");
+
+  // reconstruct
+  auto* reconstruct_app = app.add_subcommand("reconstruct", "Write test images above their reconstructions (autoencoders)");
+  reconstruct_app->fallthrough();
+  reconstruct_app->add_option("run", run, "Run directory or checkpoint file")->required();
+  reconstruct_app->add_option("--out", output, "PNG file (default <run>/reconstructions.png)");
+  std::string data_dir;
+  reconstruct_app->add_option("--data", data_dir, "Data folder (default: the run's)");
+
+  // eval
+  bool as_json = false;
+  int64_t eval_batch = 500;
+  auto* eval_app = app.add_subcommand("eval", "Evaluate a run on its test split");
+  eval_app->fallthrough();
+  eval_app->add_option("run", run, "Run directory or checkpoint file")->required();
+  eval_app->add_flag("--json", as_json, "Print JSON instead of a table");
+  eval_app->add_option("--data", data_dir, "Data folder (default: the run's)");
+  eval_app->add_option("--seed", seed, "Seed of the evaluation noise")->capture_default_str();
+  eval_app->add_option("--batch-size", eval_batch, "Images per evaluation batch")->capture_default_str()->check(CLI::PositiveNumber);
+
+  // An unknown model gets the list of valid ones, not CLI11's generic "argument was not expected".
+  if (argc >= 3 && std::string(argv[1]) == "train" && argv[2][0] != '-') {
+    const auto kinds = family_kinds();
+    if (std::find(kinds.begin(), kinds.end(), argv[2]) == kinds.end()) make_family(argv[2], {}, torch::kCPU);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    if (error.get_exit_code() == 0) return app.exit(error);  // --help
+    std::cerr << "deepgen: error: " << error.what() << " (see deepgen --help)" << std::endl;
+    return 2;
+  }
+
+  if (*train_app) {
+    const std::string kind = *vae_app ? "vae" : "dcgan";
+    return run_train(kind, train, global, app);
+  }
+  if (*sample_app) {
+    auto family = open_run(run, global, nullptr);
+    if (output.empty()) output = default_output(run, "samples.png");
+    const auto columns = int64_t(std::ceil(std::sqrt(double(count))));
+    write_grid(output, to_pixels(family->sample(count, seed), family->pixel_range()), columns);
+    std::cout << output << std::endl;
+    return 0;
+  }
+  RunState state;
+  auto family = open_run(run, global, &state);
+  DataOptions data_options = state.config.at("data").get<DataOptions>();
+  if (!data_dir.empty()) data_options.dir = data_dir;
+  data_options.channels = family->options().at("channels").get<int64_t>();
+  data_options.image_size = family->options().at("image_size").get<int64_t>();
+  if (*reconstruct_app) {
+    check(family->can_reconstruct(), "reconstruct: ", checkpoint_path(run), " holds a '", state.kind,
+          "' model, which has no encoder; reconstruct needs an autoencoder run (vae)");
+    data_options.train_limit = 1;  // only the test split is used
+    const DataSplits data = load_data(data_options, family->pixel_range(), resolve_device(global.device));
+    const Picture picture = family->pictures(data.test).at("reconstructions");
+    if (output.empty()) output = default_output(run, "reconstructions.png");
+    write_grid(output, picture.images, picture.columns);
+    std::cout << output << std::endl;
+    return 0;
+  }
+  // eval
+  data_options.train_limit = 1;
+  const DataSplits data = load_data(data_options, family->pixel_range(), resolve_device(global.device));
+  seed_everything(seed);
+  const Metrics metrics = family->evaluate(data.test, eval_batch);
+  if (as_json) {
+    nlohmann::json json = {{"run", run}, {"kind", state.kind}, {"epoch", state.epoch}, {"split", "test"},
+                           {"images", data.test.size()}};
+    for (const auto& [name, value] : metrics) json["metrics"][name] = value;
+    std::cout << json.dump(2) << std::endl;
+  } else {
+    std::cout << state.kind << " run " << run << ", epoch " << state.epoch << ", " << data.test.size()
+              << " test images\n";
+    print_metrics_table(std::cout, metrics);
+  }
+  return 0;
+} catch (const deepgen::Error& error) {
+  std::cerr << "deepgen: error: " << error.what() << std::endl;
+  return 1;
+} catch (const c10::Error& error) {
+  const std::string message = error.what_without_backtrace();
+  std::cerr << "deepgen: LibTorch error: " << message.substr(0, message.find('\n')) << std::endl;
+  return 1;
+} catch (const std::exception& error) {
+  std::cerr << "deepgen: error: " << error.what() << std::endl;
+  return 1;
+}

@@ -1,0 +1,132 @@
+#include "deepgen/data/dataset.h"
+
+#include <filesystem>
+
+#include "deepgen/core/error.h"
+#include "deepgen/data/idx.h"
+#include "deepgen/data/image_folder.h"
+
+namespace deepgen {
+namespace fs = std::filesystem;
+
+void to_json(nlohmann::json& j, const DataOptions& o) {
+  j = {{"dir", o.dir}, {"image_size", o.image_size}, {"channels", o.channels},
+       {"train_limit", o.train_limit}, {"test_limit", o.test_limit}};
+}
+void from_json(const nlohmann::json& j, DataOptions& o) {
+  o.dir = j.at("dir").get<std::string>();
+  o.image_size = j.at("image_size").get<int64_t>();
+  o.channels = j.at("channels").get<int64_t>();
+  o.train_limit = j.at("train_limit").get<int64_t>();
+  o.test_limit = j.at("test_limit").get<int64_t>();
+}
+
+torch::Tensor normalize_pixels(const torch::Tensor& pixels, PixelRange range) {
+  auto unit = pixels.to(torch::kFloat).div_(255.0);
+  return range == PixelRange::kUnit ? unit : unit.mul_(2.0).sub_(1.0);
+}
+
+torch::Tensor to_pixels(const torch::Tensor& images, PixelRange range) {
+  auto unit = range == PixelRange::kUnit ? images : images.add(1.0).div(2.0);
+  return unit.clamp(0.0, 1.0).mul(255.0).round().to(torch::kUInt8);
+}
+
+namespace {
+
+torch::Tensor limit(const torch::Tensor& tensor, int64_t count) {
+  return count > 0 && count < tensor.size(0) ? tensor.narrow(0, 0, count) : tensor;
+}
+
+// IDX images (N, H, W) -> (N, C, S, S) uint8 with the requested side and channels.
+torch::Tensor shape_idx_images(const torch::Tensor& images, const std::string& path, int64_t size,
+                               int64_t channels) {
+  check(images.dim() == 3, "IDX file ", path, ": expected 3 dimensions (count, rows, columns), found ",
+        images.dim());
+  auto out = images.unsqueeze(1);  // (N, H, W) -> (N, 1, H, W)
+  out = resize_images(out, size);
+  if (channels == 3) out = out.expand({-1, 3, -1, -1}).contiguous();  // gray -> RGB
+  return out;
+}
+
+torch::Tensor read_labels(const std::string& path, int64_t count, const std::string& images_path) {
+  auto labels = read_idx(path);
+  check(labels.dim() == 1, "IDX file ", path, ": expected 1 dimension (count) for labels, found ",
+        labels.dim());
+  check(labels.size(0) == count, "IDX file ", path, ": expected ", count, " labels (one per image in ",
+        images_path, "), found ", labels.size(0));
+  return labels.to(torch::kInt64);
+}
+
+}  // namespace
+
+DataSplits load_data(const DataOptions& options, PixelRange range, torch::Device device) {
+  check(fs::is_directory(options.dir), "--data: folder ", options.dir,
+        " does not exist; give an MNIST-style folder (e.g. /usr/share/datasets/fashion-mnist, from the ",
+        "dataset-fashion-mnist package) or a folder of images");
+  check(options.channels == 0 || options.channels == 1 || options.channels == 3,
+        "--channels: expected 1 (gray) or 3 (RGB), found ", options.channels);
+  check(options.image_size >= 0 && options.image_size <= 1024, "--image-size: expected 1 to 1024 pixels, found ",
+        options.image_size);
+  check(options.train_limit >= 0 && options.test_limit >= 0, "--train-limit/--test-limit must not be negative");
+  DataSplits splits;
+  torch::Tensor train_pixels, test_pixels;
+  if (looks_like_idx_folder(options.dir)) {
+    const IdxFiles files = find_idx_files(options.dir);
+    splits.format = "idx";
+    auto train_raw = read_idx(files.train_images);
+    auto test_raw = read_idx(files.test_images);
+    check(train_raw.dim() == 3 && test_raw.dim() == 3 && train_raw.size(1) == test_raw.size(1) &&
+              train_raw.size(2) == test_raw.size(2),
+          "IDX files ", files.train_images, " and ", files.test_images,
+          ": expected images of one size in both splits, found ", train_raw.sizes(), " and ", test_raw.sizes());
+    splits.image_size = options.image_size ? options.image_size : train_raw.size(1);
+    splits.channels = options.channels ? options.channels : 1;
+    splits.train.labels = read_labels(files.train_labels, train_raw.size(0), files.train_images);
+    splits.test.labels = read_labels(files.test_labels, test_raw.size(0), files.test_images);
+    train_raw = limit(train_raw, options.train_limit);
+    test_raw = limit(test_raw, options.test_limit);
+    train_pixels = shape_idx_images(train_raw, files.train_images, splits.image_size, splits.channels);
+    test_pixels = shape_idx_images(test_raw, files.test_images, splits.image_size, splits.channels);
+    for (int i = 0; i < 10; ++i) splits.class_names.push_back(std::to_string(i));
+  } else {
+    splits.format = "image-folder";
+    splits.image_size = options.image_size ? options.image_size : 64;
+    const fs::path root(options.dir);
+    std::vector<std::string> train_files, test_files;
+    std::string train_root = options.dir, test_root = options.dir;
+    if (fs::is_directory(root / "train") && fs::is_directory(root / "test")) {
+      train_root = (root / "train").string();
+      test_root = (root / "test").string();
+      train_files = list_images(train_root);
+      test_files = list_images(test_root);
+    } else {
+      const auto files = list_images(options.dir);
+      check(files.size() >= 2, "--data: folder ", options.dir,
+            " is neither an MNIST-style folder (no train-images-idx3-ubyte[.gz]) nor a folder with at ",
+            "least 2 images (found ", files.size(), ")");
+      for (size_t i = 0; i < files.size(); ++i) (i % 10 == 9 ? test_files : train_files).push_back(files[i]);
+      if (test_files.empty()) {  // fewer than 10 images: the last one is the test split
+        test_files.push_back(train_files.back());
+        train_files.pop_back();
+      }
+    }
+    if (options.train_limit > 0 && int64_t(train_files.size()) > options.train_limit) train_files.resize(options.train_limit);
+    if (options.test_limit > 0 && int64_t(test_files.size()) > options.test_limit) test_files.resize(options.test_limit);
+    // Channels must agree between the splits: decide on the training images.
+    ImageSet train = load_image_set(train_files, train_root, splits.image_size, int(options.channels));
+    splits.channels = train.images.size(1);
+    ImageSet test = load_image_set(test_files, test_root, splits.image_size, int(splits.channels));
+    train_pixels = train.images;
+    test_pixels = test.images;
+    splits.train.labels = train.labels;
+    splits.test.labels = test.labels;
+    splits.class_names = train.class_names;
+  }
+  splits.train.labels = limit(splits.train.labels, options.train_limit).to(device);
+  splits.test.labels = limit(splits.test.labels, options.test_limit).to(device);
+  splits.train.images = normalize_pixels(train_pixels.to(device), range);
+  splits.test.images = normalize_pixels(test_pixels.to(device), range);
+  return splits;
+}
+
+}  // namespace deepgen

@@ -1,0 +1,48 @@
+// Training data held in memory as one tensor per split, normalized once and kept on the training
+// device, so a batch is an index_select and never a copy from host memory.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace deepgen {
+
+enum class PixelRange { kUnit, kSymmetric };  // [0, 1] (BCE decoders) or [-1, 1] (tanh generators)
+
+struct DataOptions {
+  std::string dir = "/usr/share/datasets/fashion-mnist";  // MNIST-style IDX folder or image folder
+  int64_t image_size = 0;   // side in pixels; 0 = native (28 for IDX, 64 for image folders)
+  int64_t channels = 0;     // 1 gray, 3 RGB; 0 = as the data is
+  int64_t train_limit = 0;  // use only the first N training images (0 = all); for quick runs
+  int64_t test_limit = 0;   // likewise for the test split
+};
+void to_json(nlohmann::json& j, const DataOptions& o);
+void from_json(const nlohmann::json& j, DataOptions& o);
+
+struct Dataset {
+  torch::Tensor images;  // (N, C, H, W) float, normalized
+  torch::Tensor labels;  // (N) int64
+  int64_t size() const { return images.defined() ? images.size(0) : 0; }
+};
+
+struct DataSplits {
+  Dataset train, test;
+  std::string format;                    // "idx" or "image-folder"
+  std::vector<std::string> class_names;
+  int64_t channels = 0, image_size = 0;  // what was loaded, after defaults
+};
+
+// Loads `options.dir`: an MNIST-style folder (the four IDX files) or an image folder. An image folder
+// with `train/` and `test/` sub-folders uses them; otherwise every 10th image in sorted order (index
+// 9, 19, ...) is the test split. Throws naming the folder or file when the data cannot be used.
+DataSplits load_data(const DataOptions& options, PixelRange range, torch::Device device);
+
+// uint8 pixels -> float in the given range. (N, C, H, W) or (C, H, W).
+torch::Tensor normalize_pixels(const torch::Tensor& pixels, PixelRange range);
+// The inverse, for pictures: float in the range -> uint8, clamped.
+torch::Tensor to_pixels(const torch::Tensor& images, PixelRange range);
+
+}  // namespace deepgen

@@ -1,0 +1,66 @@
+// The contract between a model family and the generic trainer: the trainer owns epochs, batching,
+// evaluation cadence, checkpoints, progress and metric logging; a family owns its networks, its
+// optimizers, its training step(s) and its metrics. A GAN's step runs two optimizers and still goes
+// through the same loop.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "deepgen/data/dataset.h"
+
+namespace deepgen {
+
+// Named scalars for one batch or one split; "loss" is always present.
+using Metrics = std::map<std::string, double>;
+
+// Images to show as one grid: (N, C, H, W) uint8, `columns` per row.
+struct Picture {
+  torch::Tensor images;
+  int64_t columns = 8;
+};
+
+class Family {
+ public:
+  virtual ~Family() = default;
+
+  virtual std::string kind() const = 0;               // "vae", "dcgan", ...
+  virtual nlohmann::json options() const = 0;         // everything needed to rebuild the networks
+  virtual PixelRange pixel_range() const = 0;         // how the data must be normalized
+  virtual bool conv_heavy() const = 0;                // decides how CPU threads are split
+
+  // One optimization step on a batch. images: (B, C, H, W) in pixel_range(); labels: (B).
+  // Returns per-image means of the batch's metrics.
+  virtual Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) = 0;
+
+  // Metrics over a whole split (per-image means), without touching the weights.
+  virtual Metrics evaluate(const Dataset& data, int64_t batch_size) = 0;
+
+  // Pictures to write after each epoch, by name ("samples", "reconstructions").
+  virtual std::map<std::string, Picture> pictures(const Dataset& test) = 0;
+
+  // n generated images (N, C, H, W) in pixel_range(), from latent codes drawn with `seed`.
+  virtual torch::Tensor sample(int64_t n, uint64_t seed) = 0;
+
+  // Autoencoders reconstruct their input; other families throw.
+  virtual bool can_reconstruct() const { return false; }
+  virtual torch::Tensor reconstruct(const torch::Tensor& images);
+
+  // Networks and optimizer state, for checkpoints.
+  virtual void save(torch::serialize::OutputArchive& archive) = 0;
+  virtual void load(torch::serialize::InputArchive& archive) = 0;
+};
+
+// Every family the CLI knows, for help texts and "unknown model" errors.
+std::vector<std::string> family_kinds();
+
+// Builds a family from its kind and options (as `Family::options()` returns them, or a subset: missing
+// fields take their defaults). Throws listing the valid kinds or naming the bad field.
+std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::json& options,
+                                    torch::Device device);
+
+}  // namespace deepgen

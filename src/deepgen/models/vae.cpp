@@ -1,0 +1,167 @@
+#include "deepgen/models/vae.h"
+
+#include "deepgen/core/error.h"
+
+namespace deepgen {
+
+void to_json(nlohmann::json& j, const VaeOptions& o) {
+  j = {{"arch", o.arch}, {"channels", o.channels}, {"image_size", o.image_size}, {"hidden", o.hidden},
+       {"latent_dim", o.latent_dim}, {"beta", o.beta}, {"lr", o.lr}};
+}
+void from_json(const nlohmann::json& j, VaeOptions& o) {
+  o.arch = j.value("arch", o.arch);
+  o.channels = j.value("channels", o.channels);
+  o.image_size = j.value("image_size", o.image_size);
+  o.hidden = j.value("hidden", o.hidden);
+  o.latent_dim = j.value("latent_dim", o.latent_dim);
+  o.beta = j.value("beta", o.beta);
+  o.lr = j.value("lr", o.lr);
+}
+
+namespace {
+void validate(const VaeOptions& o) {
+  check(o.arch == "dense" || o.arch == "conv", "--arch: expected dense or conv, found '", o.arch, "'");
+  check(o.channels == 1 || o.channels == 3, "vae: expected 1 or 3 image channels, found ", o.channels);
+  check(o.image_size >= 4, "vae: expected images of at least 4x4 pixels, found ", o.image_size);
+  check(o.arch != "conv" || o.image_size % 4 == 0, "--arch conv: the image side must be a multiple of 4 ",
+        "(two stride-2 convolutions), found ", o.image_size, "; use --image-size or --arch dense");
+  check(o.hidden >= 1, "--hidden: expected a positive count, found ", o.hidden);
+  check(o.latent_dim >= 1, "--latent-dim: expected a positive count, found ", o.latent_dim);
+  check(o.beta >= 0, "--beta: expected a non-negative KL weight, found ", o.beta);
+  check(o.lr > 0, "--lr: expected a positive learning rate, found ", o.lr);
+}
+}  // namespace
+
+VaeLoss vae_loss(const VaeOutput& output, const torch::Tensor& images) {
+  namespace F = torch::nn::functional;
+  VaeLoss loss;
+  loss.reconstruction = F::binary_cross_entropy_with_logits(
+      output.logits, images, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kSum));
+  loss.kl = -0.5 * torch::sum(1 + output.logvar - output.mu.pow(2) - output.logvar.exp());
+  return loss;
+}
+
+VaeNetImpl::VaeNetImpl(const VaeOptions& o) : options(o) {
+  validate(o);
+  namespace nn = torch::nn;
+  const int64_t pixels = o.channels * o.image_size * o.image_size;
+  if (o.arch == "dense") {
+    encoder = nn::Sequential(nn::Flatten(), nn::Linear(pixels, o.hidden), nn::ReLU());
+    decoder = nn::Sequential(nn::Linear(o.latent_dim, o.hidden), nn::ReLU(), nn::Linear(o.hidden, pixels));
+  } else {
+    const int64_t side = o.image_size / 4;  // after two stride-2 convolutions
+    encoder = nn::Sequential(
+        nn::Conv2d(nn::Conv2dOptions(o.channels, 32, 4).stride(2).padding(1)), nn::ReLU(),  // (B,32,S/2,S/2)
+        nn::Conv2d(nn::Conv2dOptions(32, 64, 4).stride(2).padding(1)), nn::ReLU(),          // (B,64,S/4,S/4)
+        nn::Flatten(),                                                                        // (B,64*S*S/16)
+        nn::Linear(64 * side * side, o.hidden), nn::ReLU());
+    decoder = nn::Sequential(
+        nn::Linear(o.latent_dim, o.hidden), nn::ReLU(), nn::Linear(o.hidden, 64 * side * side), nn::ReLU(),
+        nn::Unflatten(nn::UnflattenOptions(1, {64, side, side})),  // (B,64*s*s) -> (B,64,s,s)
+        nn::ConvTranspose2d(nn::ConvTranspose2dOptions(64, 32, 4).stride(2).padding(1)), nn::ReLU(),
+        nn::ConvTranspose2d(nn::ConvTranspose2dOptions(32, o.channels, 4).stride(2).padding(1)));
+  }
+  register_module("encoder", encoder);
+  fc_mu = register_module("fc_mu", nn::Linear(o.hidden, o.latent_dim));
+  fc_logvar = register_module("fc_logvar", nn::Linear(o.hidden, o.latent_dim));
+  register_module("decoder", decoder);
+}
+
+std::pair<torch::Tensor, torch::Tensor> VaeNetImpl::encode(const torch::Tensor& images) {
+  auto features = encoder->forward(images);  // (B, hidden)
+  return {fc_mu->forward(features), fc_logvar->forward(features)};
+}
+
+torch::Tensor VaeNetImpl::decode(const torch::Tensor& z) {
+  // (B, latent) -> (B, C*H*W) or (B, C, H, W) -> (B, C, H, W)
+  return decoder->forward(z).view({z.size(0), options.channels, options.image_size, options.image_size});
+}
+
+VaeOutput VaeNetImpl::forward(const torch::Tensor& images, bool sample) {
+  auto [mu, logvar] = encode(images);
+  auto z = sample ? mu + torch::randn_like(mu) * torch::exp(0.5 * logvar) : mu;
+  return {decode(z), mu, logvar};
+}
+
+VaeFamily::VaeFamily(const VaeOptions& options, torch::Device device)
+    : options_(options),
+      device_(device),
+      net_(options),
+      optimizer_((net_->to(device), net_->parameters()), torch::optim::AdamOptions(options.lr)) {}
+
+Metrics VaeFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
+  net_->train();
+  const VaeLoss loss = vae_loss(net_->forward(images), images);
+  auto objective = loss.reconstruction + options_.beta * loss.kl;
+  optimizer_.zero_grad();
+  objective.backward();
+  optimizer_.step();
+  const double count = double(images.size(0));
+  const double reconstruction = loss.reconstruction.item<double>() / count;
+  const double kl = loss.kl.item<double>() / count;
+  return {{"loss", reconstruction + kl}, {"reconstruction", reconstruction}, {"kl", kl}};
+}
+
+Metrics VaeFamily::evaluate(const Dataset& data, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  net_->eval();
+  double reconstruction = 0, kl = 0;
+  for (int64_t start = 0; start < data.size(); start += batch_size) {
+    auto images = data.images.narrow(0, start, std::min(batch_size, data.size() - start));
+    const VaeLoss loss = vae_loss(net_->forward(images), images);
+    reconstruction += loss.reconstruction.item<double>();
+    kl += loss.kl.item<double>();
+  }
+  const double count = double(std::max<int64_t>(1, data.size()));
+  return {{"loss", (reconstruction + kl) / count}, {"reconstruction", reconstruction / count},
+          {"kl", kl / count}};
+}
+
+torch::Tensor VaeFamily::sample(int64_t n, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  net_->eval();
+  auto generator = at::detail::createCPUGenerator(seed);
+  auto z = torch::randn({n, options_.latent_dim}, generator, torch::kFloat).to(device_);
+  return torch::sigmoid(net_->decode(z));
+}
+
+torch::Tensor VaeFamily::reconstruct(const torch::Tensor& images) {
+  torch::NoGradGuard no_grad;
+  net_->eval();
+  return torch::sigmoid(net_->forward(images.to(device_), /*sample=*/false).logits);
+}
+
+std::map<std::string, Picture> VaeFamily::pictures(const Dataset& test) {
+  std::map<std::string, Picture> out;
+  out["samples"] = {to_pixels(sample(64, /*seed=*/0), pixel_range()), 8};
+  const int64_t rows = std::min<int64_t>(4, test.size() / 8);
+  if (rows > 0) {
+    auto originals = test.images.narrow(0, 0, rows * 8);
+    auto recon = reconstruct(originals);
+    // Interleave rows: originals row r above its reconstructions. (R*8, C, H, W) -> (R, 2, 8, C, H, W).
+    auto shape = originals.sizes().vec();
+    auto pairs = torch::stack({originals.view({rows, 8, shape[1], shape[2], shape[3]}),
+                               recon.view({rows, 8, shape[1], shape[2], shape[3]})}, 1);
+    out["reconstructions"] = {to_pixels(pairs.view({rows * 16, shape[1], shape[2], shape[3]}), pixel_range()), 8};
+  }
+  return out;
+}
+
+void VaeFamily::save(torch::serialize::OutputArchive& archive) {
+  torch::serialize::OutputArchive net_archive, optimizer_archive;
+  net_->save(net_archive);
+  optimizer_.save(optimizer_archive);
+  archive.write("net", net_archive);
+  archive.write("optimizer", optimizer_archive);
+}
+
+void VaeFamily::load(torch::serialize::InputArchive& archive) {
+  torch::serialize::InputArchive net_archive, optimizer_archive;
+  archive.read("net", net_archive);
+  archive.read("optimizer", optimizer_archive);
+  net_->load(net_archive);
+  net_->to(device_);
+  optimizer_.load(optimizer_archive);
+}
+
+}  // namespace deepgen

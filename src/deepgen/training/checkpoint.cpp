@@ -1,0 +1,119 @@
+#include "deepgen/training/checkpoint.h"
+
+#include <filesystem>
+
+#include "deepgen/core/error.h"
+#include "deepgen/core/files.h"
+
+namespace deepgen {
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kHeaderKey = "deepgen_header";
+
+std::string first_line(const char* text) {
+  std::string message(text);
+  return message.substr(0, message.find('\n'));
+}
+
+torch::serialize::InputArchive open_archive(const std::string& path, torch::Device device) {
+  check(fs::exists(path), "checkpoint ", path, " does not exist; give a run directory or its checkpoint.pt");
+  check(fs::is_regular_file(path), "checkpoint ", path, " is not a file");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path, device);
+  } catch (const c10::Error& error) {
+    fail("checkpoint ", path, " is not a deepgen checkpoint: expected a file written by `deepgen train`, ",
+         "found unreadable data (", first_line(error.what_without_backtrace()), ")");
+  }
+  return archive;
+}
+
+RunState parse_header(const std::string& path, torch::serialize::InputArchive& archive) {
+  c10::IValue header;
+  check(archive.try_read(kHeaderKey, header) && header.isString(), "checkpoint ", path,
+        " is not a deepgen checkpoint: it is a LibTorch archive without the '", kHeaderKey, "' record");
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(header.toStringRef());
+  } catch (const nlohmann::json::exception& error) {
+    fail("checkpoint ", path, ": its header is not valid JSON (", error.what(), ")");
+  }
+  const int version = json.value("format_version", -1);
+  check(version == kCheckpointFormatVersion, "checkpoint ", path, ": expected format version ",
+        kCheckpointFormatVersion, ", found ", version, " (written by another deepgen version)");
+  RunState state;
+  try {
+    state.kind = json.at("kind").get<std::string>();
+    state.model_options = json.at("model_options");
+    state.config = json.at("config");
+    state.epoch = json.at("epoch").get<int64_t>();
+    state.metrics = json.at("metrics");
+  } catch (const nlohmann::json::exception& error) {
+    fail("checkpoint ", path, ": header field missing or of the wrong type (", error.what(), ")");
+  }
+  return state;
+}
+}  // namespace
+
+std::string checkpoint_path(const std::string& run_or_file) {
+  if (fs::is_directory(run_or_file)) return (fs::path(run_or_file) / "checkpoint.pt").string();
+  return run_or_file;
+}
+
+void save_checkpoint(const std::string& path, Family& family, const RunState& state) {
+  const nlohmann::json header = {{"format", "deepgen-checkpoint"},
+                                 {"format_version", kCheckpointFormatVersion},
+                                 {"kind", state.kind},
+                                 {"model_options", state.model_options},
+                                 {"config", state.config},
+                                 {"epoch", state.epoch},
+                                 {"metrics", state.metrics}};
+  torch::serialize::OutputArchive archive, model;
+  archive.write(kHeaderKey, c10::IValue(header.dump()));
+  family.save(model);
+  archive.write("model", model);
+  archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
+  const fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  const std::string temporary = temporary_path(path);
+  try {
+    archive.save_to(temporary);
+  } catch (const c10::Error& error) {
+    fs::remove(temporary);
+    fail("cannot write checkpoint ", path, ": ", first_line(error.what_without_backtrace()));
+  }
+  std::error_code error;
+  fs::rename(temporary, target, error);
+  check(!error, "cannot move ", temporary, " to ", path, ": ", error.message());
+}
+
+RunState read_checkpoint_state(const std::string& path) {
+  auto archive = open_archive(path, torch::kCPU);
+  return parse_header(path, archive);
+}
+
+std::unique_ptr<Family> load_checkpoint(const std::string& path, torch::Device device, RunState* state,
+                                        bool restore_rng) {
+  auto archive = open_archive(path, device);
+  RunState header = parse_header(path, archive);
+  std::unique_ptr<Family> family = make_family(header.kind, header.model_options, device);
+  try {
+    torch::serialize::InputArchive model;
+    archive.read("model", model);
+    family->load(model);
+    if (restore_rng) {
+      torch::Tensor rng;
+      archive.read("rng_cpu", rng, /*is_buffer=*/true);
+      at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle on the global one
+      generator.set_state(rng.cpu());
+    }
+  } catch (const c10::Error& error) {
+    fail("checkpoint ", path, ": the saved weights do not match its declared ", header.kind, " options (",
+         first_line(error.what_without_backtrace()), ")");
+  }
+  if (state) *state = header;
+  return family;
+}
+
+}  // namespace deepgen

@@ -1,0 +1,130 @@
+#include "deepgen/training/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "deepgen/core/error.h"
+#include "deepgen/core/files.h"
+#include "deepgen/report/image_grid.h"
+#include "deepgen/training/progress.h"
+
+namespace deepgen {
+namespace fs = std::filesystem;
+
+void to_json(nlohmann::json& j, const TrainerOptions& o) {
+  j = {{"epochs", o.epochs}, {"batch_size", o.batch_size}, {"seed", o.seed}, {"out_dir", o.out_dir}};
+}
+
+namespace {
+
+// The first metric that is NaN or infinite, or an empty string.
+std::string non_finite(const Metrics& metrics) {
+  for (const auto& [name, value] : metrics) {
+    if (!std::isfinite(value)) return name + " is " + (std::isnan(value) ? "nan" : "inf");
+  }
+  return {};
+}
+
+void append_metrics(const std::string& path, int64_t epoch, const std::string& split, const Metrics& metrics,
+                    double seconds) {
+  nlohmann::json line = {{"epoch", epoch}, {"split", split}};
+  for (const auto& [name, value] : metrics) line[name] = value;
+  line["seconds"] = seconds;
+  std::ofstream out(path, std::ios::app);
+  check(bool(out), "cannot append to ", path);
+  out << line.dump() << "\n";
+}
+
+nlohmann::json metrics_json(const Metrics& metrics) {
+  nlohmann::json json = nlohmann::json::object();
+  for (const auto& [name, value] : metrics) json[name] = value;
+  return json;
+}
+
+}  // namespace
+
+void truncate_metrics(const std::string& path, int64_t epoch) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (json.is_object() && json.value("epoch", int64_t(0)) <= epoch) kept += line + "\n";
+  }
+  write_text_atomically(path, kept);
+}
+
+TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& options, RunState state) {
+  check(options.epochs >= 1, "--epochs: expected at least 1, found ", options.epochs);
+  check(options.batch_size >= 1, "--batch-size: expected at least 1, found ", options.batch_size);
+  check(data.train.size() > 0, "the training split is empty");
+  check(!options.out_dir.empty(), "trainer: no run directory given");
+  fs::create_directories(fs::path(options.out_dir) / "images");
+  const std::string metrics_path = (fs::path(options.out_dir) / "metrics.jsonl").string();
+  const std::string checkpoint = (fs::path(options.out_dir) / "checkpoint.pt").string();
+  Progress progress(options.progress, std::cerr);
+
+  TrainResult result;
+  result.epochs = state.epoch;
+  const int64_t count = data.train.size();
+  const int64_t batches = (count + options.batch_size - 1) / options.batch_size;
+  for (int64_t epoch = state.epoch + 1; epoch <= options.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    progress.start_epoch(epoch, options.epochs, batches);
+    // Each epoch's order depends on the seed and the epoch only, so a resumed run sees the same order.
+    auto shuffle = at::detail::createCPUGenerator(options.seed * 1000003ULL + uint64_t(epoch));
+    auto order = torch::randperm(count, shuffle, torch::kLong).to(data.train.images.device());
+    Metrics sums;
+    for (int64_t batch = 0; batch < batches; ++batch) {
+      const int64_t begin = batch * options.batch_size;
+      const int64_t size = std::min(options.batch_size, count - begin);
+      auto index = order.narrow(0, begin, size);
+      const Metrics step = family.train_step(data.train.images.index_select(0, index),
+                                             data.train.labels.index_select(0, index));
+      if (const std::string bad = non_finite(step); !bad.empty()) {
+        throw DivergenceError("training diverged: " + bad + " at epoch " + std::to_string(epoch) + ", batch " +
+                              std::to_string(batch + 1) + " of " + std::to_string(batches) +
+                              (state.epoch > 0 || epoch > 1
+                                   ? "; the last good checkpoint is kept at " + checkpoint + " (epoch " +
+                                         std::to_string(epoch - 1) + ")"
+                                   : "; no checkpoint was written") +
+                              ". Try a smaller --lr.");
+      }
+      for (const auto& [name, value] : step) sums[name] += value * double(size);
+      progress.update(batch + 1, begin + size, step.at("loss"));
+    }
+    Metrics train;
+    for (const auto& [name, sum] : sums) train[name] = sum / double(count);
+    const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const Metrics test = data.test.size() > 0 ? family.evaluate(data.test, options.batch_size) : Metrics{};
+    if (const std::string bad = non_finite(test); !bad.empty()) {
+      throw DivergenceError("training diverged: test " + bad + " after epoch " + std::to_string(epoch) +
+                            "; the last good checkpoint is kept at " + checkpoint + ". Try a smaller --lr.");
+    }
+    if (options.pictures) {
+      for (const auto& [name, picture] : family.pictures(data.test)) {
+        std::ostringstream file;
+        file << "epoch_" << std::setw(3) << std::setfill('0') << epoch << "_" << name << ".png";
+        write_grid((fs::path(options.out_dir) / "images" / file.str()).string(), picture.images, picture.columns);
+      }
+    }
+    append_metrics(metrics_path, epoch, "train", train, train_seconds);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!test.empty()) append_metrics(metrics_path, epoch, "test", test, seconds - train_seconds);
+
+    state.epoch = epoch;
+    state.metrics = {{"train", metrics_json(train)}, {"test", metrics_json(test)}};
+    save_checkpoint(checkpoint, family, state);
+    progress.end_epoch(train, test, train_seconds, count);
+    result = {epoch, train, test};
+  }
+  return result;
+}
+
+}  // namespace deepgen
