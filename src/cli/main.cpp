@@ -116,7 +116,7 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
   const ThreadConfig threads = configure_threads(global.threads, family->conv_heavy());
   fs::create_directories(trainer.out_dir);
   write_text_atomically((fs::path(trainer.out_dir) / "config.json").string(), state.config.dump(2) + "\n");
-  write_text_atomically((fs::path(trainer.out_dir) / "config.toml").string(), app.config_to_str(true, true));
+  write_text_atomically((fs::path(trainer.out_dir) / "config.toml").string(), app.config_to_str(/*default_also=*/false, /*write_description=*/false));
   std::cerr << "deepgen: training " << kind << " on " << data_options.dir << " (" << data.format << ", "
             << data.train.size() << " train / " << data.test.size() << " test images, " << data.channels << "x"
             << data.image_size << "x" << data.image_size << ") on " << device.str() << " with "
@@ -147,6 +147,7 @@ int main(int argc, char** argv) try {
   CLI::App app{"deepgen: deep generative models and the classic deep-learning systems around them, on LibTorch"};
   app.require_subcommand(1);
   app.set_config("--config", "", "Read options from a TOML file (as written to <run>/config.toml); flags win");
+  app.allow_config_extras(CLI::config_extras_mode::error);
   GlobalOptions global;
   app.add_option("--threads", global.threads, "CPU threads in all (0 = all cores), split between ATen and OpenBLAS so they never oversubscribe")
       ->check(CLI::NonNegativeNumber);
@@ -225,6 +226,11 @@ int main(int argc, char** argv) try {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ConfigError& error) {
+    std::cerr << "deepgen: error: --config " << app.get_config_ptr()->as<std::string>() << ": " << error.what()
+              << " (keys are long option names under their command, e.g. train.epochs=5, train.vae.beta=2)"
+              << std::endl;
+    return 2;
   } catch (const CLI::ParseError& error) {
     if (error.get_exit_code() == 0) return app.exit(error);  // --help
     std::cerr << "deepgen: error: " << error.what() << " (see deepgen --help)" << std::endl;

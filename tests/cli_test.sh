@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The CLI end to end on tiny runs: train, resume, sample, reconstruct, eval, and every kind of bad input
+# (each must give a one-line error naming the culprit and a non-zero exit, never a crash).
+set -u
+DEEPGEN=${1:?usage: cli_test.sh path/to/deepgen}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+passes=0
+pass() { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect_error "what" "message fragment" command...: non-zero exit (not a signal), one line naming it.
+expect_error() {
+  local what=$1 fragment=$2
+  shift 2
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local rc=$?
+  if [ $rc -eq 0 ]; then fail "$what: exit 0"; return; fi
+  if [ $rc -ge 128 ]; then fail "$what: killed by signal ($rc)"; return; fi
+  if ! grep -q -- "$fragment" "$WORK/err"; then fail "$what: stderr lacks '$fragment':"; cat "$WORK/err"; return; fi
+  if [ "$(grep -c . "$WORK/err")" -ne 1 ]; then fail "$what: expected one line:"; cat "$WORK/err"; return; fi
+  pass
+}
+expect_ok() {
+  local what=$1
+  shift
+  if "$@" >"$WORK/out" 2>"$WORK/err"; then pass; else fail "$what: exit $?"; cat "$WORK/err"; fi
+}
+expect_file() { if [ -s "$1" ]; then pass; else fail "missing file $1"; fi; }
+test_loss() { grep "\"split\":\"test\"" "$1" | grep "\"epoch\":$2," | sed 's/.*"loss":\([^,}]*\).*/\1/'; }
+
+TINY=(--train-limit 256 --test-limit 64 --batch-size 32 --progress lines --threads 1)
+
+# Train, then resume: the resumed run must end where the uninterrupted one does.
+expect_ok "train vae" "$DEEPGEN" train vae "${TINY[@]}" --epochs 2 --hidden 64 --out "$WORK/straight"
+expect_ok "train vae 1 epoch" "$DEEPGEN" train vae "${TINY[@]}" --epochs 1 --hidden 64 --out "$WORK/split"
+expect_ok "resume" "$DEEPGEN" train vae --resume --epochs 2 --out "$WORK/split" --threads 1 --progress lines
+a=$(test_loss "$WORK/straight/metrics.jsonl" 2)
+b=$(test_loss "$WORK/split/metrics.jsonl" 2)
+if [ -n "$a" ] && [ "$a" = "$b" ]; then pass; else fail "resume: test loss '$b' != uninterrupted '$a'"; fi
+[ "$(wc -l <"$WORK/split/metrics.jsonl")" -eq 4 ] && pass || fail "resumed metrics.jsonl should have 4 lines"
+for f in config.json config.toml metrics.jsonl checkpoint.pt images/epoch_002_samples.png images/epoch_002_reconstructions.png; do
+  expect_file "$WORK/straight/$f"
+done
+grep -q '"split":"train"' "$WORK/straight/metrics.jsonl" && pass || fail "metrics.jsonl has no train lines"
+
+expect_ok "sample" "$DEEPGEN" sample "$WORK/straight" --n 16 --out "$WORK/s.png"
+expect_file "$WORK/s.png"
+expect_ok "sample default path" "$DEEPGEN" sample "$WORK/straight/checkpoint.pt"
+expect_file "$WORK/straight/samples.png"
+expect_ok "reconstruct" "$DEEPGEN" reconstruct "$WORK/straight"
+expect_file "$WORK/straight/reconstructions.png"
+expect_ok "eval json" "$DEEPGEN" eval "$WORK/straight" --json
+grep -q '"loss"' "$WORK/out" && grep -q '"kind": "vae"' "$WORK/out" && pass || { fail "eval --json output"; cat "$WORK/out"; }
+expect_ok "eval table" "$DEEPGEN" eval "$WORK/straight"
+grep -q '^loss ' "$WORK/out" && pass || { fail "eval table output"; cat "$WORK/out"; }
+
+# A DCGAN through the same loop, and the config file round trip.
+expect_ok "train dcgan" "$DEEPGEN" train dcgan "${TINY[@]}" --epochs 1 --g-features 8 --d-features 8 --out "$WORK/gan"
+grep -q '"loss_g"' "$WORK/gan/metrics.jsonl" && grep -q '"d_g_z"' "$WORK/gan/metrics.jsonl" && pass || fail "dcgan metrics"
+expect_file "$WORK/gan/images/epoch_001_samples.png"
+expect_ok "sample dcgan" "$DEEPGEN" sample "$WORK/gan"
+sed "s|$WORK/gan|$WORK/gan2|" "$WORK/gan/config.toml" >"$WORK/gan.toml"
+expect_ok "train from --config" "$DEEPGEN" --config "$WORK/gan.toml" train dcgan
+grep -q '"g_features": 8' "$WORK/gan2/config.json" && pass || fail "--config did not apply g-features"
+
+# Bad input.
+expect_error "unknown model" "valid models: vae, dcgan" "$DEEPGEN" train transformer
+expect_error "non-numeric option" "--epochs" "$DEEPGEN" train vae --epochs many
+expect_error "missing data folder" "/nonexistent/data" "$DEEPGEN" train vae --data /nonexistent/data --out "$WORK/x"
+mkdir -p "$WORK/bad-idx"
+printf 'not an idx file at all' | gzip >"$WORK/bad-idx/train-images-idx3-ubyte.gz"
+for f in train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do cp /dev/null "$WORK/bad-idx/$f"; done
+expect_error "wrong-magic IDX" "train-images-idx3-ubyte.gz: expected magic" "$DEEPGEN" train vae --data "$WORK/bad-idx" --out "$WORK/x"
+mkdir -p "$WORK/trunc"
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+  zcat "/usr/share/datasets/fashion-mnist/$f.gz" 2>/dev/null | head -c 20000 >"$WORK/trunc/$f"
+done
+expect_error "truncated IDX" "is truncated" "$DEEPGEN" train vae --data "$WORK/trunc" --out "$WORK/x"
+mkdir -p "$WORK/pics"
+printf 'garbage' >"$WORK/pics/a.png"; cp "$WORK/s.png" "$WORK/pics/b.png"
+expect_error "unreadable image" "$WORK/pics/a.png" "$DEEPGEN" train dcgan --data "$WORK/pics" --out "$WORK/x"
+printf 'garbage' >"$WORK/garbage.pt"
+expect_error "garbage checkpoint" "is not a deepgen checkpoint" "$DEEPGEN" sample "$WORK/garbage.pt"
+expect_error "missing checkpoint" "does not exist" "$DEEPGEN" eval "$WORK/nothing-here"
+expect_error "wrong-kind checkpoint" "needs an autoencoder" "$DEEPGEN" reconstruct "$WORK/gan"
+expect_error "resume wrong kind" "holds a 'vae' model" "$DEEPGEN" train dcgan --resume --epochs 3 --out "$WORK/straight"
+expect_error "overwrite a run" "already holds a checkpoint" "$DEEPGEN" train vae --out "$WORK/straight"
+expect_error "resume finished run" "already completed 2 epochs" "$DEEPGEN" train vae --resume --epochs 2 --out "$WORK/straight"
+command -v nvidia-smi >/dev/null || expect_error "cuda without a GPU" "--device" "$DEEPGEN" --device cuda train vae --out "$WORK/x" "${TINY[@]}"
+echo "bogus = 1" >"$WORK/bad.toml"
+expect_error "unknown config key" "bogus" "$DEEPGEN" --config "$WORK/bad.toml" train vae
+
+echo "cli: $passes passed, $failures failed"
+[ $failures -eq 0 ]
