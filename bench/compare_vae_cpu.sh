@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# deepgen vs PyTorch on the same LibTorch build: seconds per training epoch of the dense 784-400-20 VAE
+# on Fashion-MNIST. Runs both alternately REPEATS times (EPOCHS epochs each), takes the median epoch
+# time of each, and prints the ratio. Needs `make build` and Debian's python3-torch.
+#   bench/compare_vae_cpu.sh [THREADS] [REPEATS] [EPOCHS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS=${1:-1}
+REPEATS=${2:-3}
+EPOCHS=${3:-3}
+PYTHON=/usr/bin/python3
+DEEPGEN=${DEEPGEN:-build/deepgen}
+"$PYTHON" -c 'import torch' 2>/dev/null || { echo "needs Debian's python3-torch: apt-get install python3-torch" >&2; exit 1; }
+[ -x "$DEEPGEN" ] || { echo "needs $DEEPGEN: run make build" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+CORES=$(nproc --all)
+export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
+: >"$work/deepgen.txt"
+: >"$work/pytorch.txt"
+for r in $(seq "$REPEATS"); do
+  "$DEEPGEN" train vae --epochs "$EPOCHS" --threads "$THREADS" --progress none --no-pictures \
+    --out "$work/run$r" >/dev/null 2>&1
+  grep '"split":"train"' "$work/run$r/metrics.jsonl" | sed 's/.*"seconds":\([0-9.e-]*\).*/\1/' >>"$work/deepgen.txt"
+  "$PYTHON" bench/vae_peer.py --epochs "$EPOCHS" --threads "$THREADS" |
+    sed 's/.*"seconds": \([0-9.e-]*\).*/\1/' >>"$work/pytorch.txt"
+done
+median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2)}'; }
+d=$(median "$work/deepgen.txt")
+p=$(median "$work/pytorch.txt")
+echo "machine: $CORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "threads: $THREADS (ATen x OpenBLAS <= $THREADS), $REPEATS runs x $EPOCHS epochs each, median seconds per epoch"
+printf 'deepgen  %.2f s/epoch\npytorch  %.2f s/epoch\nratio    %.2fx (pytorch / deepgen; >1 means deepgen is faster)\n' \
+  "$d" "$p" "$(echo "$p / $d" | bc -l)"

@@ -1,0 +1,71 @@
+"""The PyTorch peer of `deepgen train vae`: the same dense 784-400-20 VAE, loss (BCE with logits summed
+over pixels + KL), Adam 1e-3, batch 128, data held in one tensor and shuffled with randperm each epoch,
+loss.item() each batch. Prints one JSON line per epoch with the training seconds. Runs on Debian's
+python3-torch, i.e. the same LibTorch 1.13 build that deepgen links against."""
+import argparse
+import gzip
+import json
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+class VAE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 400)
+        self.fc21 = nn.Linear(400, 20)
+        self.fc22 = nn.Linear(400, 20)
+        self.fc3 = nn.Linear(20, 400)
+        self.fc4 = nn.Linear(400, 784)
+
+    def forward(self, x):
+        h = F.relu(self.fc1(x))
+        mu, logvar = self.fc21(h), self.fc22(h)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.fc4(F.relu(self.fc3(z))), mu, logvar
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    images = torch.from_numpy(read_idx(f"{args.data}/train-images-idx3-ubyte.gz").copy()).float().div_(255)
+    images = images.view(-1, 784)
+    model = VAE()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for epoch in range(1, args.epochs + 1):
+        start = time.perf_counter()
+        order = torch.randperm(images.size(0))
+        total = 0.0
+        for i in range(0, images.size(0), 128):
+            x = images.index_select(0, order[i:i + 128])
+            logits, mu, logvar = model(x)
+            rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+            loss = rec + kl
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+        seconds = time.perf_counter() - start
+        print(json.dumps({"epoch": epoch, "loss": total / images.size(0), "seconds": seconds}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
