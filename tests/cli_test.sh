@@ -65,6 +65,17 @@ sed "s|$WORK/gan|$WORK/gan2|" "$WORK/gan/config.toml" >"$WORK/gan.toml"
 expect_ok "train from --config" "$DEEPGEN" --config "$WORK/gan.toml" train dcgan
 grep -q '"g_features": 8' "$WORK/gan2/config.json" && pass || fail "--config did not apply g-features"
 
+# A folder of the user's own pictures (RGB, two classes), resized to 32x32 for both families.
+mkdir -p "$WORK/own/shirts" "$WORK/own/shoes"
+for i in 1 2 3 4 5 6; do cp "$WORK/s.png" "$WORK/own/shirts/$i.png"; cp "$WORK/gan/images/epoch_001_samples.png" "$WORK/own/shoes/$i.png"; done
+expect_ok "dcgan on an image folder" "$DEEPGEN" train dcgan --data "$WORK/own" --image-size 32 --channels 3 --epochs 1 \
+  --batch-size 4 --g-features 8 --d-features 8 --progress lines --threads 1 --out "$WORK/own-gan"
+grep -q '"channels": 3' "$WORK/own-gan/config.json" && grep -q '"image_size": 32' "$WORK/own-gan/config.json" && pass || fail "image-folder dcgan config"
+expect_ok "conv vae on an image folder" "$DEEPGEN" train vae --arch conv --data "$WORK/own" --image-size 32 --epochs 1 \
+  --batch-size 4 --progress lines --threads 1 --out "$WORK/own-vae"
+grep -q '11 train / 1 test' "$WORK/err" && pass || { fail "image-folder split (every 10th image is a test image: expected 11 train / 1 test)"; cat "$WORK/err"; }
+expect_ok "reconstruct on an image folder" "$DEEPGEN" reconstruct "$WORK/own-vae"
+
 # Bad input.
 expect_error "unknown model" "valid models: vae, dcgan" "$DEEPGEN" train transformer
 expect_error "non-numeric option" "--epochs" "$DEEPGEN" train vae --epochs many

@@ -260,7 +260,9 @@ int main(int argc, char** argv) try {
           "' model, which has no encoder; reconstruct needs an autoencoder run (vae)");
     data_options.train_limit = 1;  // only the test split is used
     const DataSplits data = load_data(data_options, family->pixel_range(), resolve_device(global.device));
-    const Picture picture = family->pictures(data.test).at("reconstructions");
+    const auto pictures = family->pictures(data.test);
+    check(pictures.count("reconstructions") > 0, "reconstruct: the test split of ", data_options.dir, " is empty");
+    const Picture& picture = pictures.at("reconstructions");
     if (output.empty()) output = default_output(run, "reconstructions.png");
     write_grid(output, picture.images, picture.columns);
     std::cout << output << std::endl;

@@ -134,15 +134,18 @@ torch::Tensor VaeFamily::reconstruct(const torch::Tensor& images) {
 std::map<std::string, Picture> VaeFamily::pictures(const Dataset& test) {
   std::map<std::string, Picture> out;
   out["samples"] = {to_pixels(sample(64, /*seed=*/0), pixel_range()), 8};
-  const int64_t rows = std::min<int64_t>(4, test.size() / 8);
+  // Up to 4 rows of up to 8 test images, each row above its reconstructions.
+  const int64_t columns = std::min<int64_t>(8, test.size());
+  const int64_t rows = columns > 0 ? std::min<int64_t>(4, test.size() / columns) : 0;
   if (rows > 0) {
-    auto originals = test.images.narrow(0, 0, rows * 8);
+    auto originals = test.images.narrow(0, 0, rows * columns);
     auto recon = reconstruct(originals);
-    // Interleave rows: originals row r above its reconstructions. (R*8, C, H, W) -> (R, 2, 8, C, H, W).
-    auto shape = originals.sizes().vec();
-    auto pairs = torch::stack({originals.view({rows, 8, shape[1], shape[2], shape[3]}),
-                               recon.view({rows, 8, shape[1], shape[2], shape[3]})}, 1);
-    out["reconstructions"] = {to_pixels(pairs.view({rows * 16, shape[1], shape[2], shape[3]}), pixel_range()), 8};
+    const auto shape = originals.sizes().vec();
+    // (R*K, C, H, W) -> (R, 2, K, C, H, W) -> (R*2*K, C, H, W)
+    auto pairs = torch::stack({originals.view({rows, columns, shape[1], shape[2], shape[3]}),
+                               recon.view({rows, columns, shape[1], shape[2], shape[3]})}, 1);
+    out["reconstructions"] = {to_pixels(pairs.view({rows * 2 * columns, shape[1], shape[2], shape[3]}), pixel_range()),
+                              columns};
   }
   return out;
 }
