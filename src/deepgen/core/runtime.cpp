@@ -1,6 +1,7 @@
 #include "deepgen/core/runtime.h"
 
 #include <dlfcn.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <thread>
