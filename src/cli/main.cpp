@@ -10,11 +10,14 @@
 #include <iomanip>
 #include <iostream>
 
+#include "common.h"
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/dataset.h"
+#include "deepgen/models/autoencoder.h"
 #include "deepgen/models/dcgan.h"
+#include "deepgen/models/pca.h"
 #include "deepgen/models/vae.h"
 #include "deepgen/report/image_grid.h"
 #include "deepgen/training/checkpoint.h"
@@ -23,13 +26,9 @@
 
 namespace fs = std::filesystem;
 using namespace deepgen;
+using deepgen::cli::GlobalOptions;
 
 namespace {
-
-struct GlobalOptions {
-  int threads = 0;             // total CPU threads; 0 = all cores
-  std::string device = "auto"; // auto | cpu | cuda
-};
 
 struct TrainCommand {
   TrainerOptions trainer;
@@ -38,6 +37,8 @@ struct TrainCommand {
   bool resume = false;
   bool no_pictures = false;
   VaeOptions vae;
+  AutoencoderOptions ae;
+  PcaOptions pca;
   DcganOptions dcgan;
 };
 
@@ -89,17 +90,15 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
   const DataSplits data = load_data(data_options, pixel_range_of(kind), device);
   if (!command.resume) {
     seed_everything(trainer.seed);
-    nlohmann::json options;
-    if (kind == "vae") {
-      command.vae.channels = data.channels;
-      command.vae.image_size = data.image_size;
-      if (command.lr > 0) command.vae.lr = command.lr;
-      options = command.vae;
-    } else {
-      command.dcgan.channels = data.channels;
-      command.dcgan.image_size = data.image_size;
-      if (command.lr > 0) command.dcgan.lr = command.lr;
-      options = command.dcgan;
+    nlohmann::json options = kind == "vae"   ? nlohmann::json(command.vae)
+                             : kind == "ae"  ? nlohmann::json(command.ae)
+                             : kind == "pca" ? nlohmann::json(command.pca)
+                                             : nlohmann::json(command.dcgan);
+    options["channels"] = data.channels;
+    options["image_size"] = data.image_size;
+    if (command.lr > 0) {
+      check(options.contains("lr"), "--lr: model '", kind, "' has no learning rate (it is fitted in closed form)");
+      options["lr"] = command.lr;
     }
     family = make_family(kind, options, device);
     state.kind = kind;
@@ -126,19 +125,6 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
   std::cout << "run " << trainer.out_dir << ": " << result.epochs << " epochs, test "
             << format_metrics(result.test) << std::endl;
   return 0;
-}
-
-std::unique_ptr<Family> open_run(const std::string& run, const GlobalOptions& global, RunState* state) {
-  const torch::Device device = resolve_device(global.device);
-  auto family = load_checkpoint(checkpoint_path(run), device, state);
-  configure_threads(global.threads, family->conv_heavy());
-  return family;
-}
-
-// Where a command writes by default: beside the checkpoint.
-std::string default_output(const std::string& run, const std::string& name) {
-  const fs::path checkpoint(checkpoint_path(run));
-  return (checkpoint.has_parent_path() ? checkpoint.parent_path() / name : fs::path(name)).string();
 }
 
 }  // namespace
@@ -180,6 +166,29 @@ int main(int argc, char** argv) try {
   vae_app->add_option("--hidden", train.vae.hidden, "Hidden units")->capture_default_str()->check(CLI::PositiveNumber);
   vae_app->add_option("--beta", train.vae.beta, "KL weight (1 = ELBO, >1 = beta-VAE)")->capture_default_str()->check(CLI::NonNegativeNumber);
 
+  auto* ae_app = train_app->add_subcommand("ae", "Autoencoders: plain (under/over-complete, tied), sparse, contractive, denoising");
+  ae_app->fallthrough();
+  ae_app->add_option("--variant", train.ae.variant, "plain, sparse, contractive or denoising")->capture_default_str()
+      ->check(CLI::IsMember({"plain", "sparse", "contractive", "denoising"}));
+  ae_app->add_option("--arch", train.ae.arch, "dense or conv")->capture_default_str()->check(CLI::IsMember({"dense", "conv"}));
+  ae_app->add_option("--code-size", train.ae.code_size, "Units in the code (under-complete below the pixel count, over-complete above)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  ae_app->add_option("--hidden", train.ae.hidden, "Dense: a ReLU layer of this width before the code (0 = one layer)")->capture_default_str();
+  ae_app->add_option("--code-activation", train.ae.code_activation, "sigmoid, relu or linear")->capture_default_str()
+      ->check(CLI::IsMember({"sigmoid", "relu", "linear"}));
+  ae_app->add_flag("--tied", train.ae.tied, "Decoder weights = transposed encoder weights (dense)");
+  ae_app->add_option("--recon", train.ae.recon, "Reconstruction loss: bce (inputs in [0,1]) or mse")->capture_default_str()
+      ->check(CLI::IsMember({"bce", "mse"}));
+  ae_app->add_option("--sparsity", train.ae.sparsity, "sparse: L1 weight on the code")->capture_default_str()->check(CLI::NonNegativeNumber);
+  ae_app->add_option("--contraction", train.ae.contraction, "contractive: weight of ||dh/dx||_F^2")->capture_default_str()->check(CLI::NonNegativeNumber);
+  ae_app->add_option("--noise", train.ae.noise, "denoising: gaussian, masking or salt-pepper")->capture_default_str()
+      ->check(CLI::IsMember({"gaussian", "masking", "salt-pepper"}));
+  ae_app->add_option("--noise-level", train.ae.noise_level, "denoising: gaussian sigma or fraction of pixels")->capture_default_str()->check(CLI::NonNegativeNumber);
+
+  auto* pca_app = train_app->add_subcommand("pca", "PCA, the linear baseline (closed form; one epoch suffices)");
+  pca_app->fallthrough();
+  pca_app->add_option("--code-size", train.pca.code_size, "Principal components kept")->capture_default_str()->check(CLI::PositiveNumber);
+
   auto* dcgan_app = train_app->add_subcommand("dcgan", "DCGAN: transposed-conv generator, strided-conv discriminator");
   dcgan_app->fallthrough();
   dcgan_app->add_option("--latent-dim", train.dcgan.latent_dim, "Size of z")->capture_default_str()->check(CLI::PositiveNumber);
@@ -218,6 +227,8 @@ int main(int argc, char** argv) try {
   eval_app->add_option("--seed", seed, "Seed of the evaluation noise")->capture_default_str();
   eval_app->add_option("--batch-size", eval_batch, "Images per evaluation batch")->capture_default_str()->check(CLI::PositiveNumber);
 
+  cli::add_explore_commands(app, global);
+
   // An unknown model gets the list of valid ones, not CLI11's generic "argument was not expected".
   if (argc >= 3 && std::string(argv[1]) == "train" && argv[2][0] != '-') {
     const auto kinds = family_kinds();
@@ -238,39 +249,32 @@ int main(int argc, char** argv) try {
   }
 
   if (*train_app) {
-    const std::string kind = *vae_app ? "vae" : "dcgan";
+    const std::string kind = *vae_app ? "vae" : *ae_app ? "ae" : *pca_app ? "pca" : "dcgan";
     return run_train(kind, train, global, app);
   }
+  if (!*sample_app && !*reconstruct_app && !*eval_app) return 0;  // an explore command ran in its callback
+  auto loaded = cli::open_run(run, global);
+  auto& family = loaded.family;
+  const RunState& state = loaded.state;
   if (*sample_app) {
-    auto family = open_run(run, global, nullptr);
-    if (output.empty()) output = default_output(run, "samples.png");
+    if (output.empty()) output = cli::default_output(run, "samples.png");
     const auto columns = int64_t(std::ceil(std::sqrt(double(count))));
     write_grid(output, to_pixels(family->sample(count, seed), family->pixel_range()), columns);
     std::cout << output << std::endl;
     return 0;
   }
-  RunState state;
-  auto family = open_run(run, global, &state);
-  DataOptions data_options = state.config.at("data").get<DataOptions>();
-  if (!data_dir.empty()) data_options.dir = data_dir;
-  data_options.channels = family->options().at("channels").get<int64_t>();
-  data_options.image_size = family->options().at("image_size").get<int64_t>();
   if (*reconstruct_app) {
     check(family->can_reconstruct(), "reconstruct: ", checkpoint_path(run), " holds a '", state.kind,
-          "' model, which has no encoder; reconstruct needs an autoencoder run (vae)");
-    data_options.train_limit = 1;  // only the test split is used
-    const DataSplits data = load_data(data_options, family->pixel_range(), resolve_device(global.device));
-    const auto pictures = family->pictures(data.test);
-    check(pictures.count("reconstructions") > 0, "reconstruct: the test split of ", data_options.dir, " is empty");
-    const Picture& picture = pictures.at("reconstructions");
-    if (output.empty()) output = default_output(run, "reconstructions.png");
+          "' model, which has no encoder; reconstruct needs an autoencoder run (vae, ae or pca)");
+    const DataSplits data = cli::load_run_data(loaded, data_dir);
+    const Picture picture = reconstruction_picture(*family, data.test);
+    if (output.empty()) output = cli::default_output(run, "reconstructions.png");
     write_grid(output, picture.images, picture.columns);
     std::cout << output << std::endl;
     return 0;
   }
   // eval
-  data_options.train_limit = 1;
-  const DataSplits data = load_data(data_options, family->pixel_range(), resolve_device(global.device));
+  const DataSplits data = cli::load_run_data(loaded, data_dir);
   seed_everything(seed);
   const Metrics metrics = family->evaluate(data.test, eval_batch);
   if (as_json) {

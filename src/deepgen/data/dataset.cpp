@@ -1,5 +1,7 @@
 #include "deepgen/data/dataset.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 #include "deepgen/core/error.h"
@@ -87,7 +89,15 @@ DataSplits load_data(const DataOptions& options, PixelRange range, torch::Device
     test_raw = limit(test_raw, options.test_limit);
     train_pixels = shape_idx_images(train_raw, files.train_images, splits.image_size, splits.channels);
     test_pixels = shape_idx_images(test_raw, files.test_images, splits.image_size, splits.channels);
-    for (int i = 0; i < 10; ++i) splits.class_names.push_back(std::to_string(i));
+    std::string lower = options.dir;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (lower.find("fashion") != std::string::npos) {
+      splits.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                            "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    } else {
+      const int64_t classes = std::max(splits.train.labels.max().item<int64_t>(), splits.test.labels.max().item<int64_t>()) + 1;
+      for (int64_t i = 0; i < classes; ++i) splits.class_names.push_back(std::to_string(i));
+    }
   } else {
     splits.format = "image-folder";
     splits.image_size = options.image_size ? options.image_size : 64;

@@ -181,12 +181,15 @@ Metrics DcganFamily::evaluate(const Dataset& data, int64_t batch_size) {
           {"d_g_z", d_g_z / n}};
 }
 
-torch::Tensor DcganFamily::sample(int64_t n, uint64_t seed) {
+torch::Tensor DcganFamily::decode(const torch::Tensor& codes) {
   torch::NoGradGuard no_grad;
   generator_->eval();
+  return generator_->forward(codes.to(device_));
+}
+
+torch::Tensor DcganFamily::sample(int64_t n, uint64_t seed) {
   auto generator = at::detail::createCPUGenerator(seed);
-  auto z = torch::randn({n, options_.latent_dim}, generator, torch::kFloat).to(device_);
-  return generator_->forward(z);
+  return decode(torch::randn({n, options_.latent_dim}, generator, torch::kFloat));
 }
 
 std::map<std::string, Picture> DcganFamily::pictures(const Dataset&) {

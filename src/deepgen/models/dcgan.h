@@ -54,6 +54,10 @@ class DcganFamily : public Family {
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
   std::map<std::string, Picture> pictures(const Dataset& test) override;
   torch::Tensor sample(int64_t n, uint64_t seed) override;
+  int64_t latent_dim() const override { return options_.latent_dim; }
+  bool can_decode() const override { return true; }
+  bool has_prior() const override { return true; }
+  torch::Tensor decode(const torch::Tensor& codes) override;  // G(z), in [-1, 1]
   void save(torch::serialize::OutputArchive& archive) override;
   void load(torch::serialize::InputArchive& archive) override;
 

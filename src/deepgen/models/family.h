@@ -46,14 +46,30 @@ class Family {
   // n generated images (N, C, H, W) in pixel_range(), from latent codes drawn with `seed`.
   virtual torch::Tensor sample(int64_t n, uint64_t seed) = 0;
 
-  // Autoencoders reconstruct their input; other families throw.
-  virtual bool can_reconstruct() const { return false; }
-  virtual torch::Tensor reconstruct(const torch::Tensor& images);
+  // The latent space, for the latent-space toolkit (latent, manifold, interpolate, traverse).
+  // latent_dim(): size of a code. can_encode(): images -> codes exists (autoencoders, PCA).
+  // can_decode(): codes -> images exists (decoders and generators). has_prior(): codes may be drawn
+  // from N(0, I) (VAE, GAN); for the others the codes of test images are the starting points.
+  virtual int64_t latent_dim() const { return 0; }
+  virtual bool can_encode() const { return false; }
+  virtual bool can_decode() const { return false; }
+  virtual bool has_prior() const { return false; }
+  // (B, C, H, W) in pixel_range() -> (B, latent_dim); deterministic (a VAE returns the mean).
+  virtual torch::Tensor encode(const torch::Tensor& images);
+  // (B, latent_dim) -> (B, C, H, W) in pixel_range().
+  virtual torch::Tensor decode(const torch::Tensor& codes);
+
+  // decode(encode(x)) for models with both halves; others throw.
+  bool can_reconstruct() const { return can_encode() && can_decode(); }
+  torch::Tensor reconstruct(const torch::Tensor& images);
 
   // Networks and optimizer state, for checkpoints.
   virtual void save(torch::serialize::OutputArchive& archive) = 0;
   virtual void load(torch::serialize::InputArchive& archive) = 0;
 };
+
+// Up to 4 rows of up to 8 test images, each row above its reconstructions (models that reconstruct).
+Picture reconstruction_picture(Family& family, const Dataset& test);
 
 // Every family the CLI knows, for help texts and "unknown model" errors.
 std::vector<std::string> family_kinds();

@@ -117,36 +117,27 @@ Metrics VaeFamily::evaluate(const Dataset& data, int64_t batch_size) {
           {"kl", kl / count}};
 }
 
-torch::Tensor VaeFamily::sample(int64_t n, uint64_t seed) {
+torch::Tensor VaeFamily::encode(const torch::Tensor& images) {
   torch::NoGradGuard no_grad;
   net_->eval();
-  auto generator = at::detail::createCPUGenerator(seed);
-  auto z = torch::randn({n, options_.latent_dim}, generator, torch::kFloat).to(device_);
-  return torch::sigmoid(net_->decode(z));
+  return net_->encode(images.to(device_)).first;
 }
 
-torch::Tensor VaeFamily::reconstruct(const torch::Tensor& images) {
+torch::Tensor VaeFamily::decode(const torch::Tensor& codes) {
   torch::NoGradGuard no_grad;
   net_->eval();
-  return torch::sigmoid(net_->forward(images.to(device_), /*sample=*/false).logits);
+  return torch::sigmoid(net_->decode(codes.to(device_)));
+}
+
+torch::Tensor VaeFamily::sample(int64_t n, uint64_t seed) {
+  auto generator = at::detail::createCPUGenerator(seed);
+  return decode(torch::randn({n, options_.latent_dim}, generator, torch::kFloat));
 }
 
 std::map<std::string, Picture> VaeFamily::pictures(const Dataset& test) {
   std::map<std::string, Picture> out;
   out["samples"] = {to_pixels(sample(64, /*seed=*/0), pixel_range()), 8};
-  // Up to 4 rows of up to 8 test images, each row above its reconstructions.
-  const int64_t columns = std::min<int64_t>(8, test.size());
-  const int64_t rows = columns > 0 ? std::min<int64_t>(4, test.size() / columns) : 0;
-  if (rows > 0) {
-    auto originals = test.images.narrow(0, 0, rows * columns);
-    auto recon = reconstruct(originals);
-    const auto shape = originals.sizes().vec();
-    // (R*K, C, H, W) -> (R, 2, K, C, H, W) -> (R*2*K, C, H, W)
-    auto pairs = torch::stack({originals.view({rows, columns, shape[1], shape[2], shape[3]}),
-                               recon.view({rows, columns, shape[1], shape[2], shape[3]})}, 1);
-    out["reconstructions"] = {to_pixels(pairs.view({rows * 2 * columns, shape[1], shape[2], shape[3]}), pixel_range()),
-                              columns};
-  }
+  if (test.size() > 0) out["reconstructions"] = reconstruction_picture(*this, test);
   return out;
 }
 

@@ -63,8 +63,12 @@ class VaeFamily : public Family {
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
   std::map<std::string, Picture> pictures(const Dataset& test) override;
   torch::Tensor sample(int64_t n, uint64_t seed) override;
-  bool can_reconstruct() const override { return true; }
-  torch::Tensor reconstruct(const torch::Tensor& images) override;
+  int64_t latent_dim() const override { return options_.latent_dim; }
+  bool can_encode() const override { return true; }
+  bool can_decode() const override { return true; }
+  bool has_prior() const override { return true; }
+  torch::Tensor encode(const torch::Tensor& images) override;  // the posterior mean
+  torch::Tensor decode(const torch::Tensor& codes) override;   // Bernoulli means, sigmoid(logits)
   void save(torch::serialize::OutputArchive& archive) override;
   void load(torch::serialize::InputArchive& archive) override;
 

@@ -1,0 +1,35 @@
+#include "common.h"
+
+#include <filesystem>
+
+#include "deepgen/core/error.h"
+#include "deepgen/core/runtime.h"
+
+namespace deepgen::cli {
+namespace fs = std::filesystem;
+
+LoadedRun open_run(const std::string& run, const GlobalOptions& global) {
+  LoadedRun loaded;
+  loaded.run = run;
+  loaded.device = resolve_device(global.device);
+  loaded.family = load_checkpoint(checkpoint_path(run), loaded.device, &loaded.state);
+  configure_threads(global.threads, loaded.family->conv_heavy());
+  return loaded;
+}
+
+DataSplits load_run_data(const LoadedRun& run, const std::string& data_dir, bool with_train) {
+  DataOptions options = run.state.config.at("data").get<DataOptions>();
+  if (!data_dir.empty()) options.dir = data_dir;
+  const auto model = run.family->options();
+  options.channels = model.at("channels").get<int64_t>();
+  options.image_size = model.at("image_size").get<int64_t>();
+  if (!with_train) options.train_limit = 1;
+  return load_data(options, run.family->pixel_range(), run.device);
+}
+
+std::string default_output(const std::string& run, const std::string& name) {
+  const fs::path checkpoint(checkpoint_path(run));
+  return (checkpoint.has_parent_path() ? checkpoint.parent_path() / name : fs::path(name)).string();
+}
+
+}  // namespace deepgen::cli

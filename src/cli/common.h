@@ -1,0 +1,40 @@
+// What the deepgen commands share: global options, opening a run, its data, default output paths.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "deepgen/data/dataset.h"
+#include "deepgen/models/family.h"
+#include "deepgen/training/checkpoint.h"
+
+namespace deepgen::cli {
+
+struct GlobalOptions {
+  int threads = 0;              // total CPU threads; 0 = all cores
+  std::string device = "auto";  // auto | cpu | cuda
+};
+
+struct LoadedRun {
+  std::string run;              // as given: a run directory or a checkpoint file
+  std::unique_ptr<Family> family;
+  RunState state;
+  torch::Device device = torch::kCPU;
+};
+
+// Loads the checkpoint of `run` onto the chosen device and sets the thread split for its model.
+LoadedRun open_run(const std::string& run, const GlobalOptions& global);
+
+// The run's own data (or `data_dir`), at the model's size and channels, normalized for it. Only the
+// test split is read unless `with_train`.
+DataSplits load_run_data(const LoadedRun& run, const std::string& data_dir, bool with_train = false);
+
+// `name` beside the run's checkpoint.
+std::string default_output(const std::string& run, const std::string& name);
+
+// latent, manifold, interpolate, traverse, denoise-ae, compare-codes.
+void add_explore_commands(CLI::App& app, const GlobalOptions& global);
+
+}  // namespace deepgen::cli

@@ -1,0 +1,370 @@
+// Looking at what a model learned: its codes (latent), the 2-D manifold, interpolation, traversal,
+// denoising with any autoencoder, and the code-size comparison of PCA, autoencoder and VAE.
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "common.h"
+#include "deepgen/core/error.h"
+#include "deepgen/core/files.h"
+#include "deepgen/core/runtime.h"
+#include "deepgen/evaluation/latent.h"
+#include "deepgen/models/autoencoder.h"
+#include "deepgen/report/image_grid.h"
+#include "deepgen/report/svg.h"
+#include "deepgen/training/trainer.h"
+
+namespace deepgen::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Standard normal quantiles: Phi^-1(p) = sqrt(2) erfinv(2p - 1).
+torch::Tensor normal_quantiles(const torch::Tensor& p) { return std::sqrt(2.0) * torch::erfinv(2 * p - 1); }
+
+// Values for one latent axis: the prior's 5%..95% quantiles, or the 5%..95% range of the test codes.
+torch::Tensor axis_values(const LoadedRun& run, const torch::Tensor& test_codes, int64_t dim, int64_t steps, double range) {
+  if (run.family->has_prior()) {
+    if (range > 0) return torch::linspace(-range, range, steps);
+    return normal_quantiles(torch::linspace(0.05, 0.95, steps));
+  }
+  check(test_codes.defined(), "this model has no prior over its codes and no encoder to find their range");
+  const double low = code_quantile(test_codes, 0.05)[dim].item<double>();
+  const double high = code_quantile(test_codes, 0.95)[dim].item<double>();
+  return torch::linspace(low, high, steps);
+}
+
+void write_and_say(const std::string& path, const torch::Tensor& images, int64_t columns, PixelRange range) {
+  write_grid(path, to_pixels(images, range), columns);
+  std::cout << path << std::endl;
+}
+
+struct Shared {
+  std::string run, out, data_dir;
+  uint64_t seed = 0;
+};
+
+void add_common(CLI::App* command, Shared& shared, const std::string& out_help) {
+  command->fallthrough();
+  command->add_option("run", shared.run, "Run directory or checkpoint file")->required();
+  command->add_option("--out", shared.out, out_help);
+  command->add_option("--data", shared.data_dir, "Data folder (default: the run's)");
+  command->add_option("--seed", shared.seed, "Seed for anything random")->capture_default_str();
+}
+
+void latent(const Shared& s, const GlobalOptions& global, int64_t clusters, int64_t limit) {
+  const LoadedRun run = open_run(s.run, global);
+  check(run.family->can_encode(), "latent: ", checkpoint_path(s.run), " holds a '", run.state.kind,
+        "' model without an encoder; latent needs a vae, ae or pca run");
+  check(run.family->latent_dim() >= 2, "latent: the codes have ", run.family->latent_dim(),
+        " dimension; a 2-D picture needs at least 2");
+  DataSplits data = load_run_data(run, s.data_dir);
+  Dataset test = data.test;
+  if (limit > 0 && limit < test.size()) test = {test.images.narrow(0, 0, limit), test.labels.narrow(0, 0, limit)};
+  const torch::Tensor codes = encode_all(*run.family, test);
+  const Projection view = project_2d(codes);
+  const auto labels = test.labels.cpu();
+  const int64_t k = clusters > 0 ? clusters : int64_t(data.class_names.size());
+  const KMeansResult km = kmeans(codes, k, s.seed);
+  const double purity = cluster_purity(km.assignments, labels);
+  const std::string svg = s.out.empty() ? default_output(s.run, "latent.svg") : s.out;
+  std::ostringstream title;
+  title << run.state.kind << ": " << codes.size(1) << "-D codes of " << codes.size(0) << " test images";
+  if (codes.size(1) > 2) title << " (PCA to 2-D keeps " << std::fixed << std::setprecision(0) << 100 * view.explained << "%)";
+  write_scatter(svg, title.str(), view.points, labels, data.class_names);
+  const nlohmann::json report = {{"run", s.run}, {"images", codes.size(0)}, {"latent_dim", codes.size(1)},
+                                 {"projection_explained_variance", view.explained}, {"clusters", k},
+                                 {"kmeans_inertia", km.inertia}, {"cluster_purity", purity}, {"scatter", svg}};
+  write_text_atomically((fs::path(svg).parent_path() / "latent.json").string(), report.dump(2) + "\n");
+  std::cout << "codes            " << codes.size(0) << " x " << codes.size(1) << "\n"
+            << "2-D view keeps   " << std::setprecision(3) << 100 * view.explained << "% of the code variance\n"
+            << "k-means          k = " << k << ", purity " << std::setprecision(4) << purity << " (chance "
+            << std::setprecision(3) << 1.0 / double(data.class_names.size()) << ")\n"
+            << "scatter          " << svg << std::endl;
+}
+
+void manifold(const Shared& s, const GlobalOptions& global, int64_t side) {
+  const LoadedRun run = open_run(s.run, global);
+  check(run.family->can_decode(), "manifold: a '", run.state.kind, "' model has no decoder");
+  check(run.family->latent_dim() == 2, "manifold: needs a 2-D latent space, found ", run.family->latent_dim(),
+        " dimensions; train with --latent-dim 2 (vae) or --code-size 2 (ae, pca)");
+  torch::Tensor codes;
+  if (!run.family->has_prior()) codes = encode_all(*run.family, load_run_data(run, s.data_dir).test);
+  auto xs = axis_values(run, codes, 0, side, 0), ys = axis_values(run, codes, 1, side, 0).flip({0});
+  // Row r, column c decodes (xs[c], ys[r]): y grows upwards as on a plot. (side*side, 2)
+  auto grid = torch::stack({xs.repeat({side}), ys.repeat_interleave(side)}, 1);
+  write_and_say(s.out.empty() ? default_output(s.run, "manifold.png") : s.out, run.family->decode(grid), side,
+                run.family->pixel_range());
+}
+
+void interpolate(const Shared& s, const GlobalOptions& global, int64_t pairs, int64_t steps, int64_t from, int64_t to) {
+  const LoadedRun run = open_run(s.run, global);
+  check(run.family->can_decode(), "interpolate: a '", run.state.kind, "' model has no decoder or generator");
+  check(steps >= 2 && pairs >= 1, "interpolate: expected --steps >= 2 and --pairs >= 1");
+  auto t = torch::linspace(0, 1, steps).unsqueeze(1);  // (steps, 1)
+  std::vector<torch::Tensor> rows;
+  int64_t columns = steps;
+  if (run.family->can_encode()) {
+    // Between the codes of two test images, shown left and right of the decoded path.
+    const Dataset test = load_run_data(run, s.data_dir).test;
+    std::vector<std::pair<int64_t, int64_t>> chosen;
+    if (from >= 0 || to >= 0) {
+      chosen.push_back({std::max<int64_t>(from, 0), std::max<int64_t>(to, 0)});
+    } else {
+      for (int64_t p = 0; p < pairs; ++p) chosen.push_back({2 * p, 2 * p + 1});
+    }
+    for (const auto& [a, b] : chosen) {
+      check(a < test.size() && b < test.size(), "interpolate: test image index out of range (the split has ",
+            test.size(), " images)");
+      auto ends = torch::stack({test.images[a], test.images[b]});  // (2, C, H, W)
+      auto codes = run.family->encode(ends).cpu();
+      auto path = (1 - t) * codes[0] + t * codes[1];  // (steps, latent)
+      rows.push_back(torch::cat({ends.narrow(0, 0, 1), run.family->decode(path), ends.narrow(0, 1, 1)}));
+    }
+    columns = steps + 2;
+  } else {
+    // Between two codes drawn from the prior.
+    auto generator = at::detail::createCPUGenerator(s.seed);
+    for (int64_t p = 0; p < pairs; ++p) {
+      auto ends = torch::randn({2, run.family->latent_dim()}, generator, torch::kFloat);
+      rows.push_back(run.family->decode((1 - t) * ends[0] + t * ends[1]));
+    }
+  }
+  write_and_say(s.out.empty() ? default_output(s.run, "interpolation.png") : s.out, torch::cat(rows), columns,
+                run.family->pixel_range());
+}
+
+void traverse(const Shared& s, const GlobalOptions& global, int64_t dims, int64_t steps, double range, int64_t image) {
+  const LoadedRun run = open_run(s.run, global);
+  check(run.family->can_decode(), "traverse: a '", run.state.kind, "' model has no decoder or generator");
+  const int64_t latent = run.family->latent_dim();
+  dims = dims > 0 ? std::min(dims, latent) : std::min<int64_t>(latent, 32);
+  torch::Tensor base, codes;
+  if (run.family->can_encode()) {
+    const Dataset test = load_run_data(run, s.data_dir).test;
+    check(image >= 0 && image < test.size(), "--image: expected a test image index below ", test.size(), ", found ", image);
+    codes = encode_all(*run.family, test);
+    base = codes[image];
+  } else {
+    auto generator = at::detail::createCPUGenerator(s.seed);
+    base = torch::randn({latent}, generator, torch::kFloat);
+  }
+  std::vector<torch::Tensor> rows;
+  for (int64_t d = 0; d < dims; ++d) {
+    auto row = base.unsqueeze(0).repeat({steps, 1});  // (steps, latent)
+    row.select(1, d).copy_(axis_values(run, codes, d, steps, range));
+    rows.push_back(row);
+  }
+  write_and_say(s.out.empty() ? default_output(s.run, "traversal.png") : s.out, run.family->decode(torch::cat(rows)),
+                steps, run.family->pixel_range());
+  std::cout << "rows: latent dimensions 0.." << dims - 1 << "; columns: " << steps << " values of that dimension"
+            << std::endl;
+}
+
+void denoise(const Shared& s, const GlobalOptions& global, const std::string& noise, double level, bool as_json) {
+  const LoadedRun run = open_run(s.run, global);
+  check(run.family->can_reconstruct(), "denoise-ae: a '", run.state.kind, "' model cannot reconstruct; use an ae, vae or pca run");
+  const Dataset test = load_run_data(run, s.data_dir).test;
+  check(test.size() > 0, "denoise-ae: the test split is empty");
+  seed_everything(s.seed);
+  double noisy = 0, denoised = 0, clean = 0;
+  for (int64_t start = 0; start < test.size(); start += 500) {
+    auto images = test.images.narrow(0, start, std::min<int64_t>(500, test.size() - start));
+    auto corrupted = corrupt(images, noise, level);
+    noisy += psnr(corrupted, images).sum().item<double>();
+    denoised += psnr(run.family->reconstruct(corrupted), images).sum().item<double>();
+    clean += psnr(run.family->reconstruct(images), images).sum().item<double>();
+  }
+  const double n = double(test.size());
+  const int64_t shown = std::min<int64_t>(8, test.size());
+  auto originals = test.images.narrow(0, 0, shown);
+  auto corrupted = corrupt(originals, noise, level);
+  const std::string out = s.out.empty() ? default_output(s.run, "denoising.png") : s.out;
+  write_grid(out, to_pixels(torch::cat({corrupted, run.family->reconstruct(corrupted), originals}), run.family->pixel_range()), shown);
+  if (as_json) {
+    std::cout << nlohmann::json({{"run", s.run}, {"noise", noise}, {"noise_level", level}, {"images", test.size()},
+                                 {"psnr_noisy", noisy / n}, {"psnr_denoised", denoised / n},
+                                 {"psnr_clean_reconstruction", clean / n}, {"picture", out}}).dump(2) << std::endl;
+  } else {
+    std::cout << std::fixed << std::setprecision(2) << run.state.kind << " run " << s.run << ", " << noise << " noise "
+              << level << ", " << test.size() << " test images (PSNR in dB, pixels in [0,1])\n"
+              << "noisy input              " << noisy / n << "\n"
+              << "reconstruction of noisy  " << denoised / n << "\n"
+              << "reconstruction of clean  " << clean / n << "\n"
+              << "picture (noisy / reconstruction / clean rows): " << out << std::endl;
+  }
+}
+
+struct CompareOptions {
+  std::string sizes = "2,5,10,20,50";  // code sizes to compare
+  int64_t epochs = 10;                 // epochs of the autoencoder and the VAE (PCA needs one)
+  int64_t batch_size = 128;
+  std::string out = "runs/compare-codes";
+  std::string progress = "lines";
+  DataOptions data;
+};
+
+// Per-pixel squared error of reconstructions over a split (mean codes for the VAE).
+double reconstruction_mse(Family& family, const Dataset& test) {
+  double total = 0;
+  for (int64_t start = 0; start < test.size(); start += 500) {
+    auto images = test.images.narrow(0, start, std::min<int64_t>(500, test.size() - start));
+    total += (family.reconstruct(images) - images).pow(2).sum().item<double>();
+  }
+  return total / double(test.images.numel());
+}
+
+void compare_codes(const CompareOptions& o, const GlobalOptions& global, uint64_t seed) {
+  std::vector<int64_t> sizes;
+  std::stringstream list(o.sizes);
+  for (std::string item; std::getline(list, item, ',');) {
+    const long long size = parse_int(item, "--sizes");
+    check(size >= 1, "--sizes: expected positive code sizes, found ", size);
+    sizes.push_back(size);
+  }
+  check(!sizes.empty(), "--sizes: expected a comma-separated list such as 2,5,10,20,50");
+  const torch::Device device = resolve_device(global.device);
+  const ThreadConfig threads = configure_threads(global.threads, false);
+  const DataSplits data = load_data(o.data, PixelRange::kUnit, device);
+  std::cerr << "compare-codes: " << data.train.size() << " train / " << data.test.size() << " test images, sizes "
+            << o.sizes << ", " << o.epochs << " epochs, " << threads.aten << "x" << threads.blas << " threads -> "
+            << o.out << std::endl;
+  const std::vector<std::string> kinds = {"pca", "ae", "vae"};
+  std::map<std::string, Series> series;
+  std::map<std::string, std::unique_ptr<Family>> kept;  // for the 2-D vs 5-D picture
+  nlohmann::json table = nlohmann::json::array();
+  for (int64_t size : sizes) {
+    nlohmann::json row = {{"code_size", size}};
+    for (const auto& kind : kinds) {
+      const std::string dir = (fs::path(o.out) / (kind + "-" + std::to_string(size))).string();
+      const int64_t epochs = kind == "pca" ? 1 : o.epochs;
+      nlohmann::json options = {{"channels", data.channels}, {"image_size", data.image_size}};
+      // The autoencoder mirrors the VAE's 784-400-k layout with a linear code, so only the
+      // variational part differs between them.
+      if (kind == "pca") options["code_size"] = size;
+      if (kind == "ae") options.update({{"code_size", size}, {"hidden", 400}, {"code_activation", "linear"}});
+      if (kind == "vae") options["latent_dim"] = size;
+      std::unique_ptr<Family> family;
+      const std::string checkpoint = (fs::path(dir) / "checkpoint.pt").string();
+      if (fs::exists(checkpoint) && read_checkpoint_state(checkpoint).epoch >= epochs) {
+        family = load_checkpoint(checkpoint, device, nullptr);  // already trained: reuse
+      } else {
+        fs::remove_all(dir);
+        seed_everything(seed);
+        family = make_family(kind, options, device);
+        TrainerOptions trainer;
+        trainer.epochs = epochs;
+        trainer.batch_size = o.batch_size;
+        trainer.seed = seed;
+        trainer.out_dir = dir;
+        trainer.progress = o.progress;
+        const nlohmann::json config = {{"model", kind}, {"model_options", family->options()}, {"data", o.data},
+                                       {"trainer", trainer}, {"device", device.str()}, {"threads", global.threads},
+                                       {"torch_version", torch_version()}};
+        write_text_atomically((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
+        std::cerr << "compare-codes: training " << kind << " with code size " << size << std::endl;
+        fit(*family, data, trainer, {kind, family->options(), config, 0, {}});
+      }
+      const double mse = reconstruction_mse(*family, data.test);
+      row[kind] = mse;
+      series[kind].name = kind == "ae" ? "autoencoder" : kind == "vae" ? "VAE (mean code)" : "PCA";
+      series[kind].x.push_back(double(size));
+      series[kind].y.push_back(mse);
+      if (size == 2 || size == 5) kept[kind + std::to_string(size)] = std::move(family);
+    }
+    table.push_back(row);
+  }
+  // Table (markdown + JSON) and chart.
+  std::ostringstream md;
+  md << "| code size | PCA | autoencoder | VAE |\n| --- | --- | --- | --- |\n" << std::fixed << std::setprecision(5);
+  for (const auto& row : table) {
+    md << "| " << row["code_size"].get<int64_t>() << " | " << row["pca"].get<double>() << " | "
+       << row["ae"].get<double>() << " | " << row["vae"].get<double>() << " |\n";
+  }
+  write_text_atomically((fs::path(o.out) / "compare.md").string(), md.str());
+  write_text_atomically((fs::path(o.out) / "compare.json").string(), table.dump(2) + "\n");
+  write_line_chart((fs::path(o.out) / "compare.svg").string(),
+                   "Test reconstruction error against code size (" + std::to_string(data.test.size()) + " images)",
+                   "code size", "MSE per pixel", {series["pca"], series["ae"], series["vae"]}, /*log_x=*/true);
+  std::cout << "Test reconstruction MSE per pixel (pixels in [0,1])\n" << md.str();
+  if (kept.count("vae2") && kept.count("vae5")) {
+    // Rows: 8 test images, then their reconstructions by PCA, AE and VAE with 2-D and with 5-D codes.
+    auto originals = data.test.images.narrow(0, 0, std::min<int64_t>(8, data.test.size()));
+    std::vector<torch::Tensor> rows = {originals};
+    for (const char* name : {"pca2", "ae2", "vae2", "pca5", "ae5", "vae5"}) rows.push_back(kept[name]->reconstruct(originals));
+    const std::string picture = (fs::path(o.out) / "latent_2d_vs_5d.png").string();
+    write_grid(picture, to_pixels(torch::cat(rows), PixelRange::kUnit), originals.size(0));
+    std::cout << "2-D vs 5-D (rows: originals, PCA-2, AE-2, VAE-2, PCA-5, AE-5, VAE-5): " << picture << std::endl;
+  }
+  std::cout << "table: " << (fs::path(o.out) / "compare.md").string() << ", chart: "
+            << (fs::path(o.out) / "compare.svg").string() << std::endl;
+}
+
+}  // namespace
+
+void add_explore_commands(CLI::App& app, const GlobalOptions& global) {
+  auto shared = std::make_shared<Shared>();
+
+  auto* latent_app = app.add_subcommand("latent", "Scatter the test codes by class (PCA to 2-D if wider); k-means purity");
+  add_common(latent_app, *shared, "SVG file (default <run>/latent.svg); latent.json goes beside it");
+  auto clusters = std::make_shared<int64_t>(0), limit = std::make_shared<int64_t>(0);
+  latent_app->add_option("--clusters", *clusters, "k of k-means (0 = number of classes)");
+  latent_app->add_option("--limit", *limit, "Use the first N test images (0 = all)");
+  latent_app->callback([=, &global] { latent(*shared, global, *clusters, *limit); });
+
+  auto* manifold_app = app.add_subcommand("manifold", "Decode a grid over a 2-D latent plane (the learned manifold)");
+  add_common(manifold_app, *shared, "PNG file (default <run>/manifold.png)");
+  auto side = std::make_shared<int64_t>(20);
+  manifold_app->add_option("--n", *side, "Grid side")->capture_default_str()->check(CLI::Range(2, 64));
+  manifold_app->callback([=, &global] { manifold(*shared, global, *side); });
+
+  auto* interpolate_app = app.add_subcommand("interpolate", "Decode the straight line between two codes");
+  add_common(interpolate_app, *shared, "PNG file (default <run>/interpolation.png)");
+  auto pairs = std::make_shared<int64_t>(6), steps = std::make_shared<int64_t>(10);
+  auto from = std::make_shared<int64_t>(-1), to = std::make_shared<int64_t>(-1);
+  interpolate_app->add_option("--pairs", *pairs, "Rows: pairs of test images 0-1, 2-3, ... (or of random codes)")->capture_default_str();
+  interpolate_app->add_option("--steps", *steps, "Decoded points along each line")->capture_default_str();
+  interpolate_app->add_option("--from", *from, "Index of the first test image (one pair)");
+  interpolate_app->add_option("--to", *to, "Index of the second test image (one pair)");
+  interpolate_app->callback([=, &global] { interpolate(*shared, global, *pairs, *steps, *from, *to); });
+
+  auto* traverse_app = app.add_subcommand("traverse", "Vary one latent dimension at a time");
+  add_common(traverse_app, *shared, "PNG file (default <run>/traversal.png)");
+  auto dims = std::make_shared<int64_t>(0), traverse_steps = std::make_shared<int64_t>(9), image = std::make_shared<int64_t>(0);
+  auto range = std::make_shared<double>(3.0);
+  traverse_app->add_option("--dims", *dims, "Dimensions to show (0 = all, at most 32)");
+  traverse_app->add_option("--steps", *traverse_steps, "Values per dimension")->capture_default_str();
+  traverse_app->add_option("--range", *range, "Models with a N(0, I) prior: values from -R to R")->capture_default_str();
+  traverse_app->add_option("--image", *image, "Start from this test image's code (models with an encoder)")->capture_default_str();
+  traverse_app->callback([=, &global] { traverse(*shared, global, *dims, *traverse_steps, *range, *image); });
+
+  auto* denoise_app = app.add_subcommand("denoise-ae", "Corrupt test images, reconstruct them; PSNR and noisy/denoised/clean rows");
+  add_common(denoise_app, *shared, "PNG file (default <run>/denoising.png)");
+  auto noise = std::make_shared<std::string>("gaussian");
+  auto level = std::make_shared<double>(0.3);
+  auto as_json = std::make_shared<bool>(false);
+  denoise_app->add_option("--noise", *noise, "gaussian, masking or salt-pepper")->capture_default_str()
+      ->check(CLI::IsMember({"gaussian", "masking", "salt-pepper"}));
+  denoise_app->add_option("--noise-level", *level, "Gaussian sigma or fraction of pixels")->capture_default_str();
+  denoise_app->add_flag("--json", *as_json, "Print JSON");
+  denoise_app->callback([=, &global] { denoise(*shared, global, *noise, *level, *as_json); });
+
+  auto compare = std::make_shared<CompareOptions>();
+  auto compare_seed = std::make_shared<uint64_t>(1);
+  auto* compare_app = app.add_subcommand("compare-codes", "Reconstruction error against code size: PCA, autoencoder, VAE");
+  compare_app->fallthrough();
+  compare_app->add_option("--sizes", compare->sizes, "Code sizes, comma-separated")->capture_default_str();
+  compare_app->add_option("--epochs", compare->epochs, "Epochs for the autoencoder and the VAE")->capture_default_str();
+  compare_app->add_option("--batch-size", compare->batch_size, "Images per step")->capture_default_str();
+  compare_app->add_option("--out", compare->out, "Folder for the runs, table and chart")->capture_default_str();
+  compare_app->add_option("--data", compare->data.dir, "MNIST-style or image folder")->capture_default_str();
+  compare_app->add_option("--train-limit", compare->data.train_limit, "Use the first N training images (0 = all)");
+  compare_app->add_option("--test-limit", compare->data.test_limit, "Use the first N test images (0 = all)");
+  compare_app->add_option("--progress", compare->progress, "auto, bar, lines or none")->capture_default_str();
+  compare_app->add_option("--seed", *compare_seed, "Seed of every run")->capture_default_str();
+  compare_app->callback([=, &global] { compare_codes(*compare, global, *compare_seed); });
+}
+
+}  // namespace deepgen::cli

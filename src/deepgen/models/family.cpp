@@ -1,0 +1,55 @@
+// Maps model names to families, and what every family shares: the latent-space defaults and the
+// reconstruction picture.
+#include "deepgen/core/error.h"
+#include "deepgen/models/autoencoder.h"
+#include "deepgen/models/dcgan.h"
+#include "deepgen/models/pca.h"
+#include "deepgen/models/vae.h"
+
+namespace deepgen {
+
+std::vector<std::string> family_kinds() { return {"vae", "ae", "pca", "dcgan"}; }
+
+std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::json& options,
+                                    torch::Device device) {
+  try {
+    if (kind == "vae") return std::make_unique<VaeFamily>(options.get<VaeOptions>(), device);
+    if (kind == "ae") return std::make_unique<AutoencoderFamily>(options.get<AutoencoderOptions>(), device);
+    if (kind == "pca") return std::make_unique<PcaFamily>(options.get<PcaOptions>(), device);
+    if (kind == "dcgan") return std::make_unique<DcganFamily>(options.get<DcganOptions>(), device);
+  } catch (const nlohmann::json::exception& error) {
+    fail("model options for '", kind, "': ", error.what());
+  }
+  std::string valid;
+  for (const auto& name : family_kinds()) valid += (valid.empty() ? "" : ", ") + name;
+  fail("unknown model '", kind, "'; valid models: ", valid);
+}
+
+torch::Tensor Family::encode(const torch::Tensor&) {
+  fail("model '", kind(), "' has no encoder; this needs an autoencoder run (vae, ae or pca)");
+}
+
+torch::Tensor Family::decode(const torch::Tensor&) {
+  fail("model '", kind(), "' has no decoder or generator");
+}
+
+torch::Tensor Family::reconstruct(const torch::Tensor& images) {
+  check(can_reconstruct(), "model '", kind(), "' cannot reconstruct images; this needs an autoencoder run (vae, ae or pca)");
+  torch::NoGradGuard no_grad;
+  return decode(encode(images));
+}
+
+Picture reconstruction_picture(Family& family, const Dataset& test) {
+  const int64_t columns = std::min<int64_t>(8, test.size());
+  const int64_t rows = columns > 0 ? std::min<int64_t>(4, test.size() / columns) : 0;
+  check(rows > 0, "reconstructions: the test split is empty");
+  auto originals = test.images.narrow(0, 0, rows * columns);
+  auto recon = family.reconstruct(originals);
+  const auto shape = originals.sizes().vec();
+  // (R*K, C, H, W) -> (R, 2, K, C, H, W) -> (R*2*K, C, H, W)
+  auto pairs = torch::stack({originals.view({rows, columns, shape[1], shape[2], shape[3]}),
+                             recon.view({rows, columns, shape[1], shape[2], shape[3]})}, 1);
+  return {to_pixels(pairs.view({rows * 2 * columns, shape[1], shape[2], shape[3]}), family.pixel_range()), columns};
+}
+
+}  // namespace deepgen
