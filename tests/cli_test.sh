@@ -65,6 +65,38 @@ sed "s|$WORK/gan|$WORK/gan2|" "$WORK/gan/config.toml" >"$WORK/gan.toml"
 expect_ok "train from --config" "$DEEPGEN" --config "$WORK/gan.toml" train dcgan
 grep -q '"g_features": 8' "$WORK/gan2/config.json" && pass || fail "--config did not apply g-features"
 
+# The autoencoder family, PCA and the latent-space toolkit.
+expect_ok "train ae sparse tied" "$DEEPGEN" train ae --variant sparse --tied --code-size 16 "${TINY[@]}" --epochs 1 --out "$WORK/ae"
+grep -q '"near_zero"' "$WORK/ae/metrics.jsonl" && grep -q '"tied": true' "$WORK/ae/config.json" && pass || fail "ae metrics/config"
+expect_ok "train ae denoising" "$DEEPGEN" train ae --variant denoising --noise salt-pepper --noise-level 0.2 --code-size 16 "${TINY[@]}" --epochs 1 --out "$WORK/dae"
+grep -q '"psnr_denoised"' "$WORK/dae/metrics.jsonl" && pass || fail "denoising metrics"
+expect_file "$WORK/dae/images/epoch_001_denoising.png"
+expect_ok "train ae contractive" "$DEEPGEN" train ae --variant contractive --code-size 8 "${TINY[@]}" --epochs 1 --out "$WORK/cae"
+grep -q '"jacobian_sq"' "$WORK/cae/metrics.jsonl" && pass || fail "contractive metrics"
+expect_ok "train pca" "$DEEPGEN" train pca --code-size 2 "${TINY[@]}" --epochs 1 --out "$WORK/pca"
+expect_file "$WORK/pca/images/epoch_001_components.png"
+expect_ok "latent" "$DEEPGEN" latent "$WORK/ae" --threads 1
+expect_file "$WORK/ae/latent.svg"
+grep -q '"cluster_purity"' "$WORK/ae/latent.json" && pass || fail "latent.json"
+grep -q 'purity' "$WORK/out" && pass || fail "latent prints the purity"
+expect_ok "manifold (pca, 2-D)" "$DEEPGEN" manifold "$WORK/pca" --n 5
+expect_file "$WORK/pca/manifold.png"
+expect_ok "interpolate ae" "$DEEPGEN" interpolate "$WORK/ae" --pairs 2 --steps 4
+expect_file "$WORK/ae/interpolation.png"
+expect_ok "interpolate generator" "$DEEPGEN" interpolate "$WORK/gan" --pairs 2 --steps 4
+expect_ok "traverse vae" "$DEEPGEN" traverse "$WORK/straight" --dims 3 --steps 5
+expect_file "$WORK/straight/traversal.png"
+expect_ok "denoise-ae" "$DEEPGEN" denoise-ae "$WORK/dae" --json
+grep -q '"psnr_denoised"' "$WORK/out" && pass || fail "denoise-ae --json"
+expect_ok "compare-codes" "$DEEPGEN" compare-codes --sizes 2,5 --epochs 1 --train-limit 256 --test-limit 64 --progress none --out "$WORK/cc" --threads 1
+for f in compare.md compare.json compare.svg latent_2d_vs_5d.png pca-2/checkpoint.pt vae-5/checkpoint.pt; do expect_file "$WORK/cc/$f"; done
+expect_error "manifold needs 2-D" "needs a 2-D latent space" "$DEEPGEN" manifold "$WORK/ae"
+expect_error "latent needs an encoder" "without an encoder" "$DEEPGEN" latent "$WORK/gan"
+expect_error "sample an ae" "no prior" "$DEEPGEN" sample "$WORK/ae"
+expect_error "bad variant" "--variant" "$DEEPGEN" train ae --variant fancy
+expect_error "lr for pca" "closed form" "$DEEPGEN" train pca --lr 0.1 "${TINY[@]}" --out "$WORK/x"
+expect_error "bad sizes" "--sizes" "$DEEPGEN" compare-codes --sizes 2,x --out "$WORK/x"
+
 # A folder of the user's own pictures (RGB, two classes), resized to 32x32 for both families.
 mkdir -p "$WORK/own/shirts" "$WORK/own/shoes"
 for i in 1 2 3 4 5 6; do cp "$WORK/s.png" "$WORK/own/shirts/$i.png"; cp "$WORK/gan/images/epoch_001_samples.png" "$WORK/own/shoes/$i.png"; done
@@ -77,7 +109,7 @@ grep -q '11 train / 1 test' "$WORK/err" && pass || { fail "image-folder split (e
 expect_ok "reconstruct on an image folder" "$DEEPGEN" reconstruct "$WORK/own-vae"
 
 # Bad input.
-expect_error "unknown model" "valid models: vae, dcgan" "$DEEPGEN" train transformer
+expect_error "unknown model" "valid models: vae, ae, pca, dcgan" "$DEEPGEN" train transformer
 expect_error "non-numeric option" "--epochs" "$DEEPGEN" train vae --epochs many
 expect_error "missing data folder" "/nonexistent/data" "$DEEPGEN" train vae --data /nonexistent/data --out "$WORK/x"
 mkdir -p "$WORK/bad-idx"
