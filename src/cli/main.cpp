@@ -33,7 +33,9 @@ namespace {
 struct TrainCommand {
   TrainerOptions trainer;
   DataOptions data;
-  double lr = 0;        // 0 = the model's default
+  // Optimizer flags override the model's defaults only when given (negative / empty = not given).
+  std::string optimizer;
+  double lr = 0, momentum = -1, beta1 = -1, weight_decay = -1, clip_grad = -1;
   bool resume = false;
   bool no_pictures = false;
   VaeOptions vae;
@@ -79,6 +81,7 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
     data_options = state.config.at("data").get<DataOptions>();
     trainer.batch_size = state.config.at("trainer").at("batch_size").get<int64_t>();
     trainer.seed = state.config.at("trainer").at("seed").get<uint64_t>();
+    trainer.schedule = state.config.at("trainer").value("schedule", ScheduleOptions{});
     check(trainer.epochs > state.epoch, "--resume: ", checkpoint, " has already completed ", state.epoch,
           " epochs; ask for more with --epochs N (N > ", state.epoch, ")");
     truncate_metrics((fs::path(trainer.out_dir) / "metrics.jsonl").string(), state.epoch);
@@ -96,9 +99,18 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
                                              : nlohmann::json(command.dcgan);
     options["channels"] = data.channels;
     options["image_size"] = data.image_size;
-    if (command.lr > 0) {
-      check(options.contains("lr"), "--lr: model '", kind, "' has no learning rate (it is fitted in closed form)");
-      options["lr"] = command.lr;
+    const std::pair<const char*, nlohmann::json> given[] = {
+        {"name", command.optimizer.empty() ? nlohmann::json() : nlohmann::json(command.optimizer)},
+        {"lr", command.lr > 0 ? nlohmann::json(command.lr) : nlohmann::json()},
+        {"momentum", command.momentum >= 0 ? nlohmann::json(command.momentum) : nlohmann::json()},
+        {"beta1", command.beta1 >= 0 ? nlohmann::json(command.beta1) : nlohmann::json()},
+        {"weight_decay", command.weight_decay >= 0 ? nlohmann::json(command.weight_decay) : nlohmann::json()},
+        {"clip_grad", command.clip_grad >= 0 ? nlohmann::json(command.clip_grad) : nlohmann::json()}};
+    for (const auto& [key, value] : given) {
+      if (value.is_null()) continue;
+      check(options.contains("optimizer"), "--", key == std::string("name") ? "optimizer" : key, ": model '", kind,
+            "' has no optimizer (it is fitted in closed form)");
+      options["optimizer"][key] = value;
     }
     family = make_family(kind, options, device);
     state.kind = kind;
@@ -148,6 +160,18 @@ int main(int argc, char** argv) try {
   train_app->add_option("--epochs", train.trainer.epochs, "Total epochs")->capture_default_str()->check(CLI::PositiveNumber);
   train_app->add_option("--batch-size", train.trainer.batch_size, "Images per step")->capture_default_str()->check(CLI::PositiveNumber);
   train_app->add_option("--lr", train.lr, "Learning rate (default: the model's)")->check(CLI::PositiveNumber);
+  train_app->add_option("--optimizer", train.optimizer, "sgd, momentum, nesterov or adam (default: the model's)")
+      ->check(CLI::IsMember({"sgd", "momentum", "nesterov", "adam"}));
+  train_app->add_option("--momentum", train.momentum, "Momentum of momentum/nesterov (default 0.9)")->check(CLI::Range(0.0, 0.999999));
+  train_app->add_option("--weight-decay", train.weight_decay, "L2 weight decay (default 0)")->check(CLI::NonNegativeNumber);
+  train_app->add_option("--clip-grad", train.clip_grad, "Clip the global gradient norm (default 0 = off)")->check(CLI::NonNegativeNumber);
+  train_app->add_option("--schedule", train.trainer.schedule.name, "Learning-rate schedule: none, step or sgdr")
+      ->capture_default_str()->check(CLI::IsMember({"none", "step", "sgdr"}));
+  train_app->add_option("--step-size", train.trainer.schedule.step_size, "step: epochs between decays")->capture_default_str()->check(CLI::PositiveNumber);
+  train_app->add_option("--gamma", train.trainer.schedule.gamma, "step: decay factor")->capture_default_str()->check(CLI::PositiveNumber);
+  train_app->add_option("--sgdr-period", train.trainer.schedule.period, "sgdr: epochs of the first cycle")->capture_default_str()->check(CLI::PositiveNumber);
+  train_app->add_option("--sgdr-mult", train.trainer.schedule.period_mult, "sgdr: growth of each next cycle")->capture_default_str()->check(CLI::Range(1.0, 100.0));
+  train_app->add_option("--min-lr-factor", train.trainer.schedule.min_factor, "sgdr: floor as a fraction of --lr")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   train_app->add_option("--seed", train.trainer.seed, "Seed for initialization, shuffling and noise")->capture_default_str();
   train_app->add_option("--out", train.trainer.out_dir, "Run directory (default runs/<model>-<timestamp>)");
   train_app->add_flag("--resume", train.resume, "Continue the run in --out from its checkpoint");
@@ -194,7 +218,7 @@ int main(int argc, char** argv) try {
   dcgan_app->add_option("--latent-dim", train.dcgan.latent_dim, "Size of z")->capture_default_str()->check(CLI::PositiveNumber);
   dcgan_app->add_option("--g-features", train.dcgan.g_features, "Generator feature maps (ngf)")->capture_default_str()->check(CLI::PositiveNumber);
   dcgan_app->add_option("--d-features", train.dcgan.d_features, "Discriminator feature maps (ndf)")->capture_default_str()->check(CLI::PositiveNumber);
-  dcgan_app->add_option("--beta1", train.dcgan.beta1, "Adam beta1")->capture_default_str();
+  dcgan_app->add_option("--beta1", train.beta1, "Adam beta1 (default 0.5)")->check(CLI::Range(0.0, 0.999999));
 
   // sample
   std::string run;

@@ -10,7 +10,7 @@ void to_json(nlohmann::json& j, const AutoencoderOptions& o) {
   j = {{"variant", o.variant}, {"arch", o.arch}, {"channels", o.channels}, {"image_size", o.image_size},
        {"hidden", o.hidden}, {"code_size", o.code_size}, {"code_activation", o.code_activation},
        {"tied", o.tied}, {"recon", o.recon}, {"sparsity", o.sparsity}, {"contraction", o.contraction},
-       {"noise", o.noise}, {"noise_level", o.noise_level}, {"lr", o.lr}};
+       {"noise", o.noise}, {"noise_level", o.noise_level}, {"optimizer", o.optimizer}};
 }
 void from_json(const nlohmann::json& j, AutoencoderOptions& o) {
   o.variant = j.value("variant", o.variant);
@@ -26,7 +26,7 @@ void from_json(const nlohmann::json& j, AutoencoderOptions& o) {
   o.contraction = j.value("contraction", o.contraction);
   o.noise = j.value("noise", o.noise);
   o.noise_level = j.value("noise_level", o.noise_level);
-  o.lr = j.value("lr", o.lr);
+  o.optimizer = j.value("optimizer", o.optimizer);
 }
 
 namespace {
@@ -54,7 +54,6 @@ void validate(const AutoencoderOptions& o) {
   check(o.noise_level >= 0 && (o.noise == "gaussian" || o.noise_level <= 1), "--noise-level: expected a sigma >= 0 ",
         "or a fraction in [0, 1], found ", o.noise_level);
   check(o.sparsity >= 0 && o.contraction >= 0, "--sparsity and --contraction must not be negative");
-  check(o.lr > 0, "--lr: expected a positive learning rate, found ", o.lr);
 }
 
 torch::Tensor activate(const torch::Tensor& x, const std::string& activation) {
@@ -170,7 +169,7 @@ AutoencoderFamily::AutoencoderFamily(const AutoencoderOptions& options, torch::D
     : options_(options),
       device_(device),
       net_(options),
-      optimizer_((net_->to(device), net_->parameters()), torch::optim::AdamOptions(options.lr)) {}
+      optimizer_((net_->to(device), net_->parameters()), options.optimizer) {}
 
 torch::Tensor AutoencoderFamily::reconstruction_loss(const torch::Tensor& decoded, const torch::Tensor& images) const {
   if (options_.recon == "bce") {
@@ -197,9 +196,7 @@ Metrics AutoencoderFamily::train_step(const torch::Tensor& images, const torch::
     objective = objective + options_.contraction * jacobian;
     metrics["jacobian_sq"] = jacobian.item<double>();
   }
-  optimizer_.zero_grad();
-  objective.backward();
-  optimizer_.step();
+  optimizer_.step(objective);
   metrics["loss"] = objective.item<double>();
   metrics["reconstruction"] = reconstruction.item<double>();
   metrics["mse"] = (net_->output(decoded.detach()) - images).pow(2).mean().item<double>();

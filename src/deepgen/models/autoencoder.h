@@ -25,7 +25,7 @@ struct AutoencoderOptions {
   double contraction = 0.1;                 // contractive: lambda in lambda * ||dh/dx||_F^2
   std::string noise = "gaussian";           // denoising corruption: gaussian | masking | salt-pepper
   double noise_level = 0.3;                 // gaussian sigma (pixels in [0,1]) or fraction of pixels hit
-  double lr = 1e-3;                         // Adam learning rate
+  OptimizerOptions optimizer;               // Adam, lr 1e-3
 };
 void to_json(nlohmann::json& j, const AutoencoderOptions& o);
 void from_json(const nlohmann::json& j, AutoencoderOptions& o);
@@ -75,6 +75,7 @@ class AutoencoderFamily : public Family {
   bool can_decode() const override { return true; }
   torch::Tensor encode(const torch::Tensor& images) override;
   torch::Tensor decode(const torch::Tensor& codes) override;
+  std::vector<Optimizer*> optimizers() override { return {&optimizer_}; }
   void save(torch::serialize::OutputArchive& archive) override;
   void load(torch::serialize::InputArchive& archive) override;
 
@@ -89,7 +90,7 @@ class AutoencoderFamily : public Family {
   AutoencoderOptions options_;
   torch::Device device_;
   AutoencoderNet net_;
-  torch::optim::Adam optimizer_;
+  Optimizer optimizer_;
 };
 
 }  // namespace deepgen

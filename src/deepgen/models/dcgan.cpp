@@ -7,7 +7,7 @@ namespace nn = torch::nn;
 
 void to_json(nlohmann::json& j, const DcganOptions& o) {
   j = {{"channels", o.channels}, {"image_size", o.image_size}, {"latent_dim", o.latent_dim},
-       {"g_features", o.g_features}, {"d_features", o.d_features}, {"lr", o.lr}, {"beta1", o.beta1}};
+       {"g_features", o.g_features}, {"d_features", o.d_features}, {"optimizer", o.optimizer}};
 }
 void from_json(const nlohmann::json& j, DcganOptions& o) {
   o.channels = j.value("channels", o.channels);
@@ -15,8 +15,7 @@ void from_json(const nlohmann::json& j, DcganOptions& o) {
   o.latent_dim = j.value("latent_dim", o.latent_dim);
   o.g_features = j.value("g_features", o.g_features);
   o.d_features = j.value("d_features", o.d_features);
-  o.lr = j.value("lr", o.lr);
-  o.beta1 = j.value("beta1", o.beta1);
+  o.optimizer = j.value("optimizer", o.optimizer);
 }
 
 namespace {
@@ -30,7 +29,6 @@ Layout layout_for(const DcganOptions& o) {
   check(o.channels == 1 || o.channels == 3, "dcgan: expected 1 or 3 image channels, found ", o.channels);
   check(o.latent_dim >= 1 && o.g_features >= 1 && o.d_features >= 1,
         "dcgan: --latent-dim, --g-features and --d-features must be positive");
-  check(o.lr > 0, "--lr: expected a positive learning rate, found ", o.lr);
   Layout layout;
   layout.base = o.image_size == 28 ? 7 : 4;
   int64_t side = layout.base;
@@ -128,10 +126,8 @@ DcganFamily::DcganFamily(const DcganOptions& options, torch::Device device)
       device_(device),
       generator_(options),
       discriminator_(options),
-      optimizer_g_((generator_->to(device), generator_->parameters()),
-                   torch::optim::AdamOptions(options.lr).betas(std::make_tuple(options.beta1, 0.999))),
-      optimizer_d_((discriminator_->to(device), discriminator_->parameters()),
-                   torch::optim::AdamOptions(options.lr).betas(std::make_tuple(options.beta1, 0.999))) {}
+      optimizer_g_((generator_->to(device), generator_->parameters()), options.optimizer),
+      optimizer_d_((discriminator_->to(device), discriminator_->parameters()), options.optimizer) {}
 
 Metrics DcganFamily::train_step(const torch::Tensor& real, const torch::Tensor&) {
   generator_->train();
@@ -143,15 +139,11 @@ Metrics DcganFamily::train_step(const torch::Tensor& real, const torch::Tensor&)
   auto real_logits = discriminator_->forward(real);
   auto fake_logits = discriminator_->forward(fake.detach());
   auto loss_d = discriminator_loss(real_logits, fake_logits);
-  optimizer_d_.zero_grad();
-  loss_d.backward();
-  optimizer_d_.step();
+  optimizer_d_.step(loss_d);
 
   // Generator: maximize log D(G(z)) against the updated discriminator.
   auto loss_g = nonsaturating_generator_loss(discriminator_->forward(fake));
-  optimizer_g_.zero_grad();
-  loss_g.backward();
-  optimizer_g_.step();
+  optimizer_g_.step(loss_g);
 
   const double d = loss_d.item<double>();
   return {{"loss", d},

@@ -15,8 +15,7 @@ struct DcganOptions {
   int64_t latent_dim = 100;  // size of z
   int64_t g_features = 64;   // generator feature maps at the last layer (ngf)
   int64_t d_features = 64;   // discriminator feature maps at the first layer (ndf)
-  double lr = 2e-4;          // Adam learning rate for both networks
-  double beta1 = 0.5;        // Adam beta1 (0.5 as in the DCGAN paper)
+  OptimizerOptions optimizer{"adam", 2e-4, 0.9, 0.5};  // for both networks: Adam 2e-4, beta1 0.5 (the paper's)
 };
 void to_json(nlohmann::json& j, const DcganOptions& o);
 void from_json(const nlohmann::json& j, DcganOptions& o);
@@ -58,6 +57,7 @@ class DcganFamily : public Family {
   bool can_decode() const override { return true; }
   bool has_prior() const override { return true; }
   torch::Tensor decode(const torch::Tensor& codes) override;  // G(z), in [-1, 1]
+  std::vector<Optimizer*> optimizers() override { return {&optimizer_g_, &optimizer_d_}; }
   void save(torch::serialize::OutputArchive& archive) override;
   void load(torch::serialize::InputArchive& archive) override;
 
@@ -69,7 +69,7 @@ class DcganFamily : public Family {
   torch::Device device_;
   DcganGenerator generator_;
   DcganDiscriminator discriminator_;
-  torch::optim::Adam optimizer_g_, optimizer_d_;
+  Optimizer optimizer_g_, optimizer_d_;
 };
 
 }  // namespace deepgen

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "deepgen/data/dataset.h"
+#include "deepgen/training/optimizer.h"
 
 namespace deepgen {
 
@@ -62,6 +63,9 @@ class Family {
   // decode(encode(x)) for models with both halves; others throw.
   bool can_reconstruct() const { return can_encode() && can_decode(); }
   torch::Tensor reconstruct(const torch::Tensor& images);
+
+  // The family's optimizers, so the trainer can apply learning-rate schedules to all of them.
+  virtual std::vector<Optimizer*> optimizers() { return {}; }
 
   // Networks and optimizer state, for checkpoints.
   virtual void save(torch::serialize::OutputArchive& archive) = 0;

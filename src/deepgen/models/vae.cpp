@@ -6,7 +6,7 @@ namespace deepgen {
 
 void to_json(nlohmann::json& j, const VaeOptions& o) {
   j = {{"arch", o.arch}, {"channels", o.channels}, {"image_size", o.image_size}, {"hidden", o.hidden},
-       {"latent_dim", o.latent_dim}, {"beta", o.beta}, {"lr", o.lr}};
+       {"latent_dim", o.latent_dim}, {"beta", o.beta}, {"optimizer", o.optimizer}};
 }
 void from_json(const nlohmann::json& j, VaeOptions& o) {
   o.arch = j.value("arch", o.arch);
@@ -15,7 +15,7 @@ void from_json(const nlohmann::json& j, VaeOptions& o) {
   o.hidden = j.value("hidden", o.hidden);
   o.latent_dim = j.value("latent_dim", o.latent_dim);
   o.beta = j.value("beta", o.beta);
-  o.lr = j.value("lr", o.lr);
+  o.optimizer = j.value("optimizer", o.optimizer);
 }
 
 namespace {
@@ -28,7 +28,6 @@ void validate(const VaeOptions& o) {
   check(o.hidden >= 1, "--hidden: expected a positive count, found ", o.hidden);
   check(o.latent_dim >= 1, "--latent-dim: expected a positive count, found ", o.latent_dim);
   check(o.beta >= 0, "--beta: expected a non-negative KL weight, found ", o.beta);
-  check(o.lr > 0, "--lr: expected a positive learning rate, found ", o.lr);
 }
 }  // namespace
 
@@ -87,15 +86,13 @@ VaeFamily::VaeFamily(const VaeOptions& options, torch::Device device)
     : options_(options),
       device_(device),
       net_(options),
-      optimizer_((net_->to(device), net_->parameters()), torch::optim::AdamOptions(options.lr)) {}
+      optimizer_((net_->to(device), net_->parameters()), options.optimizer) {}
 
 Metrics VaeFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
   net_->train();
   const VaeLoss loss = vae_loss(net_->forward(images), images);
   auto objective = loss.reconstruction + options_.beta * loss.kl;
-  optimizer_.zero_grad();
-  objective.backward();
-  optimizer_.step();
+  optimizer_.step(objective);
   const double count = double(images.size(0));
   const double reconstruction = loss.reconstruction.item<double>() / count;
   const double kl = loss.kl.item<double>() / count;

@@ -16,7 +16,7 @@ struct VaeOptions {
   int64_t hidden = 400;        // hidden units of the dense encoder and decoder
   int64_t latent_dim = 20;     // size of z
   double beta = 1.0;           // weight of the KL term in the training objective
-  double lr = 1e-3;            // Adam learning rate
+  OptimizerOptions optimizer;  // Adam, lr 1e-3 (as in pytorch/examples)
 };
 void to_json(nlohmann::json& j, const VaeOptions& o);
 void from_json(const nlohmann::json& j, VaeOptions& o);
@@ -69,6 +69,7 @@ class VaeFamily : public Family {
   bool has_prior() const override { return true; }
   torch::Tensor encode(const torch::Tensor& images) override;  // the posterior mean
   torch::Tensor decode(const torch::Tensor& codes) override;   // Bernoulli means, sigmoid(logits)
+  std::vector<Optimizer*> optimizers() override { return {&optimizer_}; }
   void save(torch::serialize::OutputArchive& archive) override;
   void load(torch::serialize::InputArchive& archive) override;
 
@@ -78,7 +79,7 @@ class VaeFamily : public Family {
   VaeOptions options_;
   torch::Device device_;
   VaeNet net_;
-  torch::optim::Adam optimizer_;
+  Optimizer optimizer_;
 };
 
 }  // namespace deepgen

@@ -103,8 +103,9 @@ void write_line_chart(const std::string& path, const std::string& title, const s
     }
   }
   check(!ticks.empty(), "line chart '", title, "': no data");
-  y0 = std::min(y0, 0.0);
-  const Axes axes = fit_axes(x0, x1, y0, y1, log_x);
+  const bool non_negative = y0 >= 0;
+  Axes axes = fit_axes(x0, x1, std::min(y0, 0.0), y1, log_x);
+  if (non_negative) axes.y0 = 0;  // errors and losses: the axis starts at zero, not below it
   std::ostringstream svg;
   frame(svg, axes, title, x_label, y_label, ticks);
   for (size_t s = 0; s < series.size(); ++s) {

@@ -17,7 +17,8 @@ namespace deepgen {
 namespace fs = std::filesystem;
 
 void to_json(nlohmann::json& j, const TrainerOptions& o) {
-  j = {{"epochs", o.epochs}, {"batch_size", o.batch_size}, {"seed", o.seed}, {"out_dir", o.out_dir}};
+  j = {{"epochs", o.epochs}, {"batch_size", o.batch_size}, {"seed", o.seed}, {"out_dir", o.out_dir},
+       {"schedule", o.schedule}};
 }
 
 namespace {
@@ -85,6 +86,8 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       const int64_t begin = batch * options.batch_size;
       const int64_t size = std::min(options.batch_size, count - begin);
       auto index = order.narrow(0, begin, size);
+      const double factor = schedule_factor(options.schedule, double(epoch - 1) + double(batch) / double(batches));
+      for (Optimizer* optimizer : family.optimizers()) optimizer->set_lr_factor(factor);
       const Metrics step = family.train_step(data.train.images.index_select(0, index),
                                              data.train.labels.index_select(0, index));
       if (const std::string bad = non_finite(step); !bad.empty()) {
@@ -101,6 +104,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
     }
     Metrics train;
     for (const auto& [name, sum] : sums) train[name] = sum / double(count);
+    if (!family.optimizers().empty()) train["lr"] = family.optimizers().front()->lr();
     const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const Metrics test = data.test.size() > 0 ? family.evaluate(data.test, options.batch_size) : Metrics{};
     if (const std::string bad = non_finite(test); !bad.empty()) {

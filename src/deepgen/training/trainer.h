@@ -10,6 +10,7 @@
 #include "deepgen/data/dataset.h"
 #include "deepgen/models/family.h"
 #include "deepgen/training/checkpoint.h"
+#include "deepgen/training/optimizer.h"
 
 namespace deepgen {
 
@@ -20,6 +21,7 @@ struct TrainerOptions {
   std::string out_dir;            // run directory: config.json, metrics.jsonl, checkpoint.pt, images/
   std::string progress = "auto";  // auto | bar | lines | none
   bool pictures = true;           // write image grids after every epoch
+  ScheduleOptions schedule;       // learning-rate schedule applied to every optimizer of the family
 };
 void to_json(nlohmann::json& j, const TrainerOptions& o);
 

@@ -1,0 +1,66 @@
+// The training toolkit shared by every model family: SGD, momentum, Nesterov momentum and Adam, L2
+// weight decay, gradient clipping by global norm, and learning-rate schedules (step decay; SGDR,
+// Loshchilov & Hutter 2017: cosine annealing with warm restarts). A family builds one Optimizer per
+// network; the trainer sets the learning rate of all of them from the schedule before every step.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace deepgen {
+
+struct OptimizerOptions {
+  std::string name = "adam";   // sgd | momentum | nesterov | adam
+  double lr = 1e-3;            // base learning rate (the schedule scales it)
+  double momentum = 0.9;       // momentum and nesterov: the velocity's decay
+  double beta1 = 0.9;          // adam: first-moment decay (DCGAN uses 0.5)
+  double beta2 = 0.999;        // adam: second-moment decay
+  double weight_decay = 0.0;   // L2 penalty coefficient (coupled, as in torch.optim)
+  double clip_grad = 0.0;      // clip the global gradient norm to this (0 = off)
+};
+void to_json(nlohmann::json& j, const OptimizerOptions& o);
+void from_json(const nlohmann::json& j, OptimizerOptions& o);
+
+class Optimizer {
+ public:
+  Optimizer(std::vector<torch::Tensor> parameters, const OptimizerOptions& options);
+
+  // zero_grad, backward, clip (when set), step.
+  void step(const torch::Tensor& loss);
+  // Sets the learning rate of every parameter group to base lr * factor.
+  void set_lr_factor(double factor);
+  double lr() const;
+
+  void save(torch::serialize::OutputArchive& archive) const;
+  void load(torch::serialize::InputArchive& archive);
+
+  const OptimizerOptions& options() const { return options_; }
+  torch::optim::Optimizer& torch_optimizer() { return *optimizer_; }
+
+ private:
+  OptimizerOptions options_;
+  std::vector<torch::Tensor> parameters_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+};
+
+struct ScheduleOptions {
+  std::string name = "none";  // none | step | sgdr
+  int64_t step_size = 10;     // step: multiply by gamma every step_size epochs
+  double gamma = 0.1;         // step: decay factor
+  double period = 10;         // sgdr: epochs of the first cosine cycle (T_0)
+  double period_mult = 2;     // sgdr: each cycle is this much longer (T_mult)
+  double min_factor = 0.0;    // sgdr: the floor, as a fraction of the base learning rate
+};
+void to_json(nlohmann::json& j, const ScheduleOptions& o);
+void from_json(const nlohmann::json& j, ScheduleOptions& o);
+
+// The factor on the base learning rate after `epochs` epochs of training (fractional: 2.5 is half-way
+// through the third epoch). Step decay changes at epoch boundaries; SGDR follows
+// min + (1 - min) * (1 + cos(pi * T_cur / T_i)) / 2 and restarts at 1 when a cycle ends.
+double schedule_factor(const ScheduleOptions& schedule, double epochs);
+
+}  // namespace deepgen
