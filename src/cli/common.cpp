@@ -32,4 +32,12 @@ std::string default_output(const std::string& run, const std::string& name) {
   return (checkpoint.has_parent_path() ? checkpoint.parent_path() / name : fs::path(name)).string();
 }
 
+void add_common(CLI::App* command, Shared& shared, const std::string& out_help) {
+  command->fallthrough();
+  command->add_option("run", shared.run, "Run directory or checkpoint file")->required();
+  command->add_option("--out", shared.out, out_help);
+  command->add_option("--data", shared.data_dir, "Data folder (default: the run's)");
+  command->add_option("--seed", shared.seed, "Seed for anything random")->capture_default_str();
+}
+
 }  // namespace deepgen::cli

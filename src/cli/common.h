@@ -34,7 +34,21 @@ DataSplits load_run_data(const LoadedRun& run, const std::string& data_dir, bool
 // `name` beside the run's checkpoint.
 std::string default_output(const std::string& run, const std::string& name);
 
+// The run, output, data and seed options most commands share.
+struct Shared {
+  std::string run, out, data_dir;
+  uint64_t seed = 0;
+};
+void add_common(CLI::App* command, Shared& shared, const std::string& out_help);
+
 // latent, manifold, interpolate, traverse, denoise-ae, compare-codes.
 void add_explore_commands(CLI::App& app, const GlobalOptions& global);
+
+// attack, layers.
+void add_classifier_commands(CLI::App& app, const GlobalOptions& global);
+
+// `eval --ensemble`: each member's accuracy and that of their mean predicted probabilities.
+void evaluate_ensemble(const std::vector<std::string>& runs, const GlobalOptions& global, const std::string& data_dir,
+                       bool as_json);
 
 }  // namespace deepgen::cli

@@ -41,19 +41,6 @@ void write_and_say(const std::string& path, const torch::Tensor& images, int64_t
   std::cout << path << std::endl;
 }
 
-struct Shared {
-  std::string run, out, data_dir;
-  uint64_t seed = 0;
-};
-
-void add_common(CLI::App* command, Shared& shared, const std::string& out_help) {
-  command->fallthrough();
-  command->add_option("run", shared.run, "Run directory or checkpoint file")->required();
-  command->add_option("--out", shared.out, out_help);
-  command->add_option("--data", shared.data_dir, "Data folder (default: the run's)");
-  command->add_option("--seed", shared.seed, "Seed for anything random")->capture_default_str();
-}
-
 void latent(const Shared& s, const GlobalOptions& global, int64_t clusters, int64_t limit) {
   const LoadedRun run = open_run(s.run, global);
   check(run.family->can_encode(), "latent: ", checkpoint_path(s.run), " holds a '", run.state.kind,

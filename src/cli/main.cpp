@@ -16,6 +16,7 @@
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/dataset.h"
 #include "deepgen/models/autoencoder.h"
+#include "deepgen/models/classifier.h"
 #include "deepgen/models/dcgan.h"
 #include "deepgen/models/pca.h"
 #include "deepgen/models/vae.h"
@@ -42,6 +43,8 @@ struct TrainCommand {
   AutoencoderOptions ae;
   PcaOptions pca;
   DcganOptions dcgan;
+  ClassifierOptions classifier;
+  bool naive_inception = false;
 };
 
 std::string timestamp() {
@@ -93,10 +96,13 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
   const DataSplits data = load_data(data_options, pixel_range_of(kind), device);
   if (!command.resume) {
     seed_everything(trainer.seed);
-    nlohmann::json options = kind == "vae"   ? nlohmann::json(command.vae)
-                             : kind == "ae"  ? nlohmann::json(command.ae)
-                             : kind == "pca" ? nlohmann::json(command.pca)
-                                             : nlohmann::json(command.dcgan);
+    command.classifier.inception_reduce = !command.naive_inception;
+    nlohmann::json options = kind == "vae"          ? nlohmann::json(command.vae)
+                             : kind == "ae"         ? nlohmann::json(command.ae)
+                             : kind == "pca"        ? nlohmann::json(command.pca)
+                             : kind == "classifier" ? nlohmann::json(command.classifier)
+                                                    : nlohmann::json(command.dcgan);
+    if (kind == "classifier") options["classes"] = int64_t(data.class_names.size());
     options["channels"] = data.channels;
     options["image_size"] = data.image_size;
     const std::pair<const char*, nlohmann::json> given[] = {
@@ -213,6 +219,25 @@ int main(int argc, char** argv) try {
   pca_app->fallthrough();
   pca_app->add_option("--code-size", train.pca.code_size, "Principal components kept")->capture_default_str()->check(CLI::PositiveNumber);
 
+  auto* classifier_app = train_app->add_subcommand("classifier", "Image classifiers: mlp, lenet5, vgg, vgg16, inception, resnet");
+  classifier_app->fallthrough();
+  auto& c = train.classifier;
+  classifier_app->add_option("--arch", c.arch, "mlp, lenet5, vgg, vgg16, inception or resnet")->capture_default_str()
+      ->check(CLI::IsMember({"mlp", "lenet5", "vgg", "vgg16", "inception", "resnet"}));
+  classifier_app->add_option("--activation", c.activation, "sigmoid, tanh, relu, leaky-relu, elu or maxout")->capture_default_str()
+      ->check(CLI::IsMember({"sigmoid", "tanh", "relu", "leaky-relu", "elu", "maxout"}));
+  classifier_app->add_option("--init", c.init, "xavier, he, normal or auto (he for ReLU-like, xavier otherwise)")->capture_default_str()
+      ->check(CLI::IsMember({"auto", "xavier", "he", "normal"}));
+  classifier_app->add_option("--batch-norm", c.batch_norm, "on, off or auto (on for vgg, inception, resnet)")->capture_default_str()
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+  classifier_app->add_option("--dropout", c.dropout, "Dropout before the fully connected layers")->capture_default_str()->check(CLI::Range(0.0, 0.99));
+  classifier_app->add_option("--width", c.width, "mlp: hidden units; conv nets: base channels (0 = default)")->capture_default_str();
+  classifier_app->add_option("--depth", c.depth, "mlp: hidden layers; vgg: blocks; resnet: blocks per stage (0 = default)")->capture_default_str();
+  classifier_app->add_flag("--naive-inception", train.naive_inception, "inception: no 1x1 reductions");
+  classifier_app->add_option("--adversarial-training", c.adversarial_alpha, "alpha: train on alpha*C(x) + (1-alpha)*C(x~) with FGSM x~")
+      ->check(CLI::Range(0.0, 1.0));
+  classifier_app->add_option("--adversarial-eps", c.adversarial_eps, "FGSM step of adversarial training")->capture_default_str()->check(CLI::NonNegativeNumber);
+
   auto* dcgan_app = train_app->add_subcommand("dcgan", "DCGAN: transposed-conv generator, strided-conv discriminator");
   dcgan_app->fallthrough();
   dcgan_app->add_option("--latent-dim", train.dcgan.latent_dim, "Size of z")->capture_default_str()->check(CLI::PositiveNumber);
@@ -245,13 +270,16 @@ int main(int argc, char** argv) try {
   int64_t eval_batch = 500;
   auto* eval_app = app.add_subcommand("eval", "Evaluate a run on its test split");
   eval_app->fallthrough();
-  eval_app->add_option("run", run, "Run directory or checkpoint file")->required();
+  auto* eval_run = eval_app->add_option("run", run, "Run directory or checkpoint file");
+  std::vector<std::string> ensemble;
+  eval_app->add_option("--ensemble", ensemble, "Classifier runs whose mean predicted probabilities are evaluated together");
   eval_app->add_flag("--json", as_json, "Print JSON instead of a table");
   eval_app->add_option("--data", data_dir, "Data folder (default: the run's)");
   eval_app->add_option("--seed", seed, "Seed of the evaluation noise")->capture_default_str();
   eval_app->add_option("--batch-size", eval_batch, "Images per evaluation batch")->capture_default_str()->check(CLI::PositiveNumber);
 
   cli::add_explore_commands(app, global);
+  cli::add_classifier_commands(app, global);
 
   // An unknown model gets the list of valid ones, not CLI11's generic "argument was not expected".
   if (argc >= 3 && std::string(argv[1]) == "train" && argv[2][0] != '-') {
@@ -273,10 +301,16 @@ int main(int argc, char** argv) try {
   }
 
   if (*train_app) {
-    const std::string kind = *vae_app ? "vae" : *ae_app ? "ae" : *pca_app ? "pca" : "dcgan";
+    const std::string kind = *vae_app ? "vae" : *ae_app ? "ae" : *pca_app ? "pca" : *classifier_app ? "classifier" : "dcgan";
     return run_train(kind, train, global, app);
   }
-  if (!*sample_app && !*reconstruct_app && !*eval_app) return 0;  // an explore command ran in its callback
+  if (!*sample_app && !*reconstruct_app && !*eval_app) return 0;  // another command ran in its callback
+  if (*eval_app && !ensemble.empty()) {
+    if (!run.empty()) ensemble.insert(ensemble.begin(), run);
+    cli::evaluate_ensemble(ensemble, global, data_dir, as_json);
+    return 0;
+  }
+  check(!run.empty() || !*eval_app || eval_run->count() > 0, "eval: give a run directory (or --ensemble RUN RUN ...)");
   auto loaded = cli::open_run(run, global);
   auto& family = loaded.family;
   const RunState& state = loaded.state;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <fstream>
 
 #include "deepgen/core/error.h"
 #include "deepgen/data/idx.h"
@@ -34,6 +35,31 @@ torch::Tensor to_pixels(const torch::Tensor& images, PixelRange range) {
 }
 
 namespace {
+
+// CIFAR-10's binary version: data_batch_1..5.bin and test_batch.bin, in DIR or DIR/cifar-10-batches-bin.
+std::string find_cifar10(const std::string& dir) {
+  for (const fs::path candidate : {fs::path(dir), fs::path(dir) / "cifar-10-batches-bin"}) {
+    if (fs::is_regular_file(candidate / "data_batch_1.bin")) return candidate.string();
+  }
+  return {};
+}
+
+// One CIFAR-10 batch file: records of 1 label byte + 3072 pixel bytes (R, G, B planes of 32x32).
+std::pair<torch::Tensor, torch::Tensor> read_cifar10(const std::string& path) {
+  check(fs::is_regular_file(path), "CIFAR-10 folder: ", path, " is missing (expected data_batch_1..5.bin and test_batch.bin)");
+  constexpr int64_t kRecord = 1 + 3 * 32 * 32;
+  const auto size = int64_t(fs::file_size(path));
+  check(size > 0 && size % kRecord == 0, "CIFAR-10 file ", path, ": expected a multiple of ", kRecord,
+        " bytes (label + 32x32x3 pixels per image), found ", size, " bytes");
+  auto bytes = torch::empty({size / kRecord, kRecord}, torch::kUInt8);
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(bytes.data_ptr<uint8_t>()), size);
+  check(bool(in), "cannot read CIFAR-10 file ", path);
+  auto labels = bytes.select(1, 0).to(torch::kInt64);
+  check(labels.max().item<int64_t>() <= 9, "CIFAR-10 file ", path, ": expected labels 0-9, found ", labels.max().item<int64_t>());
+  auto images = bytes.narrow(1, 1, kRecord - 1).reshape({-1, 3, 32, 32}).contiguous();  // (N, 3072) -> (N, 3, 32, 32)
+  return {images, labels};
+}
 
 torch::Tensor limit(const torch::Tensor& tensor, int64_t count) {
   return count > 0 && count < tensor.size(0) ? tensor.narrow(0, 0, count) : tensor;
@@ -72,7 +98,31 @@ DataSplits load_data(const DataOptions& options, PixelRange range, torch::Device
   check(options.train_limit >= 0 && options.test_limit >= 0, "--train-limit/--test-limit must not be negative");
   DataSplits splits;
   torch::Tensor train_pixels, test_pixels;
-  if (looks_like_idx_folder(options.dir)) {
+  if (const std::string cifar = find_cifar10(options.dir); !cifar.empty()) {
+    splits.format = "cifar10";
+    std::vector<torch::Tensor> train_images, train_labels;
+    for (int i = 1; i <= 5; ++i) {
+      auto [images, labels] = read_cifar10((fs::path(cifar) / ("data_batch_" + std::to_string(i) + ".bin")).string());
+      train_images.push_back(images);
+      train_labels.push_back(labels);
+    }
+    auto [test_images, test_labels] = read_cifar10((fs::path(cifar) / "test_batch.bin").string());
+    splits.image_size = options.image_size ? options.image_size : 32;
+    splits.channels = options.channels ? options.channels : 3;
+    train_pixels = resize_images(limit(torch::cat(train_images), options.train_limit), splits.image_size);
+    test_pixels = resize_images(limit(test_images, options.test_limit), splits.image_size);
+    if (splits.channels == 1) {  // RGB -> gray with the ITU-R 601 weights
+      auto to_gray = [](const torch::Tensor& rgb) {
+        auto weights = torch::tensor({0.299f, 0.587f, 0.114f}).view({1, 3, 1, 1});
+        return (rgb.to(torch::kFloat) * weights).sum(1, true).round().clamp(0, 255).to(torch::kUInt8);
+      };
+      train_pixels = to_gray(train_pixels);
+      test_pixels = to_gray(test_pixels);
+    }
+    splits.train.labels = torch::cat(train_labels);
+    splits.test.labels = test_labels;
+    splits.class_names = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+  } else if (looks_like_idx_folder(options.dir)) {
     const IdxFiles files = find_idx_files(options.dir);
     splits.format = "idx";
     auto train_raw = read_idx(files.train_images);

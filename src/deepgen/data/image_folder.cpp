@@ -6,6 +6,11 @@
 #endif
 #include <stb_image.h>
 #include <stb_image_write.h>
+#if !DEEPGEN_STB_IMPLEMENTATION
+// Defined in Debian's libstb (C linkage) but not declared in the header's API section.
+extern "C" unsigned char* stbi_write_png_to_mem(const unsigned char* pixels, int stride_bytes, int x, int y, int n,
+                                                int* out_len);
+#endif
 
 #include <algorithm>
 #include <cctype>
@@ -105,6 +110,19 @@ ImageSet load_image_set(const std::vector<std::string>& files, const std::string
   set.images = torch::stack(images);  // N x (C, H, W) -> (N, C, H, W)
   set.labels = torch::tensor(labels, torch::kInt64);
   return set;
+}
+
+std::vector<uint8_t> encode_png(const torch::Tensor& image) {
+  check(image.dim() == 3 && (image.size(0) == 1 || image.size(0) == 3) && image.scalar_type() == torch::kUInt8,
+        "encode_png: expected a (1|3, H, W) uint8 image, found ", image.sizes());
+  auto pixels = image.permute({1, 2, 0}).contiguous().cpu();  // (C, H, W) -> (H, W, C)
+  int length = 0;
+  unsigned char* png = stbi_write_png_to_mem(pixels.data_ptr<uint8_t>(), int(pixels.size(1) * pixels.size(2)),
+                                             int(pixels.size(1)), int(pixels.size(0)), int(pixels.size(2)), &length);
+  check(png != nullptr, "encode_png: out of memory");
+  std::vector<uint8_t> bytes(png, png + length);
+  free(png);
+  return bytes;
 }
 
 void write_png(const std::string& path, const torch::Tensor& image) {

@@ -35,6 +35,9 @@ torch::Tensor square_resize(const torch::Tensor& image, int64_t size);
 ImageSet load_image_set(const std::vector<std::string>& files, const std::string& root, int64_t size,
                         int channels);
 
+// Encodes (C, H, W) uint8, C = 1 or 3, as PNG bytes in memory.
+std::vector<uint8_t> encode_png(const torch::Tensor& image);
+
 // Writes (C, H, W) uint8, C = 1 or 3, as PNG, atomically (temporary file, then rename).
 void write_png(const std::string& path, const torch::Tensor& image);
 

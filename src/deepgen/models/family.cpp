@@ -2,13 +2,14 @@
 // reconstruction picture.
 #include "deepgen/core/error.h"
 #include "deepgen/models/autoencoder.h"
+#include "deepgen/models/classifier.h"
 #include "deepgen/models/dcgan.h"
 #include "deepgen/models/pca.h"
 #include "deepgen/models/vae.h"
 
 namespace deepgen {
 
-std::vector<std::string> family_kinds() { return {"vae", "ae", "pca", "dcgan"}; }
+std::vector<std::string> family_kinds() { return {"vae", "ae", "pca", "dcgan", "classifier"}; }
 
 std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::json& options,
                                     torch::Device device) {
@@ -17,6 +18,7 @@ std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::jso
     if (kind == "ae") return std::make_unique<AutoencoderFamily>(options.get<AutoencoderOptions>(), device);
     if (kind == "pca") return std::make_unique<PcaFamily>(options.get<PcaOptions>(), device);
     if (kind == "dcgan") return std::make_unique<DcganFamily>(options.get<DcganOptions>(), device);
+    if (kind == "classifier") return std::make_unique<ClassifierFamily>(options.get<ClassifierOptions>(), device);
   } catch (const nlohmann::json::exception& error) {
     fail("model options for '", kind, "': ", error.what());
   }

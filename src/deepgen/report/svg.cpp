@@ -7,6 +7,7 @@
 
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
+#include "deepgen/data/image_folder.h"
 
 namespace deepgen {
 
@@ -84,7 +85,50 @@ Axes fit_axes(double x0, double x1, double y0, double y1, bool log_x) {
   const double pad_x = 0.05 * (x1 - x0);
   return {x0 - pad_x, x1 + pad_x, y0 - pad_y, y1 + pad_y, false};
 }
+std::string base64(const std::vector<uint8_t>& bytes) {
+  static const char* const kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const uint32_t chunk = (uint32_t(bytes[i]) << 16) | (i + 1 < bytes.size() ? uint32_t(bytes[i + 1]) << 8 : 0) |
+                           (i + 2 < bytes.size() ? uint32_t(bytes[i + 2]) : 0);
+    out += kAlphabet[(chunk >> 18) & 63];
+    out += kAlphabet[(chunk >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(chunk >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[chunk & 63] : '=';
+  }
+  return out;
+}
 }  // namespace
+
+void write_labelled_grid(const std::string& path, const std::string& title, const torch::Tensor& images,
+                         const std::vector<std::string>& captions, int64_t columns,
+                         const std::vector<std::string>& column_titles, int64_t scale) {
+  check(images.dim() == 4 && images.scalar_type() == torch::kUInt8 && int64_t(captions.size()) == images.size(0),
+        "labelled grid: expected (N, C, H, W) uint8 images and N captions, found ", images.sizes(), " and ",
+        captions.size());
+  const int64_t count = images.size(0), rows = (count + columns - 1) / columns;
+  const int64_t cell_w = std::max<int64_t>(images.size(3) * scale, 190), cell_h = images.size(2) * scale + 34;
+  const int64_t top = column_titles.empty() ? 40 : 62;
+  std::ostringstream svg;
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << columns * cell_w + 20 << "\" height=\""
+      << top + rows * cell_h + 10 << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"10\" y=\"24\" font-size=\"15\">"
+      << escape(title) << "</text>\n";
+  for (size_t c = 0; c < column_titles.size(); ++c) {
+    svg << "<text x=\"" << 10 + int64_t(c) * cell_w + cell_w / 2 << "\" y=\"50\" text-anchor=\"middle\" font-weight=\"bold\">"
+        << escape(column_titles[c]) << "</text>\n";
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t x = 10 + (i % columns) * cell_w, y = top + (i / columns) * cell_h;
+    const int64_t w = images.size(3) * scale, h = images.size(2) * scale;
+    svg << "<image x=\"" << x + (cell_w - w) / 2 << "\" y=\"" << y << "\" width=\"" << w << "\" height=\"" << h
+        << "\" style=\"image-rendering:pixelated\" href=\"data:image/png;base64," << base64(encode_png(images[i]))
+        << "\"/>\n<text x=\"" << x + cell_w / 2 << "\" y=\"" << y + h + 16 << "\" text-anchor=\"middle\">"
+        << escape(captions[size_t(i)]) << "</text>\n";
+  }
+  svg << "</svg>\n";
+  write_text_atomically(path, svg.str());
+}
 
 void write_line_chart(const std::string& path, const std::string& title, const std::string& x_label,
                       const std::string& y_label, const std::vector<Series>& series, bool log_x) {

@@ -21,4 +21,11 @@ void write_line_chart(const std::string& path, const std::string& title, const s
 void write_scatter(const std::string& path, const std::string& title, const torch::Tensor& points,
                    const torch::Tensor& labels, const std::vector<std::string>& class_names);
 
+// Images (N, C, H, W) uint8 in a grid, each scaled up `scale` times (pixels kept sharp) with a
+// caption under it; `column_titles` (optional) head the columns. The images are embedded as PNG, so
+// the file stands alone.
+void write_labelled_grid(const std::string& path, const std::string& title, const torch::Tensor& images,
+                         const std::vector<std::string>& captions, int64_t columns,
+                         const std::vector<std::string>& column_titles = {}, int64_t scale = 3);
+
 }  // namespace deepgen
