@@ -97,6 +97,29 @@ expect_error "bad variant" "--variant" "$DEEPGEN" train ae --variant fancy
 expect_error "lr for pca" "closed form" "$DEEPGEN" train pca --lr 0.1 "${TINY[@]}" --out "$WORK/x"
 expect_error "bad sizes" "--sizes" "$DEEPGEN" compare-codes --sizes 2,x --out "$WORK/x"
 
+# Classifiers, the training toolkit, attacks, ensembles and the layer table.
+expect_ok "train classifier" "$DEEPGEN" train classifier --arch mlp --width 32 --optimizer nesterov --lr 0.05 --weight-decay 1e-4 \
+  --schedule sgdr --sgdr-period 1 --clip-grad 5 "${TINY[@]}" --epochs 2 --out "$WORK/mlp"
+grep -q '"accuracy"' "$WORK/mlp/metrics.jsonl" && grep -q '"top5"' "$WORK/mlp/metrics.jsonl" && grep -q '"lr"' "$WORK/mlp/metrics.jsonl" \
+  && pass || fail "classifier metrics"
+grep -q '"name": "nesterov"' "$WORK/mlp/config.json" && grep -q '"name": "sgdr"' "$WORK/mlp/config.json" && pass || fail "optimizer/schedule config"
+expect_ok "train adversarially" "$DEEPGEN" train classifier --arch lenet5 --adversarial-training 0.5 --adversarial-eps 0.1 "${TINY[@]}" --epochs 1 --out "$WORK/lenet"
+grep -q '"adversarial_loss"' "$WORK/lenet/metrics.jsonl" && pass || fail "adversarial training metrics"
+expect_ok "resume keeps the schedule" "$DEEPGEN" train classifier --resume --epochs 3 --out "$WORK/mlp" --threads 1 --progress lines
+expect_ok "attack" "$DEEPGEN" attack "$WORK/mlp" --eps 0.05,0.2 --json
+grep -q '"attacked_accuracy"' "$WORK/out" && pass || fail "attack --json"
+expect_file "$WORK/mlp/attack.svg"
+expect_ok "ensemble" "$DEEPGEN" eval --ensemble "$WORK/mlp" "$WORK/lenet"
+grep -q 'ensemble (mean probabilities)' "$WORK/out" && pass || fail "ensemble output"
+expect_ok "layers" "$DEEPGEN" layers lenet5
+grep -q 'total parameters 61706' "$WORK/out" && grep -q '(28 + 2\*2 - 5)/1 + 1 = 28' "$WORK/out" && pass || { fail "layers table"; cat "$WORK/out"; }
+expect_ok "layers dcgan" "$DEEPGEN" layers dcgan-generator
+grep -q '(7 - 1)\*2 - 2\*1 + 4 = 14' "$WORK/out" && pass || { fail "transposed conv arithmetic"; cat "$WORK/out"; }
+expect_error "attack needs a classifier" "needs a classifier run" "$DEEPGEN" attack "$WORK/straight"
+expect_error "bad eps" "--eps" "$DEEPGEN" attack "$WORK/mlp" --eps 0.1,big
+expect_error "bad optimizer" "--optimizer" "$DEEPGEN" train classifier --optimizer rmsprop
+expect_error "lenet5 size" "lenet5" "$DEEPGEN" train classifier --arch lenet5 --image-size 64 "${TINY[@]}" --out "$WORK/x"
+
 # A folder of the user's own pictures (RGB, two classes), resized to 32x32 for both families.
 mkdir -p "$WORK/own/shirts" "$WORK/own/shoes"
 for i in 1 2 3 4 5 6; do cp "$WORK/s.png" "$WORK/own/shirts/$i.png"; cp "$WORK/gan/images/epoch_001_samples.png" "$WORK/own/shoes/$i.png"; done
@@ -109,7 +132,7 @@ grep -q '11 train / 1 test' "$WORK/err" && pass || { fail "image-folder split (e
 expect_ok "reconstruct on an image folder" "$DEEPGEN" reconstruct "$WORK/own-vae"
 
 # Bad input.
-expect_error "unknown model" "valid models: vae, ae, pca, dcgan" "$DEEPGEN" train transformer
+expect_error "unknown model" "valid models: vae, ae, pca, dcgan, classifier" "$DEEPGEN" train transformer
 expect_error "non-numeric option" "--epochs" "$DEEPGEN" train vae --epochs many
 expect_error "missing data folder" "/nonexistent/data" "$DEEPGEN" train vae --data /nonexistent/data --out "$WORK/x"
 mkdir -p "$WORK/bad-idx"
