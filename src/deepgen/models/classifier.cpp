@@ -329,20 +329,11 @@ torch::Tensor ClassifierFamily::sample(int64_t, uint64_t) {
 }
 
 void ClassifierFamily::save(torch::serialize::OutputArchive& archive) {
-  torch::serialize::OutputArchive net_archive, optimizer_archive;
-  net_->save(net_archive);
-  optimizer_.save(optimizer_archive);
-  archive.write("net", net_archive);
-  archive.write("optimizer", optimizer_archive);
+  save_net_and_optimizer(archive, *net_, optimizer_);
 }
 
 void ClassifierFamily::load(torch::serialize::InputArchive& archive) {
-  torch::serialize::InputArchive net_archive, optimizer_archive;
-  archive.read("net", net_archive);
-  archive.read("optimizer", optimizer_archive);
-  net_->load(net_archive);
-  net_->to(device_);
-  optimizer_.load(optimizer_archive);
+  load_net_and_optimizer(archive, *net_, optimizer_, device_);
 }
 
 }  // namespace deepgen

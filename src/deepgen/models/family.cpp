@@ -41,6 +41,24 @@ torch::Tensor Family::reconstruct(const torch::Tensor& images) {
   return decode(encode(images));
 }
 
+void save_net_and_optimizer(torch::serialize::OutputArchive& archive, torch::nn::Module& net, const Optimizer& optimizer) {
+  torch::serialize::OutputArchive net_archive, optimizer_archive;
+  net.save(net_archive);
+  optimizer.save(optimizer_archive);
+  archive.write("net", net_archive);
+  archive.write("optimizer", optimizer_archive);
+}
+
+void load_net_and_optimizer(torch::serialize::InputArchive& archive, torch::nn::Module& net, Optimizer& optimizer,
+                            torch::Device device) {
+  torch::serialize::InputArchive net_archive, optimizer_archive;
+  archive.read("net", net_archive);
+  archive.read("optimizer", optimizer_archive);
+  net.load(net_archive);
+  net.to(device);
+  optimizer.load(optimizer_archive);
+}
+
 Picture reconstruction_picture(Family& family, const Dataset& test) {
   const int64_t columns = std::min<int64_t>(8, test.size());
   const int64_t rows = columns > 0 ? std::min<int64_t>(4, test.size() / columns) : 0;

@@ -72,6 +72,11 @@ class Family {
   virtual void load(torch::serialize::InputArchive& archive) = 0;
 };
 
+// Checkpoint parts of the families with one network and one optimizer: "net" and "optimizer".
+void save_net_and_optimizer(torch::serialize::OutputArchive& archive, torch::nn::Module& net, const Optimizer& optimizer);
+void load_net_and_optimizer(torch::serialize::InputArchive& archive, torch::nn::Module& net, Optimizer& optimizer,
+                            torch::Device device);
+
 // Up to 4 rows of up to 8 test images, each row above its reconstructions (models that reconstruct).
 Picture reconstruction_picture(Family& family, const Dataset& test);
 

@@ -139,20 +139,11 @@ std::map<std::string, Picture> VaeFamily::pictures(const Dataset& test) {
 }
 
 void VaeFamily::save(torch::serialize::OutputArchive& archive) {
-  torch::serialize::OutputArchive net_archive, optimizer_archive;
-  net_->save(net_archive);
-  optimizer_.save(optimizer_archive);
-  archive.write("net", net_archive);
-  archive.write("optimizer", optimizer_archive);
+  save_net_and_optimizer(archive, *net_, optimizer_);
 }
 
 void VaeFamily::load(torch::serialize::InputArchive& archive) {
-  torch::serialize::InputArchive net_archive, optimizer_archive;
-  archive.read("net", net_archive);
-  archive.read("optimizer", optimizer_archive);
-  net_->load(net_archive);
-  net_->to(device_);
-  optimizer_.load(optimizer_archive);
+  load_net_and_optimizer(archive, *net_, optimizer_, device_);
 }
 
 }  // namespace deepgen
