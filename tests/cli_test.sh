@@ -40,6 +40,8 @@ a=$(test_loss "$WORK/straight/metrics.jsonl" 2)
 b=$(test_loss "$WORK/split/metrics.jsonl" 2)
 if [ -n "$a" ] && [ "$a" = "$b" ]; then pass; else fail "resume: test loss '$b' != uninterrupted '$a'"; fi
 [ "$(wc -l <"$WORK/split/metrics.jsonl")" -eq 4 ] && pass || fail "resumed metrics.jsonl should have 4 lines"
+grep -q 'train.epochs=1' "$WORK/split/config.toml" && ! grep -q resume "$WORK/split/config.toml" && pass \
+  || fail "config.toml must keep the flags that started the run"
 for f in config.json config.toml metrics.jsonl checkpoint.pt images/epoch_002_samples.png images/epoch_002_reconstructions.png; do
   expect_file "$WORK/straight/$f"
 done

@@ -133,7 +133,10 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
   const ThreadConfig threads = configure_threads(global.threads, family->conv_heavy());
   fs::create_directories(trainer.out_dir);
   write_text_atomically((fs::path(trainer.out_dir) / "config.json").string(), state.config.dump(2) + "\n");
-  write_text_atomically((fs::path(trainer.out_dir) / "config.toml").string(), app.config_to_str(/*default_also=*/false, /*write_description=*/false));
+  if (!command.resume) {  // the flags that started the run, replayable with --config; a resume keeps them
+    write_text_atomically((fs::path(trainer.out_dir) / "config.toml").string(),
+                          app.config_to_str(/*default_also=*/false, /*write_description=*/false));
+  }
   std::cerr << "deepgen: training " << kind << " on " << data_options.dir << " (" << data.format << ", "
             << data.train.size() << " train / " << data.test.size() << " test images, " << data.channels << "x"
             << data.image_size << "x" << data.image_size << ") on " << device.str() << " with "

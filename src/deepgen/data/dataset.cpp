@@ -38,7 +38,7 @@ namespace {
 
 // CIFAR-10's binary version: data_batch_1..5.bin and test_batch.bin, in DIR or DIR/cifar-10-batches-bin.
 std::string find_cifar10(const std::string& dir) {
-  for (const fs::path candidate : {fs::path(dir), fs::path(dir) / "cifar-10-batches-bin"}) {
+  for (const fs::path& candidate : {fs::path(dir), fs::path(dir) / "cifar-10-batches-bin"}) {
     if (fs::is_regular_file(candidate / "data_batch_1.bin")) return candidate.string();
   }
   return {};

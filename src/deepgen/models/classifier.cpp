@@ -46,7 +46,8 @@ ClassifierOptions resolve(ClassifierOptions o) {
   check(one_of(o.init, {"auto", "xavier", "he", "normal"}), "--init: expected xavier, he, normal or auto, found '", o.init, "'");
   check(one_of(o.batch_norm, {"auto", "on", "off"}), "--batch-norm: expected on, off or auto, found '", o.batch_norm, "'");
   check(o.channels == 1 || o.channels == 3, "classifier: expected 1 or 3 image channels, found ", o.channels);
-  check(o.classes >= 2, "classifier: expected at least 2 classes, found ", o.classes);
+  check(o.classes >= 2, "classifier: expected at least 2 classes, found ", o.classes,
+        " (an image folder needs one sub-folder per class)");
   check(o.dropout >= 0 && o.dropout < 1, "--dropout: expected a probability in [0, 1), found ", o.dropout);
   check(o.adversarial_alpha >= 0 && o.adversarial_alpha <= 1, "--adversarial-training: expected alpha in [0, 1], found ",
         o.adversarial_alpha);
