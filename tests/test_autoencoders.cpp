@@ -33,6 +33,17 @@ double finite_difference_jacobian(AutoencoderNet& net, const torch::Tensor& imag
   return ((plus - minus) / (2 * eps)).pow(2).sum().item<double>();
 }
 
+// A quiet 32-image-batch trainer without pictures, writing into `dir`.
+TrainerOptions quiet_trainer(const std::string& dir, int64_t epochs) {
+  TrainerOptions trainer;
+  trainer.out_dir = dir;
+  trainer.epochs = epochs;
+  trainer.batch_size = 32;
+  trainer.progress = "none";
+  trainer.pictures = false;
+  return trainer;
+}
+
 DataSplits small_fashion_mnist(int64_t train, int64_t test) {
   DataOptions options;
   options.dir = DEEPGEN_FASHION_MNIST;
@@ -137,12 +148,7 @@ TEST(Autoencoder, EveryVariantLearnsOnASmallSubset) {
     TempDir dir("ae-variant");
     torch::manual_seed(3);
     auto family = make_family("ae", c.options, torch::kCPU);
-    TrainerOptions trainer;
-    trainer.out_dir = dir.str();
-    trainer.epochs = 3;
-    trainer.batch_size = 32;
-    trainer.progress = "none";
-    trainer.pictures = false;
+    const TrainerOptions trainer = quiet_trainer(dir.str(), 3);
     const Metrics first = family->evaluate(data.test, 64);
     const TrainResult result = fit(*family, data, trainer, {"ae", family->options(), {}, 0, {}});
     EXPECT_LT(result.test.at("mse"), 0.8 * first.at("mse")) << c.name;
@@ -159,12 +165,7 @@ TEST(Autoencoder, SparsityDrivesCodesToZero) {
     TempDir dir("sparse");
     torch::manual_seed(4);
     auto family = make_family("ae", {{"variant", "sparse"}, {"code_size", 64}, {"sparsity", sparsity}}, torch::kCPU);
-    TrainerOptions trainer;
-    trainer.out_dir = dir.str();
-    trainer.epochs = 5;
-    trainer.batch_size = 32;
-    trainer.progress = "none";
-    trainer.pictures = false;
+    const TrainerOptions trainer = quiet_trainer(dir.str(), 5);
     return fit(*family, data, trainer, {"ae", family->options(), {}, 0, {}}).test.at("near_zero");
   };
   // Seen here: 0.05 without the penalty, 0.31 at lambda 3, 0.83 at lambda 10.

@@ -2,6 +2,7 @@
 // found, and (where one exists) how to fix it. The CLI prints `what()` on one line and exits non-zero.
 #pragma once
 
+#include <initializer_list>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -40,6 +41,14 @@ template <typename... Parts>
 template <typename... Parts>
 void check(bool condition, const Parts&... parts) {
   if (!condition) fail(parts...);
+}
+
+// True when `value` is one of `valid`: for checking a choice before naming the valid ones in an error.
+inline bool is_one_of(const std::string& value, std::initializer_list<const char*> valid) {
+  for (const char* v : valid) {
+    if (value == v) return true;
+  }
+  return false;
 }
 
 // Parses a whole string as a number, naming `what` in the error ("--lr", "field 'epoch'").

@@ -32,19 +32,13 @@ void from_json(const nlohmann::json& j, AutoencoderOptions& o) {
 namespace {
 
 void validate(const AutoencoderOptions& o) {
-  auto one_of = [](const std::string& value, std::initializer_list<const char*> valid) {
-    for (const char* v : valid) {
-      if (value == v) return true;
-    }
-    return false;
-  };
-  check(one_of(o.variant, {"plain", "sparse", "contractive", "denoising"}),
+  check(is_one_of(o.variant, {"plain", "sparse", "contractive", "denoising"}),
         "--variant: expected plain, sparse, contractive or denoising, found '", o.variant, "'");
-  check(one_of(o.arch, {"dense", "conv"}), "--arch: expected dense or conv, found '", o.arch, "'");
-  check(one_of(o.code_activation, {"sigmoid", "relu", "linear"}),
+  check(is_one_of(o.arch, {"dense", "conv"}), "--arch: expected dense or conv, found '", o.arch, "'");
+  check(is_one_of(o.code_activation, {"sigmoid", "relu", "linear"}),
         "--code-activation: expected sigmoid, relu or linear, found '", o.code_activation, "'");
-  check(one_of(o.recon, {"bce", "mse"}), "--recon: expected bce or mse, found '", o.recon, "'");
-  check(one_of(o.noise, {"gaussian", "masking", "salt-pepper"}),
+  check(is_one_of(o.recon, {"bce", "mse"}), "--recon: expected bce or mse, found '", o.recon, "'");
+  check(is_one_of(o.noise, {"gaussian", "masking", "salt-pepper"}),
         "--noise: expected gaussian, masking or salt-pepper, found '", o.noise, "'");
   check(o.channels == 1 || o.channels == 3, "ae: expected 1 or 3 image channels, found ", o.channels);
   check(o.code_size >= 1 && o.hidden >= 0, "--code-size must be positive and --hidden not negative");

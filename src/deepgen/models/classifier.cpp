@@ -29,22 +29,13 @@ void from_json(const nlohmann::json& j, ClassifierOptions& o) {
   o.optimizer = j.value("optimizer", o.optimizer);
 }
 
-namespace {
-bool one_of(const std::string& value, std::initializer_list<const char*> valid) {
-  for (const char* v : valid) {
-    if (value == v) return true;
-  }
-  return false;
-}
-}  // namespace
-
 ClassifierOptions resolve(ClassifierOptions o) {
-  check(one_of(o.arch, {"mlp", "lenet5", "vgg", "vgg16", "inception", "resnet"}),
+  check(is_one_of(o.arch, {"mlp", "lenet5", "vgg", "vgg16", "inception", "resnet"}),
         "--arch: expected mlp, lenet5, vgg, vgg16, inception or resnet, found '", o.arch, "'");
-  check(one_of(o.activation, {"sigmoid", "tanh", "relu", "leaky-relu", "elu", "maxout"}),
+  check(is_one_of(o.activation, {"sigmoid", "tanh", "relu", "leaky-relu", "elu", "maxout"}),
         "--activation: expected sigmoid, tanh, relu, leaky-relu, elu or maxout, found '", o.activation, "'");
-  check(one_of(o.init, {"auto", "xavier", "he", "normal"}), "--init: expected xavier, he, normal or auto, found '", o.init, "'");
-  check(one_of(o.batch_norm, {"auto", "on", "off"}), "--batch-norm: expected on, off or auto, found '", o.batch_norm, "'");
+  check(is_one_of(o.init, {"auto", "xavier", "he", "normal"}), "--init: expected xavier, he, normal or auto, found '", o.init, "'");
+  check(is_one_of(o.batch_norm, {"auto", "on", "off"}), "--batch-norm: expected on, off or auto, found '", o.batch_norm, "'");
   check(o.channels == 1 || o.channels == 3, "classifier: expected 1 or 3 image channels, found ", o.channels);
   check(o.classes >= 2, "classifier: expected at least 2 classes, found ", o.classes,
         " (an image folder needs one sub-folder per class)");
@@ -52,10 +43,10 @@ ClassifierOptions resolve(ClassifierOptions o) {
   check(o.adversarial_alpha >= 0 && o.adversarial_alpha <= 1, "--adversarial-training: expected alpha in [0, 1], found ",
         o.adversarial_alpha);
   check(o.adversarial_eps >= 0, "--adversarial-eps: expected a non-negative step, found ", o.adversarial_eps);
-  check(o.activation != "maxout" || one_of(o.arch, {"mlp", "lenet5", "vgg", "vgg16"}),
+  check(o.activation != "maxout" || is_one_of(o.arch, {"mlp", "lenet5", "vgg", "vgg16"}),
         "--activation maxout: available for mlp, lenet5 and vgg (residual and inception blocks add channels)");
-  if (o.init == "auto") o.init = one_of(o.activation, {"sigmoid", "tanh"}) ? "xavier" : "he";
-  if (o.batch_norm == "auto") o.batch_norm = one_of(o.arch, {"vgg", "inception", "resnet"}) ? "on" : "off";
+  if (o.init == "auto") o.init = is_one_of(o.activation, {"sigmoid", "tanh"}) ? "xavier" : "he";
+  if (o.batch_norm == "auto") o.batch_norm = is_one_of(o.arch, {"vgg", "inception", "resnet"}) ? "on" : "off";
   if (o.width == 0) o.width = o.arch == "mlp" ? 512 : o.arch == "resnet" ? 16 : 32;
   if (o.depth == 0) o.depth = o.arch == "mlp" ? 2 : o.arch == "vgg" ? 3 : o.arch == "resnet" ? 3 : 0;
   check(o.width >= 1 && o.depth >= 0, "--width must be positive and --depth not negative");
