@@ -122,6 +122,19 @@ TEST(Dataset, LoadsIdxFolderNormalizedOnce) {
   EXPECT_EQ(resized.train.images.sizes(), (std::vector<int64_t>{25, 3, 32, 32}));
 }
 
+TEST(Dataset, RandomFlipMirrorsAboutHalfTheImages) {
+  torch::manual_seed(0);
+  auto images = torch::rand({1000, 1, 4, 5});
+  auto out = random_flip(images);
+  int64_t flipped = 0;
+  for (int64_t i = 0; i < 1000; ++i) {
+    const bool same = torch::equal(out[i], images[i]), mirrored = torch::equal(out[i], images[i].flip({2}));
+    ASSERT_TRUE(same || mirrored) << i;
+    flipped += mirrored;
+  }
+  EXPECT_NEAR(double(flipped), 500.0, 60.0);
+}
+
 TEST(Dataset, ReadsTheRealFashionMnist) {
   if (!std::filesystem::exists(DEEPGEN_FASHION_MNIST)) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   const IdxFiles files = find_idx_files(DEEPGEN_FASHION_MNIST);

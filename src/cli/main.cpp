@@ -85,6 +85,7 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
     trainer.batch_size = state.config.at("trainer").at("batch_size").get<int64_t>();
     trainer.seed = state.config.at("trainer").at("seed").get<uint64_t>();
     trainer.schedule = state.config.at("trainer").value("schedule", ScheduleOptions{});
+    trainer.augment = state.config.at("trainer").value("augment", std::string("none"));
     check(trainer.epochs > state.epoch, "--resume: ", checkpoint, " has already completed ", state.epoch,
           " epochs; ask for more with --epochs N (N > ", state.epoch, ")");
     truncate_metrics((fs::path(trainer.out_dir) / "metrics.jsonl").string(), state.epoch);
@@ -191,6 +192,8 @@ int main(int argc, char** argv) try {
   train_app->add_option("--train-limit", train.data.train_limit, "Use only the first N training images (0 = all)")->capture_default_str();
   train_app->add_option("--test-limit", train.data.test_limit, "Use only the first N test images (0 = all)")->capture_default_str();
   train_app->add_flag("--no-pictures", train.no_pictures, "Do not write image grids after each epoch");
+  train_app->add_option("--augment", train.trainer.augment, "Training augmentation: none or flip (random left-right mirror)")
+      ->capture_default_str()->check(CLI::IsMember({"none", "flip"}));
 
   auto* vae_app = train_app->add_subcommand("vae", "Variational autoencoder (dense 784-400-20 or conv), Bernoulli decoder");
   vae_app->fallthrough();

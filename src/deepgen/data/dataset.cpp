@@ -29,6 +29,11 @@ torch::Tensor normalize_pixels(const torch::Tensor& pixels, PixelRange range) {
   return range == PixelRange::kUnit ? unit : unit.mul_(2.0).sub_(1.0);
 }
 
+torch::Tensor random_flip(const torch::Tensor& images) {
+  auto flip = torch::rand({images.size(0), 1, 1, 1}, images.options()) < 0.5;  // (N, 1, 1, 1)
+  return torch::where(flip, images.flip({3}), images);
+}
+
 torch::Tensor to_pixels(const torch::Tensor& images, PixelRange range) {
   auto unit = range == PixelRange::kUnit ? images : images.add(1.0).div(2.0);
   return unit.clamp(0.0, 1.0).mul(255.0).round().to(torch::kUInt8);

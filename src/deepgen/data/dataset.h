@@ -40,6 +40,10 @@ struct DataSplits {
 // 9, 19, ...) is the test split. Throws naming the folder or file when the data cannot be used.
 DataSplits load_data(const DataOptions& options, PixelRange range, torch::Device device);
 
+// Training-time augmentation: each image (N, C, H, W) is mirrored left-right with probability 1/2,
+// drawn from the global generator (so a resumed run draws the same flips).
+torch::Tensor random_flip(const torch::Tensor& images);
+
 // uint8 pixels -> float in the given range. (N, C, H, W) or (C, H, W).
 torch::Tensor normalize_pixels(const torch::Tensor& pixels, PixelRange range);
 // The inverse, for pictures: float in the range -> uint8, clamped.

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 void to_json(nlohmann::json& j, const TrainerOptions& o) {
   j = {{"epochs", o.epochs}, {"batch_size", o.batch_size}, {"seed", o.seed}, {"out_dir", o.out_dir},
-       {"schedule", o.schedule}};
+       {"schedule", o.schedule}, {"augment", o.augment}};
 }
 
 namespace {
@@ -64,6 +64,8 @@ void truncate_metrics(const std::string& path, int64_t epoch) {
 TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& options, RunState state) {
   check(options.epochs >= 1, "--epochs: expected at least 1, found ", options.epochs);
   check(options.batch_size >= 1, "--batch-size: expected at least 1, found ", options.batch_size);
+  check(options.augment == "none" || options.augment == "flip", "--augment: expected none or flip, found '",
+        options.augment, "'");
   check(data.train.size() > 0, "the training split is empty");
   check(!options.out_dir.empty(), "trainer: no run directory given");
   fs::create_directories(fs::path(options.out_dir) / "images");
@@ -88,8 +90,9 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       auto index = order.narrow(0, begin, size);
       const double factor = schedule_factor(options.schedule, double(epoch - 1) + double(batch) / double(batches));
       for (Optimizer* optimizer : family.optimizers()) optimizer->set_lr_factor(factor);
-      const Metrics step = family.train_step(data.train.images.index_select(0, index),
-                                             data.train.labels.index_select(0, index));
+      auto images = data.train.images.index_select(0, index);
+      if (options.augment == "flip") images = random_flip(images);
+      const Metrics step = family.train_step(images, data.train.labels.index_select(0, index));
       if (const std::string bad = non_finite(step); !bad.empty()) {
         throw DivergenceError("training diverged: " + bad + " at epoch " + std::to_string(epoch) + ", batch " +
                               std::to_string(batch + 1) + " of " + std::to_string(batches) +

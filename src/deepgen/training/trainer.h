@@ -22,6 +22,7 @@ struct TrainerOptions {
   std::string progress = "auto";  // auto | bar | lines | none
   bool pictures = true;           // write image grids after every epoch
   ScheduleOptions schedule;       // learning-rate schedule applied to every optimizer of the family
+  std::string augment = "none";   // none | flip (random left-right mirror of each training image)
 };
 void to_json(nlohmann::json& j, const TrainerOptions& o);
 
