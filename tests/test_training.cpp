@@ -93,7 +93,7 @@ TEST(Trainer, VaeLossFallsAndRunDirectoryIsComplete) {
 
 TEST(Trainer, ResumeEqualsUninterruptedRun) {
   const DataSplits data = small_fashion_mnist(384, 128);
-  for (const std::string kind : {"vae", "dcgan"}) {
+  for (const std::string kind : {"vae", "gan"}) {
     const DataSplits& d = kind == "vae" ? data : small_fashion_mnist(256, 64, PixelRange::kSymmetric);
     const nlohmann::json options = kind == "vae" ? nlohmann::json{{"hidden", 64}}
                                                  : nlohmann::json{{"g_features", 8}, {"d_features", 8}};

@@ -40,4 +40,12 @@ void add_common(CLI::App* command, Shared& shared, const std::string& out_help) 
   command->add_option("--seed", shared.seed, "Seed for anything random")->capture_default_str();
 }
 
+void add_class_option(CLI::App* command, Shared& shared) {
+  command->add_option("--class", shared.label, "Conditional gan: the class to draw from (default: classes in turn)");
+}
+
+void apply_class(const LoadedRun& run, const Shared& shared) {
+  if (shared.label >= 0) run.family->set_condition(shared.label);
+}
+
 }  // namespace deepgen::cli

@@ -38,11 +38,19 @@ std::string default_output(const std::string& run, const std::string& name);
 struct Shared {
   std::string run, out, data_dir;
   uint64_t seed = 0;
+  int64_t label = -1;  // --class of conditional generators; -1 = not given
 };
 void add_common(CLI::App* command, Shared& shared, const std::string& out_help);
+// --class, for commands that decode codes with a conditional generator.
+void add_class_option(CLI::App* command, Shared& shared);
+// Applies --class to the run's model when given (a model that is not conditional refuses it).
+void apply_class(const LoadedRun& run, const Shared& shared);
 
 // latent, manifold, interpolate, traverse, denoise-ae, compare-codes.
 void add_explore_commands(CLI::App& app, const GlobalOptions& global);
+
+// arithmetic, inpaint.
+void add_generator_commands(CLI::App& app, const GlobalOptions& global);
 
 // attack, layers.
 void add_classifier_commands(CLI::App& app, const GlobalOptions& global);

@@ -89,6 +89,7 @@ void manifold(const Shared& s, const GlobalOptions& global, int64_t side) {
 void interpolate(const Shared& s, const GlobalOptions& global, int64_t pairs, int64_t steps, int64_t from, int64_t to) {
   const LoadedRun run = open_run(s.run, global);
   check(run.family->can_decode(), "interpolate: a '", run.state.kind, "' model has no decoder or generator");
+  apply_class(run, s);
   check(steps >= 2 && pairs >= 1, "interpolate: expected --steps >= 2 and --pairs >= 1");
   auto t = torch::linspace(0, 1, steps).unsqueeze(1);  // (steps, 1)
   std::vector<torch::Tensor> rows;
@@ -126,6 +127,7 @@ void interpolate(const Shared& s, const GlobalOptions& global, int64_t pairs, in
 void traverse(const Shared& s, const GlobalOptions& global, int64_t dims, int64_t steps, double range, int64_t image) {
   const LoadedRun run = open_run(s.run, global);
   check(run.family->can_decode(), "traverse: a '", run.state.kind, "' model has no decoder or generator");
+  apply_class(run, s);
   const int64_t latent = run.family->latent_dim();
   dims = dims > 0 ? std::min(dims, latent) : std::min<int64_t>(latent, 32);
   torch::Tensor base, codes;
@@ -315,6 +317,7 @@ void add_explore_commands(CLI::App& app, const GlobalOptions& global) {
   interpolate_app->add_option("--steps", *steps, "Decoded points along each line")->capture_default_str();
   interpolate_app->add_option("--from", *from, "Index of the first test image (one pair)");
   interpolate_app->add_option("--to", *to, "Index of the second test image (one pair)");
+  add_class_option(interpolate_app, *shared);
   interpolate_app->callback([=, &global] { interpolate(*shared, global, *pairs, *steps, *from, *to); });
 
   auto* traverse_app = app.add_subcommand("traverse", "Vary one latent dimension at a time");
@@ -325,6 +328,7 @@ void add_explore_commands(CLI::App& app, const GlobalOptions& global) {
   traverse_app->add_option("--steps", *traverse_steps, "Values per dimension")->capture_default_str();
   traverse_app->add_option("--range", *range, "Models with a N(0, I) prior: values from -R to R")->capture_default_str();
   traverse_app->add_option("--image", *image, "Start from this test image's code (models with an encoder)")->capture_default_str();
+  add_class_option(traverse_app, *shared);
   traverse_app->callback([=, &global] { traverse(*shared, global, *dims, *traverse_steps, *range, *image); });
 
   auto* denoise_app = app.add_subcommand("denoise-ae", "Corrupt test images, reconstruct them; PSNR and noisy/denoised/clean rows");

@@ -17,7 +17,8 @@
 #include "deepgen/data/dataset.h"
 #include "deepgen/models/autoencoder.h"
 #include "deepgen/models/classifier.h"
-#include "deepgen/models/dcgan.h"
+#include "deepgen/models/gan.h"
+#include "deepgen/evaluation/generator_quality.h"
 #include "deepgen/models/pca.h"
 #include "deepgen/models/vae.h"
 #include "deepgen/report/image_grid.h"
@@ -42,7 +43,7 @@ struct TrainCommand {
   VaeOptions vae;
   AutoencoderOptions ae;
   PcaOptions pca;
-  DcganOptions dcgan;
+  GanOptions gan;
   ClassifierOptions classifier;
   bool naive_inception = false;
 };
@@ -55,7 +56,7 @@ std::string timestamp() {
 }
 
 PixelRange pixel_range_of(const std::string& kind) {
-  return kind == "dcgan" ? PixelRange::kSymmetric : PixelRange::kUnit;
+  return kind == "gan" ? PixelRange::kSymmetric : PixelRange::kUnit;
 }
 
 void print_metrics_table(std::ostream& out, const Metrics& metrics) {
@@ -102,8 +103,8 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
                              : kind == "ae"         ? nlohmann::json(command.ae)
                              : kind == "pca"        ? nlohmann::json(command.pca)
                              : kind == "classifier" ? nlohmann::json(command.classifier)
-                                                    : nlohmann::json(command.dcgan);
-    if (kind == "classifier") options["classes"] = int64_t(data.class_names.size());
+                                                    : nlohmann::json(command.gan);
+    if (kind == "classifier" || kind == "gan") options["classes"] = int64_t(data.class_names.size());
     options["channels"] = data.channels;
     options["image_size"] = data.image_size;
     const std::pair<const char*, nlohmann::json> given[] = {
@@ -244,12 +245,24 @@ int main(int argc, char** argv) try {
       ->check(CLI::Range(0.0, 1.0));
   classifier_app->add_option("--adversarial-eps", c.adversarial_eps, "FGSM step of adversarial training")->capture_default_str()->check(CLI::NonNegativeNumber);
 
-  auto* dcgan_app = train_app->add_subcommand("dcgan", "DCGAN: transposed-conv generator, strided-conv discriminator");
-  dcgan_app->fallthrough();
-  dcgan_app->add_option("--latent-dim", train.dcgan.latent_dim, "Size of z")->capture_default_str()->check(CLI::PositiveNumber);
-  dcgan_app->add_option("--g-features", train.dcgan.g_features, "Generator feature maps (ngf)")->capture_default_str()->check(CLI::PositiveNumber);
-  dcgan_app->add_option("--d-features", train.dcgan.d_features, "Discriminator feature maps (ndf)")->capture_default_str()->check(CLI::PositiveNumber);
-  dcgan_app->add_option("--beta1", train.beta1, "Adam beta1 (default 0.5)")->check(CLI::Range(0.0, 0.999999));
+  auto* gan_app = train_app->add_subcommand("gan", "GANs: dense (mlp) or DCGAN networks; minimax, non-saturating or least-squares game");
+  gan_app->fallthrough();
+  auto& g = train.gan;
+  gan_app->add_option("--arch", g.arch, "mlp (dense G and D) or dcgan (transposed / strided convolutions)")->capture_default_str()
+      ->check(CLI::IsMember({"mlp", "dcgan"}));
+  gan_app->add_option("--loss", g.loss, "minimax (G minimizes log(1 - D(G(z)))), nonsaturating (G maximizes log D(G(z))) or lsgan (least squares)")
+      ->capture_default_str()->check(CLI::IsMember({"minimax", "nonsaturating", "lsgan"}));
+  gan_app->add_option("--d-steps", g.d_steps, "Discriminator updates per generator update (k)")->capture_default_str()->check(CLI::PositiveNumber);
+  gan_app->add_flag("--conditional", g.conditional, "Feed the class label to G and D (sample --class then picks the class)");
+  gan_app->add_option("--label-smoothing", g.label_smoothing, "One-sided: D's target for real images is 1 - this (e.g. 0.1)")
+      ->capture_default_str()->check(CLI::Range(0.0, 0.49));
+  gan_app->add_option("--ema", g.ema_decay, "Decay of the moving average of G's weights used for sampling (0 = off)")
+      ->capture_default_str()->check(CLI::Range(0.0, 0.999999));
+  gan_app->add_option("--latent-dim", g.latent_dim, "Size of z")->capture_default_str()->check(CLI::PositiveNumber);
+  gan_app->add_option("--g-features", g.g_features, "dcgan: generator feature maps (ngf)")->capture_default_str()->check(CLI::PositiveNumber);
+  gan_app->add_option("--d-features", g.d_features, "dcgan: discriminator feature maps (ndf)")->capture_default_str()->check(CLI::PositiveNumber);
+  gan_app->add_option("--hidden", g.hidden, "mlp: G is z-h-2h-4h-image, D is image-4h-2h-h-1")->capture_default_str()->check(CLI::PositiveNumber);
+  gan_app->add_option("--beta1", train.beta1, "Adam beta1 (default 0.5)")->check(CLI::Range(0.0, 0.999999));
 
   // sample
   std::string run;
@@ -262,6 +275,8 @@ int main(int argc, char** argv) try {
   sample_app->add_option("--n", count, "Number of images")->capture_default_str()->check(CLI::Range(1, 4096));
   sample_app->add_option("--seed", seed, "Seed of the latent codes")->capture_default_str();
   sample_app->add_option("--out", output, "PNG file (default <run>/samples.png)");
+  int64_t label = -1;
+  auto* sample_class = sample_app->add_option("--class", label, "Conditional gan: draw every image from this class (default: classes in turn)");
 
   // reconstruct
   auto* reconstruct_app = app.add_subcommand("reconstruct", "Write test images above their reconstructions (autoencoders)");
@@ -283,9 +298,14 @@ int main(int argc, char** argv) try {
   eval_app->add_option("--data", data_dir, "Data folder (default: the run's)");
   eval_app->add_option("--seed", seed, "Seed of the evaluation noise")->capture_default_str();
   eval_app->add_option("--batch-size", eval_batch, "Images per evaluation batch")->capture_default_str()->check(CLI::PositiveNumber);
+  std::string classifier_run;
+  GeneratorQualityOptions quality_options;
+  eval_app->add_option("--classifier", classifier_run, "Generators (gan, vae): score samples with this classifier run (Frechet distance, class coverage)");
+  eval_app->add_option("--samples", quality_options.samples, "Generators: samples to score")->capture_default_str()->check(CLI::Range(2, 1000000));
 
   cli::add_explore_commands(app, global);
   cli::add_classifier_commands(app, global);
+  cli::add_generator_commands(app, global);
 
   // An unknown model gets the list of valid ones, not CLI11's generic "argument was not expected".
   if (argc >= 3 && std::string(argv[1]) == "train" && argv[2][0] != '-') {
@@ -307,7 +327,7 @@ int main(int argc, char** argv) try {
   }
 
   if (*train_app) {
-    const std::string kind = *vae_app ? "vae" : *ae_app ? "ae" : *pca_app ? "pca" : *classifier_app ? "classifier" : "dcgan";
+    const std::string kind = *vae_app ? "vae" : *ae_app ? "ae" : *pca_app ? "pca" : *classifier_app ? "classifier" : "gan";
     return run_train(kind, train, global, app);
   }
   if (!*sample_app && !*reconstruct_app && !*eval_app) return 0;  // another command ran in its callback
@@ -322,6 +342,7 @@ int main(int argc, char** argv) try {
   const RunState& state = loaded.state;
   if (*sample_app) {
     if (output.empty()) output = cli::default_output(run, "samples.png");
+    if (sample_class->count() > 0) family->set_condition(label);
     const auto columns = int64_t(std::ceil(std::sqrt(double(count))));
     write_grid(output, to_pixels(family->sample(count, seed), family->pixel_range()), columns);
     std::cout << output << std::endl;
@@ -338,18 +359,65 @@ int main(int argc, char** argv) try {
     return 0;
   }
   // eval
-  const DataSplits data = cli::load_run_data(loaded, data_dir);
+  const bool score_generator = !classifier_run.empty();
+  if (score_generator) {
+    check(family->has_prior() && family->can_decode(), "eval --classifier: ", checkpoint_path(run), " holds a '",
+          state.kind, "' model, which cannot sample; scoring samples needs a gan or vae run");
+  }
+  const DataSplits data = cli::load_run_data(loaded, data_dir, /*with_train=*/score_generator);
   seed_everything(seed);
   const Metrics metrics = family->evaluate(data.test, eval_batch);
+  nlohmann::json json = {{"run", run}, {"kind", state.kind}, {"epoch", state.epoch}, {"split", "test"},
+                         {"images", data.test.size()}};
+  for (const auto& [name, value] : metrics) json["metrics"][name] = value;
+  if (score_generator) {
+    auto scorer = cli::open_run(classifier_run, global);
+    auto* classifier = dynamic_cast<ClassifierFamily*>(scorer.family.get());
+    check(classifier != nullptr, "eval --classifier: ", checkpoint_path(classifier_run), " holds a '",
+          scorer.state.kind, "' model; expected a classifier run (deepgen train classifier ...)");
+    quality_options.seed = seed;
+    quality_options.batch_size = eval_batch;
+    const int64_t reference = std::min(quality_options.samples, data.train.size());
+    const Dataset train_part{data.train.images.narrow(0, 0, reference), data.train.labels.narrow(0, 0, reference)};
+    const GeneratorQuality quality = evaluate_generator(*family, *classifier, data.test, train_part, quality_options);
+    nlohmann::json names = nlohmann::json::array();
+    for (size_t k = 0; k < quality.class_fractions.size(); ++k) {
+      names.push_back(k < data.class_names.size() && !data.class_names[k].empty() ? data.class_names[k]
+                                                                                  : std::to_string(k));
+    }
+    json["generator"] = {{"classifier", classifier_run},
+                         {"feature_space", "penultimate layer of the classifier (not Inception-FID)"},
+                         {"samples", quality.samples},
+                         {"frechet_distance", quality.frechet_distance},
+                         {"reference_frechet_distance", quality.reference_distance},
+                         {"reference_images", reference},
+                         {"mean_confidence", quality.mean_confidence},
+                         {"classes_covered", quality.classes_covered},
+                         {"coverage_floor", quality.coverage_floor},
+                         {"class_names", names},
+                         {"class_fractions", quality.class_fractions}};
+  }
   if (as_json) {
-    nlohmann::json json = {{"run", run}, {"kind", state.kind}, {"epoch", state.epoch}, {"split", "test"},
-                           {"images", data.test.size()}};
-    for (const auto& [name, value] : metrics) json["metrics"][name] = value;
     std::cout << json.dump(2) << std::endl;
-  } else {
-    std::cout << state.kind << " run " << run << ", epoch " << state.epoch << ", " << data.test.size()
-              << " test images\n";
-    print_metrics_table(std::cout, metrics);
+    return 0;
+  }
+  std::cout << state.kind << " run " << run << ", epoch " << state.epoch << ", " << data.test.size()
+            << " test images\n";
+  print_metrics_table(std::cout, metrics);
+  if (score_generator) {
+    const auto& g = json["generator"];
+    std::cout << "\nsamples scored with classifier " << classifier_run << " (its penultimate-layer features; not Inception-FID)\n"
+              << std::left << std::setw(28) << "samples" << g["samples"].get<int64_t>() << "\n"
+              << std::setw(28) << "frechet distance" << g["frechet_distance"].get<double>() << "\n"
+              << std::setw(28) << "  real train vs test" << g["reference_frechet_distance"].get<double>() << " ("
+              << g["reference_images"].get<int64_t>() << " images; the floor)\n"
+              << std::setw(28) << "mean classifier confidence" << g["mean_confidence"].get<double>() << "\n"
+              << std::setw(28) << "classes covered" << g["classes_covered"].get<int64_t>() << " of "
+              << g["class_fractions"].size() << " (>= " << 100 * quality_options.coverage_floor << "% of samples)\n";
+    for (size_t k = 0; k < g["class_fractions"].size(); ++k) {
+      std::cout << "  " << std::setw(26) << g["class_names"][k].get<std::string>() << std::fixed << std::setprecision(1)
+                << 100 * g["class_fractions"][k].get<double>() << "%" << std::defaultfloat << std::setprecision(6) << "\n";
+    }
   }
   return 0;
 } catch (const deepgen::Error& error) {

@@ -85,4 +85,42 @@ torch::Tensor code_quantile(const torch::Tensor& codes, double q) {
   return sorted[index];
 }
 
+ArithmeticResult latent_arithmetic(Family& family, const torch::Tensor& codes, const std::vector<int64_t>& a,
+                                   const std::vector<int64_t>& b, const std::vector<int64_t>& c, int64_t variants,
+                                   double noise, uint64_t seed) {
+  check(family.can_decode(), "arithmetic: a '", family.kind(), "' model has no decoder or generator");
+  check(variants >= 0 && noise >= 0, "arithmetic: expected --variants >= 0 and --noise >= 0");
+  const std::vector<std::pair<const char*, const std::vector<int64_t>*>> concepts = {{"a", &a}, {"b", &b}, {"c", &c}};
+  std::vector<torch::Tensor> means;
+  int64_t columns = variants + 1;
+  for (const auto& [name, indices] : concepts) {
+    check(!indices->empty(), "arithmetic: --", name, " needs at least one sample index");
+    for (const int64_t index : *indices) {
+      check(index >= 0 && index < codes.size(0), "arithmetic: --", name, " index ", index, " is outside the ",
+            codes.size(0), " samples; pass --n larger than the highest index");
+    }
+    columns = std::max<int64_t>(columns, int64_t(indices->size()) + 1);
+  }
+  torch::NoGradGuard no_grad;
+  const auto cpu_codes = codes.cpu();
+  std::vector<torch::Tensor> rows;
+  auto decode_pixels = [&](const torch::Tensor& z) { return to_pixels(family.decode(z), family.pixel_range()).cpu(); };
+  auto pad_row = [&](torch::Tensor row) {  // (n, C, H, W) -> (columns, C, H, W), black blanks
+    auto blank = torch::zeros({columns - row.size(0), row.size(1), row.size(2), row.size(3)}, row.options());
+    return torch::cat({row, blank});
+  };
+  for (const auto& [name, indices] : concepts) {
+    const auto chosen = cpu_codes.index_select(0, torch::tensor(*indices, torch::kLong));  // (n, D)
+    means.push_back(chosen.mean(0));
+    rows.push_back(pad_row(decode_pixels(torch::cat({chosen, means.back().unsqueeze(0)}))));
+  }
+  ArithmeticResult result;
+  result.code = means[0] - means[1] + means[2];
+  auto generator = at::detail::createCPUGenerator(seed);
+  auto jitter = torch::randn({variants, result.code.size(0)}, generator, torch::kFloat) * noise;
+  rows.push_back(pad_row(decode_pixels(torch::cat({result.code.unsqueeze(0), result.code.unsqueeze(0) + jitter}))));
+  result.picture = {torch::cat(rows), columns};  // (4 * columns, C, H, W)
+  return result;
+}
+
 }  // namespace deepgen

@@ -34,4 +34,16 @@ double cluster_purity(const torch::Tensor& assignments, const torch::Tensor& lab
 // Per-dimension quantile (e.g. 0.05 and 0.95) of codes (N, D) -> (D).
 torch::Tensor code_quantile(const torch::Tensor& codes, double q);
 
+// Latent vector arithmetic (Radford et al. 2016, section 6.3): the codes of the samples chosen for
+// concepts A, B and C are averaged, and mean(A) - mean(B) + mean(C) is decoded. The picture has one
+// row per concept (its samples, then the decoded mean code) and a last row with the result followed
+// by `variants` decodings of the result plus N(0, noise^2) noise. Blank cells are black.
+struct ArithmeticResult {
+  Picture picture;
+  torch::Tensor code;  // (latent_dim) mean(A) - mean(B) + mean(C)
+};
+ArithmeticResult latent_arithmetic(Family& family, const torch::Tensor& codes, const std::vector<int64_t>& a,
+                                   const std::vector<int64_t>& b, const std::vector<int64_t>& c,
+                                   int64_t variants = 7, double noise = 0.25, uint64_t seed = 0);
+
 }  // namespace deepgen

@@ -306,6 +306,15 @@ torch::Tensor ClassifierFamily::probabilities(const torch::Tensor& images) {
   return torch::softmax(net_->forward(images.to(device_)), 1);
 }
 
+torch::Tensor ClassifierFamily::features(const torch::Tensor& images) {
+  torch::NoGradGuard no_grad;
+  net_->eval();
+  auto x = images.to(device_);
+  auto& layers = *net_->layers;
+  for (auto layer = layers.begin(); layer + 1 != layers.end(); ++layer) x = layer->forward(x);
+  return x.flatten(1);  // (B, F)
+}
+
 torch::Tensor ensemble_probabilities(const std::vector<ClassifierFamily*>& members, const torch::Tensor& images) {
   check(!members.empty(), "ensemble: no members");
   torch::Tensor sum;

@@ -101,6 +101,8 @@ class ClassifierFamily : public Family {
 
   // Softmax probabilities (B, classes) in eval mode, without gradients.
   torch::Tensor probabilities(const torch::Tensor& images);
+  // The input of the last (fully connected) layer: (B, F) features in eval mode, without gradients.
+  torch::Tensor features(const torch::Tensor& images);
   ClassifierNet& net() { return net_; }
 
  private:

@@ -3,13 +3,13 @@
 #include "deepgen/core/error.h"
 #include "deepgen/models/autoencoder.h"
 #include "deepgen/models/classifier.h"
-#include "deepgen/models/dcgan.h"
+#include "deepgen/models/gan.h"
 #include "deepgen/models/pca.h"
 #include "deepgen/models/vae.h"
 
 namespace deepgen {
 
-std::vector<std::string> family_kinds() { return {"vae", "ae", "pca", "dcgan", "classifier"}; }
+std::vector<std::string> family_kinds() { return {"vae", "ae", "pca", "gan", "classifier"}; }
 
 std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::json& options,
                                     torch::Device device) {
@@ -17,7 +17,7 @@ std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::jso
     if (kind == "vae") return std::make_unique<VaeFamily>(options.get<VaeOptions>(), device);
     if (kind == "ae") return std::make_unique<AutoencoderFamily>(options.get<AutoencoderOptions>(), device);
     if (kind == "pca") return std::make_unique<PcaFamily>(options.get<PcaOptions>(), device);
-    if (kind == "dcgan") return std::make_unique<DcganFamily>(options.get<DcganOptions>(), device);
+    if (kind == "gan") return std::make_unique<GanFamily>(options.get<GanOptions>(), device);
     if (kind == "classifier") return std::make_unique<ClassifierFamily>(options.get<ClassifierOptions>(), device);
   } catch (const nlohmann::json::exception& error) {
     fail("model options for '", kind, "': ", error.what());
@@ -33,6 +33,15 @@ torch::Tensor Family::encode(const torch::Tensor&) {
 
 torch::Tensor Family::decode(const torch::Tensor&) {
   fail("model '", kind(), "' has no decoder or generator");
+}
+
+void Family::set_condition(int64_t) {
+  fail("model '", kind(), "' is not class-conditional; train a gan with --conditional to choose a class");
+}
+
+torch::Tensor prior_codes(int64_t n, int64_t latent_dim, uint64_t seed) {
+  auto generator = at::detail::createCPUGenerator(seed);
+  return torch::randn({n, latent_dim}, generator, torch::kFloat);
 }
 
 torch::Tensor Family::reconstruct(const torch::Tensor& images) {

@@ -60,6 +60,11 @@ class Family {
   // (B, latent_dim) -> (B, C, H, W) in pixel_range().
   virtual torch::Tensor decode(const torch::Tensor& codes);
 
+  // Class-conditional generators: the number of classes (0 = unconditional), and the class that
+  // decode() and sample() draw from from now on (-1 = cycle through the classes, one per image).
+  virtual int64_t condition_classes() const { return 0; }
+  virtual void set_condition(int64_t label);
+
   // decode(encode(x)) for models with both halves; others throw.
   bool can_reconstruct() const { return can_encode() && can_decode(); }
   torch::Tensor reconstruct(const torch::Tensor& images);
@@ -76,6 +81,10 @@ class Family {
 void save_net_and_optimizer(torch::serialize::OutputArchive& archive, torch::nn::Module& net, const Optimizer& optimizer);
 void load_net_and_optimizer(torch::serialize::InputArchive& archive, torch::nn::Module& net, Optimizer& optimizer,
                             torch::Device device);
+
+// The codes sample(n, seed) decodes: (n, latent_dim) ~ N(0, I), drawn on the CPU from `seed`, so
+// index i of `deepgen sample --seed S` can be found again (arithmetic).
+torch::Tensor prior_codes(int64_t n, int64_t latent_dim, uint64_t seed);
 
 // Up to 4 rows of up to 8 test images, each row above its reconstructions (models that reconstruct).
 Picture reconstruction_picture(Family& family, const Dataset& test);

@@ -127,8 +127,7 @@ torch::Tensor VaeFamily::decode(const torch::Tensor& codes) {
 }
 
 torch::Tensor VaeFamily::sample(int64_t n, uint64_t seed) {
-  auto generator = at::detail::createCPUGenerator(seed);
-  return decode(torch::randn({n, options_.latent_dim}, generator, torch::kFloat));
+  return decode(prior_codes(n, options_.latent_dim, seed));
 }
 
 std::map<std::string, Picture> VaeFamily::pictures(const Dataset& test) {

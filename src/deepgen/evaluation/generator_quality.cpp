@@ -1,0 +1,100 @@
+#include "deepgen/evaluation/generator_quality.h"
+
+#include "deepgen/core/error.h"
+
+namespace deepgen {
+
+namespace {
+
+// Mean (F) and covariance (F, F) of features (N, F), in double.
+std::pair<torch::Tensor, torch::Tensor> moments(const torch::Tensor& features) {
+  auto x = features.to(torch::kCPU, torch::kDouble);
+  auto mean = x.mean(0);
+  auto centred = x - mean;
+  auto covariance = centred.t().mm(centred) / double(std::max<int64_t>(1, x.size(0) - 1));
+  return {mean, covariance};
+}
+
+// Square root of a symmetric positive semi-definite matrix (negative rounding noise clipped to 0).
+torch::Tensor symmetric_sqrt(const torch::Tensor& matrix) {
+  auto [values, vectors] = torch::linalg_eigh(matrix);
+  return vectors.mm(torch::diag(values.clamp_min(0).sqrt())).mm(vectors.t());
+}
+
+// Features of images in `from` range, mapped to the classifier's [0, 1].
+torch::Tensor unit_range(const torch::Tensor& images, PixelRange from) {
+  return from == PixelRange::kSymmetric ? (images + 1) * 0.5 : images;
+}
+
+}  // namespace
+
+double frechet_distance(const torch::Tensor& features_a, const torch::Tensor& features_b) {
+  check(features_a.dim() == 2 && features_b.dim() == 2 && features_a.size(1) == features_b.size(1),
+        "frechet distance: expected two (N, F) feature sets of equal width, found ", features_a.sizes(), " and ",
+        features_b.sizes());
+  check(features_a.size(0) >= 2 && features_b.size(0) >= 2, "frechet distance: needs at least 2 images per set");
+  const auto [mean_a, cov_a] = moments(features_a);
+  const auto [mean_b, cov_b] = moments(features_b);
+  const auto root_a = symmetric_sqrt(cov_a);
+  // Tr((S_a S_b)^(1/2)) = sum of sqrt(eigenvalues of S_a^(1/2) S_b S_a^(1/2)) (a symmetric PSD matrix).
+  auto inner = root_a.mm(cov_b).mm(root_a);
+  inner = (inner + inner.t()) * 0.5;
+  const double trace_root = torch::linalg_eigvalsh(inner).clamp_min(0).sqrt().sum().item<double>();
+  const double mean_term = (mean_a - mean_b).pow(2).sum().item<double>();
+  return mean_term + cov_a.trace().item<double>() + cov_b.trace().item<double>() - 2 * trace_root;
+}
+
+GeneratorQuality evaluate_generator(Family& generator, ClassifierFamily& classifier, const Dataset& test,
+                                    const Dataset& train, const GeneratorQualityOptions& options) {
+  check(generator.has_prior() && generator.can_decode(), "generator quality: a '", generator.kind(),
+        "' model cannot draw samples from a prior; this needs a gan or vae run");
+  check(options.samples >= 2, "--samples: expected at least 2, found ", options.samples);
+  const auto model = classifier.options();
+  const auto want = std::vector<int64_t>{model.at("channels").get<int64_t>(), model.at("image_size").get<int64_t>(),
+                                         model.at("image_size").get<int64_t>()};
+  check(test.size() >= 2, "generator quality: the test split has ", test.size(), " images; needs at least 2");
+  check(test.images.sizes().slice(1).vec() == want, "generator quality: the classifier takes ", want[0], "x", want[1],
+        "x", want[2], " images but the data has ", test.images.sizes().slice(1));
+  auto features_of = [&](const Dataset& data, PixelRange range) {
+    std::vector<torch::Tensor> parts;
+    for (int64_t start = 0; start < data.size(); start += options.batch_size) {
+      const int64_t count = std::min(options.batch_size, data.size() - start);
+      parts.push_back(classifier.features(unit_range(data.images.narrow(0, start, count), range)).cpu());
+    }
+    return torch::cat(parts);
+  };
+
+  GeneratorQuality quality;
+  quality.samples = options.samples;
+  quality.coverage_floor = options.coverage_floor;
+  const int64_t classes = model.at("classes").get<int64_t>();
+  std::vector<torch::Tensor> features;
+  auto counts = torch::zeros({classes}, torch::kDouble);
+  double confidence = 0;
+  // The same codes as `deepgen sample --n <samples> --seed <seed>`, decoded in batches.
+  const auto codes = prior_codes(options.samples, generator.latent_dim(), options.seed);
+  for (int64_t start = 0; start < options.samples; start += options.batch_size) {
+    const int64_t count = std::min(options.batch_size, options.samples - start);
+    auto images = unit_range(generator.decode(codes.narrow(0, start, count)), generator.pixel_range());
+    check(images.sizes().slice(1).vec() == want, "generator quality: the classifier takes ", want[0], "x", want[1],
+          "x", want[2], " images but the generator makes ", images.sizes().slice(1));
+    features.push_back(classifier.features(images).cpu());
+    const auto probabilities = classifier.probabilities(images).cpu();
+    const auto [top, label] = probabilities.max(1);
+    confidence += top.sum().item<double>();
+    counts.index_add_(0, label, torch::ones({count}, torch::kDouble));
+  }
+  const auto generated = torch::cat(features);
+  const auto real = features_of(test, generator.pixel_range());
+  quality.frechet_distance = frechet_distance(generated, real);
+  if (train.size() >= 2) quality.reference_distance = frechet_distance(features_of(train, generator.pixel_range()), real);
+  quality.mean_confidence = confidence / double(options.samples);
+  for (int64_t k = 0; k < classes; ++k) {
+    const double fraction = counts[k].item<double>() / double(options.samples);
+    quality.class_fractions.push_back(fraction);
+    if (fraction >= options.coverage_floor) ++quality.classes_covered;
+  }
+  return quality;
+}
+
+}  // namespace deepgen

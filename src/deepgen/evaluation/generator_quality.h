@@ -1,0 +1,48 @@
+// How good is a generator? Two numbers from a classifier trained on the same data:
+// - the Frechet distance (Heusel et al. 2017) between Gaussians fitted to the classifier's penultimate
+//   features of generated and of real test images. With Inception-v3 features this is FID; here the
+//   features come from the project's own classifier, so values are comparable only between models
+//   scored with the same classifier and are NOT Inception-FID.
+// - class coverage: the classifier's label histogram of the samples (mode collapse shows as empty
+//   classes) and its mean confidence (blurry or ambiguous samples lower it).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "deepgen/data/dataset.h"
+#include "deepgen/models/classifier.h"
+#include "deepgen/models/family.h"
+
+namespace deepgen {
+
+// ||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) of two feature sets (N, F) and (M, F), in double
+// precision. The matrix square root's trace comes from the eigenvalues of S_a^(1/2) S_b S_a^(1/2).
+double frechet_distance(const torch::Tensor& features_a, const torch::Tensor& features_b);
+
+struct GeneratorQuality {
+  int64_t samples = 0;                  // generated images scored
+  double frechet_distance = 0;          // samples vs the real test images, in the classifier's features
+  double reference_distance = -1;       // real training images vs the same test images (-1 = not computed)
+  std::vector<double> class_fractions;  // share of samples the classifier puts in each class
+  double mean_confidence = 0;           // mean of the classifier's top probability on the samples
+  int64_t classes_covered = 0;          // classes holding at least `coverage_floor` of the samples
+  double coverage_floor = 0.05;
+};
+
+struct GeneratorQualityOptions {
+  int64_t samples = 10000;      // generated images (10k, as FID is usually reported)
+  uint64_t seed = 0;            // seed of their latent codes
+  int64_t batch_size = 500;     // images per forward pass
+  double coverage_floor = 0.05; // a class counts as covered with at least this share of the samples
+};
+
+// Scores `generator` (any family with a prior and a decoder) against `test` with `classifier`. `test`
+// and `train` are in the generator's pixel range, which is mapped to the classifier's [0, 1]; sizes and
+// channels must match. A conditional generator draws its classes in turn (0, 1, 2, ...).
+// `train` (optional, may be empty) gives the real-vs-real reference distance on as many images.
+GeneratorQuality evaluate_generator(Family& generator, ClassifierFamily& classifier, const Dataset& test,
+                                    const Dataset& train, const GeneratorQualityOptions& options);
+
+}  // namespace deepgen

@@ -1,0 +1,337 @@
+#include "deepgen/models/gan.h"
+
+#include "deepgen/core/error.h"
+
+namespace deepgen {
+namespace nn = torch::nn;
+namespace F = torch::nn::functional;
+
+void to_json(nlohmann::json& j, const GanOptions& o) {
+  j = {{"arch", o.arch},
+       {"loss", o.loss},
+       {"d_steps", o.d_steps},
+       {"conditional", o.conditional},
+       {"classes", o.classes},
+       {"label_smoothing", o.label_smoothing},
+       {"ema_decay", o.ema_decay},
+       {"channels", o.channels},
+       {"image_size", o.image_size},
+       {"latent_dim", o.latent_dim},
+       {"g_features", o.g_features},
+       {"d_features", o.d_features},
+       {"hidden", o.hidden},
+       {"optimizer", o.optimizer}};
+}
+
+void from_json(const nlohmann::json& j, GanOptions& o) {
+  o.arch = j.value("arch", o.arch);
+  o.loss = j.value("loss", o.loss);
+  o.d_steps = j.value("d_steps", o.d_steps);
+  o.conditional = j.value("conditional", o.conditional);
+  o.classes = j.value("classes", o.classes);
+  o.label_smoothing = j.value("label_smoothing", o.label_smoothing);
+  o.ema_decay = j.value("ema_decay", o.ema_decay);
+  o.channels = j.value("channels", o.channels);
+  o.image_size = j.value("image_size", o.image_size);
+  o.latent_dim = j.value("latent_dim", o.latent_dim);
+  o.g_features = j.value("g_features", o.g_features);
+  o.d_features = j.value("d_features", o.d_features);
+  o.hidden = j.value("hidden", o.hidden);
+  o.optimizer = j.value("optimizer", o.optimizer);
+}
+
+void validate(const GanOptions& o) {
+  check(is_one_of(o.arch, {"mlp", "dcgan"}), "gan: --arch must be mlp or dcgan, found '", o.arch, "'");
+  check(is_one_of(o.loss, {"minimax", "nonsaturating", "lsgan"}),
+        "gan: --loss must be minimax, nonsaturating or lsgan, found '", o.loss, "'");
+  check(o.d_steps >= 1, "gan: --d-steps must be at least 1, found ", o.d_steps);
+  check(!o.conditional || o.classes >= 2, "gan: --conditional needs labelled data with at least 2 classes, found ",
+        o.classes, " (an image folder needs one sub-folder per class)");
+  check(o.label_smoothing >= 0 && o.label_smoothing < 0.5, "gan: --label-smoothing must be in [0, 0.5), found ",
+        o.label_smoothing);
+  check(o.ema_decay >= 0 && o.ema_decay < 1, "gan: --ema must be in [0, 1), found ", o.ema_decay);
+  check(o.channels == 1 || o.channels == 3, "gan: expected 1 or 3 image channels, found ", o.channels);
+  check(o.latent_dim >= 1 && o.hidden >= 1 && o.image_size >= 1,
+        "gan: --latent-dim, --hidden and the image size must be positive");
+}
+
+namespace {
+
+DcganOptions dcgan_options(const GanOptions& o) {
+  DcganOptions d;
+  d.channels = o.channels;
+  d.image_size = o.image_size;
+  d.latent_dim = o.latent_dim;
+  d.g_features = o.g_features;
+  d.d_features = o.d_features;
+  d.conditions = o.conditional ? o.classes : 0;
+  return d;
+}
+
+torch::Tensor one_hot(const torch::Tensor& labels, int64_t classes, const torch::TensorOptions& options) {
+  return F::one_hot(labels.to(torch::kLong), classes).to(options);  // (B) -> (B, K)
+}
+
+// The usual small-network initialization of GANs: weights ~ N(0, 0.02), biases 0.
+void normal_init(nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& child : module.modules(/*include_self=*/false)) {
+    if (auto* linear = child->as<nn::Linear>()) {
+      nn::init::normal_(linear->weight, 0.0, 0.02);
+      nn::init::zeros_(linear->bias);
+    }
+  }
+}
+
+}  // namespace
+
+GanGeneratorImpl::GanGeneratorImpl(const GanOptions& o) : options(o) {
+  validate(o);
+  if (o.arch == "dcgan") {
+    dcgan = register_module("dcgan", DcganGenerator(dcgan_options(o)));
+    return;
+  }
+  // Dense: z (+ one-hot class) -> h -> 2h -> 4h -> C*S*S, leaky ReLU between, tanh at the end.
+  const int64_t pixels = o.channels * o.image_size * o.image_size;
+  const int64_t in = o.latent_dim + (o.conditional ? o.classes : 0);
+  mlp = nn::Sequential(nn::Linear(in, o.hidden), nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
+                       nn::Linear(o.hidden, 2 * o.hidden), nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
+                       nn::Linear(2 * o.hidden, 4 * o.hidden), nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
+                       nn::Linear(4 * o.hidden, pixels), nn::Tanh());
+  register_module("mlp", mlp);
+  normal_init(*this);
+}
+
+torch::Tensor GanGeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor& labels) {
+  torch::Tensor input = z;
+  if (options.conditional) {
+    check(labels.defined(), "gan: a conditional generator needs class labels");
+    input = torch::cat({z, one_hot(labels, options.classes, z.options())}, 1);  // (B, nz) -> (B, nz + K)
+  }
+  if (dcgan) return dcgan->forward(input);
+  // (B, C*S*S) -> (B, C, S, S)
+  return mlp->forward(input).view({z.size(0), options.channels, options.image_size, options.image_size});
+}
+
+GanDiscriminatorImpl::GanDiscriminatorImpl(const GanOptions& o) : options(o) {
+  validate(o);
+  if (o.arch == "dcgan") {
+    dcgan = register_module("dcgan", DcganDiscriminator(dcgan_options(o)));
+    return;
+  }
+  // Dense: image (+ one-hot class) -> 4h -> 2h -> h -> 1, leaky ReLU and dropout 0.3 between.
+  const int64_t pixels = o.channels * o.image_size * o.image_size;
+  const int64_t in = pixels + (o.conditional ? o.classes : 0);
+  mlp = nn::Sequential();
+  int64_t features = in;
+  for (const int64_t width : {4 * o.hidden, 2 * o.hidden, o.hidden}) {
+    mlp->push_back(nn::Linear(features, width));
+    mlp->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)));
+    mlp->push_back(nn::Dropout(0.3));
+    features = width;
+  }
+  mlp->push_back(nn::Linear(features, 1));
+  register_module("mlp", mlp);
+  normal_init(*this);
+}
+
+torch::Tensor GanDiscriminatorImpl::forward(const torch::Tensor& images, const torch::Tensor& labels) {
+  check(labels.defined() || !options.conditional, "gan: a conditional discriminator needs class labels");
+  if (dcgan) {
+    if (!options.conditional) return dcgan->forward(images);
+    const auto planes = one_hot(labels, options.classes, images.options())
+                            .view({images.size(0), options.classes, 1, 1})  // (B, K) -> (B, K, 1, 1)
+                            .expand({images.size(0), options.classes, images.size(2), images.size(3)});
+    return dcgan->forward(torch::cat({images, planes}, 1));  // (B, C + K, S, S)
+  }
+  torch::Tensor input = images.flatten(1);  // (B, C, S, S) -> (B, C*S*S)
+  if (options.conditional) input = torch::cat({input, one_hot(labels, options.classes, images.options())}, 1);
+  return mlp->forward(input).view({-1});  // (B, 1) -> (B)
+}
+
+torch::Tensor gan_discriminator_loss(const std::string& loss, const torch::Tensor& real_scores,
+                                     const torch::Tensor& fake_scores, double label_smoothing) {
+  const double real_target = 1.0 - label_smoothing;
+  if (loss == "lsgan") {
+    return 0.5 * (real_scores - real_target).pow(2).mean() + 0.5 * fake_scores.pow(2).mean();
+  }
+  check(loss == "minimax" || loss == "nonsaturating", "gan: unknown loss '", loss,
+        "'; valid: minimax, nonsaturating, lsgan");
+  return F::binary_cross_entropy_with_logits(real_scores, torch::full_like(real_scores, real_target)) +
+         F::binary_cross_entropy_with_logits(fake_scores, torch::zeros_like(fake_scores));
+}
+
+torch::Tensor gan_generator_loss(const std::string& loss, const torch::Tensor& fake_scores) {
+  if (loss == "minimax") return -F::softplus(fake_scores).mean();        // log(1 - sigmoid(s)) = -softplus(s)
+  if (loss == "nonsaturating") return F::softplus(-fake_scores).mean();  // -log sigmoid(s) = softplus(-s)
+  check(loss == "lsgan", "gan: unknown loss '", loss, "'; valid: minimax, nonsaturating, lsgan");
+  return 0.5 * (fake_scores - 1).pow(2).mean();
+}
+
+namespace {
+
+// What the metrics call D(x): a probability for the logistic losses, the raw score for lsgan.
+torch::Tensor d_output(const std::string& loss, const torch::Tensor& scores) {
+  return loss == "lsgan" ? scores : torch::sigmoid(scores);
+}
+
+}  // namespace
+
+GanFamily::GanFamily(const GanOptions& options, torch::Device device)
+    : options_((validate(options), options)),
+      device_(device),
+      generator_(options),
+      ema_(options),
+      discriminator_(options),
+      optimizer_g_((generator_->to(device), generator_->parameters()), options.optimizer),
+      optimizer_d_((discriminator_->to(device), discriminator_->parameters()), options.optimizer) {
+  ema_->to(device);
+  torch::NoGradGuard no_grad;
+  const auto source = generator_->named_parameters(), target = ema_->named_parameters();
+  for (const auto& item : source) target[item.key()].copy_(item.value());
+  for (auto& parameter : ema_->parameters()) parameter.set_requires_grad(false);
+  ema_->eval();
+}
+
+void GanFamily::update_ema() {
+  if (options_.ema_decay <= 0) return;
+  torch::NoGradGuard no_grad;
+  // Early on the average would be dominated by the random initialization; like TensorFlow's
+  // ExponentialMovingAverage(num_updates), start with a shorter memory.
+  const double decay = std::min(options_.ema_decay, (1.0 + double(g_updates_)) / (10.0 + double(g_updates_)));
+  const auto source = generator_->named_parameters(), target = ema_->named_parameters();
+  for (const auto& item : source) target[item.key()].mul_(decay).add_(item.value(), 1.0 - decay);
+  // Batch-norm statistics are copied, not averaged.
+  const auto buffers = generator_->named_buffers(), ema_buffers = ema_->named_buffers();
+  for (const auto& item : buffers) ema_buffers[item.key()].copy_(item.value());
+}
+
+Metrics GanFamily::train_step(const torch::Tensor& real, const torch::Tensor& labels) {
+  generator_->train();
+  discriminator_->train();
+  const torch::Tensor condition = options_.conditional ? labels.to(real.device()) : torch::Tensor();
+  auto z = torch::randn({real.size(0), options_.latent_dim}, real.options());
+  auto fake = generator_->forward(z, condition);
+
+  // Discriminator: one step down its loss, on real images and on G's (detached) samples.
+  auto real_scores = discriminator_->forward(real, condition);
+  auto fake_scores = discriminator_->forward(fake.detach(), condition);
+  auto loss_d = gan_discriminator_loss(options_.loss, real_scores, fake_scores, options_.label_smoothing);
+  optimizer_d_.step(loss_d);
+  ++d_updates_;
+
+  // Generator: after every k-th discriminator step, one step against the updated discriminator.
+  torch::Tensor loss_g;
+  const bool update_g = d_updates_ % options_.d_steps == 0;
+  if (update_g) {
+    loss_g = gan_generator_loss(options_.loss, discriminator_->forward(fake, condition));
+    optimizer_g_.step(loss_g);
+    update_ema();
+    ++g_updates_;
+  } else {
+    loss_g = gan_generator_loss(options_.loss, fake_scores.detach());  // reported only
+  }
+  const double d = loss_d.item<double>();
+  return {{"loss", d},
+          {"loss_d", d},
+          {"loss_g", loss_g.item<double>()},
+          {"d_x", d_output(options_.loss, real_scores).mean().item<double>()},
+          {"d_g_z", d_output(options_.loss, fake_scores).mean().item<double>()},
+          {"g_update", update_g ? 1.0 : 0.0}};
+}
+
+Metrics GanFamily::evaluate(const Dataset& data, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  generator_->eval();
+  discriminator_->eval();
+  double loss_d = 0, loss_g = 0, d_x = 0, d_g_z = 0;
+  for (int64_t start = 0; start < data.size(); start += batch_size) {
+    const int64_t count = std::min(batch_size, data.size() - start);
+    const auto real = data.images.narrow(0, start, count);
+    const torch::Tensor condition =
+        options_.conditional ? data.labels.narrow(0, start, count).to(real.device()) : torch::Tensor();
+    auto real_scores = discriminator_->forward(real, condition);
+    auto fake_scores = discriminator_->forward(
+        generator_->forward(torch::randn({count, options_.latent_dim}, real.options()), condition), condition);
+    loss_d += gan_discriminator_loss(options_.loss, real_scores, fake_scores, options_.label_smoothing).item<double>() * count;
+    loss_g += gan_generator_loss(options_.loss, fake_scores).item<double>() * count;
+    d_x += d_output(options_.loss, real_scores).sum().item<double>();
+    d_g_z += d_output(options_.loss, fake_scores).sum().item<double>();
+  }
+  const double n = double(std::max<int64_t>(1, data.size()));
+  return {{"loss", loss_d / n}, {"loss_d", loss_d / n}, {"loss_g", loss_g / n}, {"d_x", d_x / n},
+          {"d_g_z", d_g_z / n}};
+}
+
+void GanFamily::set_condition(int64_t label) {
+  check(options_.conditional, "this gan is not class-conditional; train it with --conditional to choose a class");
+  check(label >= -1 && label < options_.classes, "--class: expected 0 to ", options_.classes - 1, ", found ", label);
+  condition_ = label;
+}
+
+torch::Tensor GanFamily::condition_labels(int64_t n) const {
+  if (!options_.conditional) return {};
+  auto labels = condition_ >= 0 ? torch::full({n}, condition_, torch::kLong)
+                                : torch::arange(n, torch::kLong).remainder(options_.classes);
+  return labels.to(device_);
+}
+
+torch::Tensor GanFamily::decode(const torch::Tensor& codes) {
+  torch::NoGradGuard no_grad;
+  auto& generator = sampling_generator();
+  generator->eval();
+  return generator->forward(codes.to(device_), condition_labels(codes.size(0)));
+}
+
+torch::Tensor GanFamily::sample(int64_t n, uint64_t seed) { return decode(prior_codes(n, options_.latent_dim, seed)); }
+
+std::map<std::string, Picture> GanFamily::pictures(const Dataset&) {
+  if (!options_.conditional) return {{"samples", {to_pixels(sample(64, /*seed=*/0), pixel_range()), 8}}};
+  // One row per class, the same 8 codes in every row: (K*8, nz), class = row.
+  const int64_t columns = 8;
+  auto codes = prior_codes(columns, options_.latent_dim, /*seed=*/0).repeat({options_.classes, 1});
+  auto labels = torch::arange(options_.classes, torch::kLong).repeat_interleave(columns).to(device_);
+  torch::NoGradGuard no_grad;
+  auto& generator = sampling_generator();
+  generator->eval();
+  return {{"samples", {to_pixels(generator->forward(codes.to(device_), labels), pixel_range()), columns}}};
+}
+
+void GanFamily::save(torch::serialize::OutputArchive& archive) {
+  torch::serialize::OutputArchive g, d, ema, opt_g, opt_d;
+  generator_->save(g);
+  discriminator_->save(d);
+  ema_->save(ema);
+  optimizer_g_.save(opt_g);
+  optimizer_d_.save(opt_d);
+  archive.write("generator", g);
+  archive.write("discriminator", d);
+  archive.write("generator_ema", ema);
+  archive.write("optimizer_g", opt_g);
+  archive.write("optimizer_d", opt_d);
+  archive.write("updates", torch::tensor({d_updates_, g_updates_}, torch::kLong));
+}
+
+void GanFamily::load(torch::serialize::InputArchive& archive) {
+  torch::serialize::InputArchive g, d, ema, opt_g, opt_d;
+  archive.read("generator", g);
+  archive.read("discriminator", d);
+  archive.read("generator_ema", ema);
+  archive.read("optimizer_g", opt_g);
+  archive.read("optimizer_d", opt_d);
+  generator_->load(g);
+  discriminator_->load(d);
+  ema_->load(ema);
+  generator_->to(device_);
+  discriminator_->to(device_);
+  ema_->to(device_);
+  optimizer_g_.load(opt_g);
+  optimizer_d_.load(opt_d);
+  torch::Tensor updates;
+  archive.read("updates", updates);
+  check(updates.numel() == 2, "gan checkpoint: expected 2 update counters, found ", updates.numel());
+  d_updates_ = updates[0].item<int64_t>();
+  g_updates_ = updates[1].item<int64_t>();
+}
+
+}  // namespace deepgen
