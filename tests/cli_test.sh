@@ -59,12 +59,12 @@ expect_ok "eval table" "$DEEPGEN" eval "$WORK/straight"
 grep -q '^loss ' "$WORK/out" && pass || { fail "eval table output"; cat "$WORK/out"; }
 
 # A DCGAN through the same loop, and the config file round trip.
-expect_ok "train dcgan" "$DEEPGEN" train dcgan "${TINY[@]}" --epochs 1 --g-features 8 --d-features 8 --out "$WORK/gan"
-grep -q '"loss_g"' "$WORK/gan/metrics.jsonl" && grep -q '"d_g_z"' "$WORK/gan/metrics.jsonl" && pass || fail "dcgan metrics"
+expect_ok "train gan" "$DEEPGEN" train gan "${TINY[@]}" --epochs 1 --g-features 8 --d-features 8 --out "$WORK/gan"
+grep -q '"loss_g"' "$WORK/gan/metrics.jsonl" && grep -q '"d_g_z"' "$WORK/gan/metrics.jsonl" && pass || fail "gan metrics"
 expect_file "$WORK/gan/images/epoch_001_samples.png"
-expect_ok "sample dcgan" "$DEEPGEN" sample "$WORK/gan"
+expect_ok "sample gan" "$DEEPGEN" sample "$WORK/gan"
 sed "s|$WORK/gan|$WORK/gan2|" "$WORK/gan/config.toml" >"$WORK/gan.toml"
-expect_ok "train from --config" "$DEEPGEN" --config "$WORK/gan.toml" train dcgan
+expect_ok "train from --config" "$DEEPGEN" --config "$WORK/gan.toml" train gan
 grep -q '"g_features": 8' "$WORK/gan2/config.json" && pass || fail "--config did not apply g-features"
 
 # The autoencoder family, PCA and the latent-space toolkit.
@@ -122,10 +122,38 @@ expect_error "bad eps" "--eps" "$DEEPGEN" attack "$WORK/mlp" --eps 0.1,big
 expect_error "bad optimizer" "--optimizer" "$DEEPGEN" train classifier --optimizer rmsprop
 expect_error "lenet5 size" "lenet5" "$DEEPGEN" train classifier --arch lenet5 --image-size 64 "${TINY[@]}" --out "$WORK/x"
 
+# GANs: the dense conditional least-squares GAN with k = 2, sampling a class, scoring, arithmetic, inpainting.
+expect_ok "train conditional mlp gan" "$DEEPGEN" train gan --arch mlp --loss lsgan --d-steps 2 --conditional --hidden 16 \
+  --label-smoothing 0.1 --ema 0.99 "${TINY[@]}" --epochs 1 --out "$WORK/cgan"
+grep '"split":"train"' "$WORK/cgan/metrics.jsonl" | grep -q '"g_update":0.5' && pass || fail "--d-steps 2: half the steps update G"
+grep -q '"conditional": true' "$WORK/cgan/config.json" && grep -q '"loss": "lsgan"' "$WORK/cgan/config.json" && pass || fail "gan config"
+expect_ok "sample a class" "$DEEPGEN" sample "$WORK/cgan" --class 3 --n 8 --out "$WORK/class3.png"
+expect_file "$WORK/class3.png"
+expect_error "class out of range" "--class: expected 0 to 9" "$DEEPGEN" sample "$WORK/cgan" --class 10
+expect_error "class of an unconditional gan" "not class-conditional" "$DEEPGEN" sample "$WORK/gan" --class 1
+expect_ok "eval gan with a classifier" "$DEEPGEN" eval "$WORK/gan" --classifier "$WORK/lenet" --samples 200 --json
+grep -q '"frechet_distance"' "$WORK/out" && grep -q '"classes_covered"' "$WORK/out" && grep -q 'not Inception-FID' "$WORK/out" \
+  && pass || { fail "eval --classifier output"; cat "$WORK/out"; }
+expect_error "eval with a non-classifier" "expected a classifier run" "$DEEPGEN" eval "$WORK/gan" --classifier "$WORK/straight" --samples 50
+expect_error "score a classifier" "cannot sample" "$DEEPGEN" eval "$WORK/lenet" --classifier "$WORK/lenet"
+expect_ok "arithmetic" "$DEEPGEN" arithmetic "$WORK/gan" --a 0,1,2 --b 3 --c 4,5 --n 16
+expect_file "$WORK/gan/arithmetic.png"
+expect_error "arithmetic index" "--b index 40 is outside the 16 samples" "$DEEPGEN" arithmetic "$WORK/gan" --a 0 --b 40 --c 1 --n 16
+expect_error "arithmetic of a conditional gan" "--class" "$DEEPGEN" arithmetic "$WORK/cgan" --a 0 --b 1 --c 2
+expect_ok "interpolate a class" "$DEEPGEN" interpolate "$WORK/cgan" --class 2 --pairs 2 --steps 4
+expect_ok "inpaint" "$DEEPGEN" inpaint "$WORK/gan" --count 2 --steps 5 --restarts 2 --blend poisson
+expect_file "$WORK/gan/inpainting.png"
+grep -q '"hole_psnr_db"' "$WORK/gan/inpainting.json" && pass || fail "inpainting.json"
+expect_ok "inpaint a file with a PNG mask" "$DEEPGEN" inpaint "$WORK/cgan" --image "$WORK/s.png" --mask "$WORK/class3.png" \
+  --steps 2 --restarts 10 --out "$WORK/inpainted.png"
+expect_file "$WORK/inpainted.json"
+expect_error "inpaint needs a gan" "needs a gan run" "$DEEPGEN" inpaint "$WORK/straight" --steps 1
+expect_error "unknown mask" "--mask: expected a PNG file or one of center" "$DEEPGEN" inpaint "$WORK/gan" --mask circle --steps 1
+
 # A folder of the user's own pictures (RGB, two classes), resized to 32x32 for both families.
 mkdir -p "$WORK/own/shirts" "$WORK/own/shoes"
 for i in 1 2 3 4 5 6; do cp "$WORK/s.png" "$WORK/own/shirts/$i.png"; cp "$WORK/gan/images/epoch_001_samples.png" "$WORK/own/shoes/$i.png"; done
-expect_ok "dcgan on an image folder" "$DEEPGEN" train dcgan --data "$WORK/own" --image-size 32 --channels 3 --epochs 1 \
+expect_ok "dcgan on an image folder" "$DEEPGEN" train gan --data "$WORK/own" --image-size 32 --channels 3 --epochs 1 \
   --batch-size 4 --g-features 8 --d-features 8 --progress lines --threads 1 --out "$WORK/own-gan"
 grep -q '"channels": 3' "$WORK/own-gan/config.json" && grep -q '"image_size": 32' "$WORK/own-gan/config.json" && pass || fail "image-folder dcgan config"
 expect_ok "conv vae on an image folder" "$DEEPGEN" train vae --arch conv --data "$WORK/own" --image-size 32 --epochs 1 \
@@ -134,7 +162,7 @@ grep -q '11 train / 1 test' "$WORK/err" && pass || { fail "image-folder split (e
 expect_ok "reconstruct on an image folder" "$DEEPGEN" reconstruct "$WORK/own-vae"
 
 # Bad input.
-expect_error "unknown model" "valid models: vae, ae, pca, dcgan, classifier" "$DEEPGEN" train transformer
+expect_error "unknown model" "valid models: vae, ae, pca, gan, classifier" "$DEEPGEN" train transformer
 expect_error "non-numeric option" "--epochs" "$DEEPGEN" train vae --epochs many
 expect_error "missing data folder" "/nonexistent/data" "$DEEPGEN" train vae --data /nonexistent/data --out "$WORK/x"
 mkdir -p "$WORK/bad-idx"
@@ -148,12 +176,12 @@ done
 expect_error "truncated IDX" "is truncated" "$DEEPGEN" train vae --data "$WORK/trunc" --out "$WORK/x"
 mkdir -p "$WORK/pics"
 printf 'garbage' >"$WORK/pics/a.png"; cp "$WORK/s.png" "$WORK/pics/b.png"
-expect_error "unreadable image" "$WORK/pics/a.png" "$DEEPGEN" train dcgan --data "$WORK/pics" --out "$WORK/x"
+expect_error "unreadable image" "$WORK/pics/a.png" "$DEEPGEN" train gan --data "$WORK/pics" --out "$WORK/x"
 printf 'garbage' >"$WORK/garbage.pt"
 expect_error "garbage checkpoint" "is not a deepgen checkpoint" "$DEEPGEN" sample "$WORK/garbage.pt"
 expect_error "missing checkpoint" "does not exist" "$DEEPGEN" eval "$WORK/nothing-here"
 expect_error "wrong-kind checkpoint" "needs an autoencoder" "$DEEPGEN" reconstruct "$WORK/gan"
-expect_error "resume wrong kind" "holds a 'vae' model" "$DEEPGEN" train dcgan --resume --epochs 3 --out "$WORK/straight"
+expect_error "resume wrong kind" "holds a 'vae' model" "$DEEPGEN" train gan --resume --epochs 3 --out "$WORK/straight"
 expect_error "overwrite a run" "already holds a checkpoint" "$DEEPGEN" train vae --out "$WORK/straight"
 expect_error "resume finished run" "already completed 2 epochs" "$DEEPGEN" train vae --resume --epochs 2 --out "$WORK/straight"
 command -v nvidia-smi >/dev/null || expect_error "cuda without a GPU" "--device" "$DEEPGEN" --device cuda train vae --out "$WORK/x" "${TINY[@]}"
