@@ -68,6 +68,20 @@ TEST(GanLoss, DiscriminatorLossesMatchHandComputedValues) {
   EXPECT_NEAR(gan_discriminator_loss("lsgan", real, fake, 0.1).item<double>(),
               0.5 * (0.81 + 1.21) / 2 + 0.25, 1e-6);
   EXPECT_THROW(gan_discriminator_loss("wasserstein", real, fake), Error);
+
+  // Gradients, batch of 2, smoothing 0.1 (real target t = 0.9):
+  // logistic: d/dr = (sigmoid(r) - t) / 2, d/df = sigmoid(f) / 2; lsgan: d/dr = (r - t) / 2, d/df = f / 2.
+  for (const std::string loss : {"nonsaturating", "lsgan"}) {
+    auto r = real.clone().requires_grad_(true), f = fake.clone().requires_grad_(true);
+    const auto grads = torch::autograd::grad({gan_discriminator_loss(loss, r, f, 0.1)}, {r, f});
+    for (int i = 0; i < 2; ++i) {
+      const double ri = real[i].item<double>(), fi = fake[i].item<double>();
+      const double want_r = loss == "lsgan" ? (ri - 0.9) / 2 : (sigmoid(ri) - 0.9) / 2;
+      const double want_f = loss == "lsgan" ? fi / 2 : sigmoid(fi) / 2;
+      EXPECT_NEAR(grads[0][i].item<double>(), want_r, 1e-6) << loss;
+      EXPECT_NEAR(grads[1][i].item<double>(), want_f, 1e-6) << loss;
+    }
+  }
 }
 
 TEST(GanLoss, GeneratorLossesAndGradientsMatchHandComputedValues) {
