@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "deepgen/core/error.h"
+#include "deepgen/data/text.h"
 #include "deepgen/core/runtime.h"
 
 namespace deepgen::cli {
@@ -19,6 +20,13 @@ LoadedRun open_run(const std::string& run, const GlobalOptions& global) {
 
 DataSplits load_run_data(const LoadedRun& run, const std::string& data_dir, bool with_train) {
   DataOptions options = run.state.config.at("data").get<DataOptions>();
+  if (run.state.kind == "charlm") {  // --data names a text file here; read with the run's vocabulary
+    const auto model = run.family->options();
+    const TextCorpus corpus = load_corpus(data_dir.empty() ? options.text : data_dir);
+    const Vocabulary vocabulary(model.at("symbols").get<std::vector<std::string>>());
+    return text_splits(corpus, vocabulary, run.state.config.at("trainer").at("batch_size").get<int64_t>(),
+                       model.at("seq_len").get<int64_t>(), run.device);
+  }
   if (!data_dir.empty()) options.dir = data_dir;
   const auto model = run.family->options();
   options.channels = model.at("channels").get<int64_t>();

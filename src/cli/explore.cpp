@@ -2,8 +2,10 @@
 // denoising with any autoencoder, and the code-size comparison of PCA, autoencoder and VAE.
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "common.h"
@@ -293,7 +295,65 @@ void compare_codes(const CompareOptions& o, const GlobalOptions& global, uint64_
 
 }  // namespace
 
+struct CurvesCommand {
+  std::vector<std::string> runs;
+  std::vector<std::string> labels;  // legend names (default: the run folders' names)
+  std::string metric = "loss";
+  std::string split = "test";
+  std::string out = "curves.svg";
+};
+
+// One line per run: a metric of its metrics.jsonl against the epoch.
+void curves(const CurvesCommand& command) {
+  check(command.labels.empty() || command.labels.size() == command.runs.size(), "curves: --labels gives ",
+        command.labels.size(), " names for ", command.runs.size(), " runs; give one per run or none");
+  std::vector<Series> series;
+  for (size_t k = 0; k < command.runs.size(); ++k) {
+    const fs::path run(command.runs[k]);
+    const std::string path = (run / "metrics.jsonl").string();
+    check(fs::exists(path), "curves: ", path, " does not exist; give run directories (deepgen train ... --out DIR)");
+    std::ifstream in(path);
+    Series line;
+    line.name = command.labels.empty() ? run.filename().string() : command.labels[k];
+    if (line.name.empty()) line.name = run.parent_path().filename().string();
+    std::set<std::string> seen;
+    std::string text;
+    for (int64_t number = 1; std::getline(in, text); ++number) {
+      if (text.empty()) continue;
+      const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+      check(json.is_object() && json.contains("epoch") && json.contains("split"), "curves: ", path, " line ", number,
+            ": expected a JSON object with epoch and split, found '", text.substr(0, 60), "'");
+      if (json["split"] != command.split) continue;
+      for (const auto& item : json.items()) seen.insert(item.key());
+      if (!json.contains(command.metric) || !json[command.metric].is_number()) continue;
+      line.x.push_back(json["epoch"].get<double>());
+      line.y.push_back(json[command.metric].get<double>());
+    }
+    if (line.x.empty()) {
+      std::string names;
+      for (const auto& name : seen) {
+        if (name != "epoch" && name != "split") names += (names.empty() ? "" : ", ") + name;
+      }
+      fail("curves: ", path, " has no '", command.metric, "' on the ", command.split, " split; it has: ",
+           names.empty() ? std::string("no lines for that split") : names);
+    }
+    series.push_back(line);
+  }
+  write_line_chart(command.out, command.metric + " (" + command.split + ") per epoch", "epoch", command.metric, series,
+                   /*log_x=*/false);
+  std::cout << command.out << std::endl;
+}
+
 void add_explore_commands(CLI::App& app, const GlobalOptions& global) {
+  auto curves_command = std::make_shared<CurvesCommand>();
+  auto* curves_app = app.add_subcommand("curves", "Plot a metric per epoch of several runs (from their metrics.jsonl) as SVG");
+  curves_app->add_option("runs", curves_command->runs, "Run directories")->required();
+  curves_app->add_option("--metric", curves_command->metric, "Metric name, e.g. loss, bits_per_char, accuracy, grad_norm")->capture_default_str();
+  curves_app->add_option("--split", curves_command->split, "train or test")->capture_default_str()->check(CLI::IsMember({"train", "test"}));
+  curves_app->add_option("--labels", curves_command->labels, "Legend names, one per run (comma-separated)")->delimiter(',');
+  curves_app->add_option("--out", curves_command->out, "SVG file")->capture_default_str();
+  curves_app->callback([=] { curves(*curves_command); });
+
   auto shared = std::make_shared<Shared>();
 
   auto* latent_app = app.add_subcommand("latent", "Scatter the test codes by class (PCA to 2-D if wider); k-means purity");

@@ -16,6 +16,8 @@
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/dataset.h"
 #include "deepgen/models/autoencoder.h"
+#include "deepgen/models/charlm.h"
+#include "deepgen/data/text.h"
 #include "deepgen/models/classifier.h"
 #include "deepgen/models/gan.h"
 #include "deepgen/evaluation/generator_quality.h"
@@ -45,6 +47,7 @@ struct TrainCommand {
   PcaOptions pca;
   GanOptions gan;
   ClassifierOptions classifier;
+  CharLmOptions charlm;
   bool naive_inception = false;
 };
 
@@ -95,7 +98,23 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
     check(!fs::exists(fs::path(trainer.out_dir) / "checkpoint.pt"), "--out: run directory ", trainer.out_dir,
           " already holds a checkpoint; continue it with --resume or choose another --out");
   }
-  const DataSplits data = load_data(data_options, pixel_range_of(kind), device);
+  // A language model reads text: its vocabulary comes from the corpus (or, resumed, from the checkpoint).
+  const bool text = kind == "charlm";
+  TextCorpus corpus;
+  Vocabulary vocabulary;
+  if (text) {
+    corpus = load_corpus(data_options.text);
+    vocabulary = command.resume ? Vocabulary(state.model_options.at("symbols").get<std::vector<std::string>>())
+                                : Vocabulary::of([&] {
+                                    auto all = corpus.train;
+                                    all.insert(all.end(), corpus.valid.begin(), corpus.valid.end());
+                                    return all;
+                                  }());
+  }
+  const int64_t seq_len = command.resume && text ? state.model_options.at("seq_len").get<int64_t>()
+                                                 : command.charlm.seq_len;
+  const DataSplits data = text ? text_splits(corpus, vocabulary, trainer.batch_size, seq_len, device)
+                               : load_data(data_options, pixel_range_of(kind), device);
   if (!command.resume) {
     seed_everything(trainer.seed);
     command.classifier.inception_reduce = !command.naive_inception;
@@ -103,10 +122,15 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
                              : kind == "ae"         ? nlohmann::json(command.ae)
                              : kind == "pca"        ? nlohmann::json(command.pca)
                              : kind == "classifier" ? nlohmann::json(command.classifier)
+                             : kind == "charlm"     ? nlohmann::json(command.charlm)
                                                     : nlohmann::json(command.gan);
     if (kind == "classifier" || kind == "gan") options["classes"] = int64_t(data.class_names.size());
-    options["channels"] = data.channels;
-    options["image_size"] = data.image_size;
+    if (text) {
+      options["symbols"] = vocabulary.symbols();
+    } else {
+      options["channels"] = data.channels;
+      options["image_size"] = data.image_size;
+    }
     const std::pair<const char*, nlohmann::json> given[] = {
         {"name", command.optimizer.empty() ? nlohmann::json() : nlohmann::json(command.optimizer)},
         {"lr", command.lr > 0 ? nlohmann::json(command.lr) : nlohmann::json()},
@@ -139,12 +163,26 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
     write_text_atomically((fs::path(trainer.out_dir) / "config.toml").string(),
                           app.config_to_str(/*default_also=*/false, /*write_description=*/false));
   }
-  std::cerr << "deepgen: training " << kind << " on " << data_options.dir << " (" << data.format << ", "
-            << data.train.size() << " train / " << data.test.size() << " test images, " << data.channels << "x"
-            << data.image_size << "x" << data.image_size << ") on " << device.str() << " with "
-            << threads.aten << " ATen x " << threads.blas << " BLAS threads -> " << trainer.out_dir
+  std::cerr << "deepgen: training " << kind << " on ";
+  if (text) {
+    std::cerr << corpus.source << " (" << corpus.train.size() << " train / " << corpus.valid.size()
+              << " validation characters, " << vocabulary.size() << " distinct; " << trainer.batch_size
+              << " streams x " << seq_len << " characters per step)";
+  } else {
+    std::cerr << data_options.dir << " (" << data.format << ", " << data.train.size() << " train / "
+              << data.test.size() << " test images, " << data.channels << "x" << data.image_size << "x"
+              << data.image_size << ")";
+  }
+  std::cerr << " on " << device.str() << " with " << threads.aten << " ATen x " << threads.blas
+            << " BLAS threads -> " << trainer.out_dir
             << (command.resume ? " (resumed after epoch " + std::to_string(state.epoch) + ")" : "") << std::endl;
-  const TrainResult result = fit(*family, data, trainer, state);
+  TrainerOptions fit_options = trainer;
+  if (text) {  // one step reads one chunk: --batch-size streams of seq_len characters
+    fit_options.batch_size = 1;
+    fit_options.items_per_example = trainer.batch_size * seq_len;
+    fit_options.item_name = "char";
+  }
+  const TrainResult result = fit(*family, data, fit_options, state);
   std::cout << "run " << trainer.out_dir << ": " << result.epochs << " epochs, test "
             << format_metrics(result.test) << std::endl;
   return 0;
@@ -169,13 +207,13 @@ int main(int argc, char** argv) try {
   train_app->require_subcommand(1);
   train_app->add_option("--data", train.data.dir, "MNIST-style IDX folder or image folder")->capture_default_str();
   train_app->add_option("--epochs", train.trainer.epochs, "Total epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  train_app->add_option("--batch-size", train.trainer.batch_size, "Images per step")->capture_default_str()->check(CLI::PositiveNumber);
+  train_app->add_option("--batch-size", train.trainer.batch_size, "Images per step (charlm: parallel text streams)")->capture_default_str()->check(CLI::PositiveNumber);
   train_app->add_option("--lr", train.lr, "Learning rate (default: the model's)")->check(CLI::PositiveNumber);
   train_app->add_option("--optimizer", train.optimizer, "sgd, momentum, nesterov or adam (default: the model's)")
       ->check(CLI::IsMember({"sgd", "momentum", "nesterov", "adam"}));
   train_app->add_option("--momentum", train.momentum, "Momentum of momentum/nesterov (default 0.9)")->check(CLI::Range(0.0, 0.999999));
   train_app->add_option("--weight-decay", train.weight_decay, "L2 weight decay (default 0)")->check(CLI::NonNegativeNumber);
-  train_app->add_option("--clip-grad", train.clip_grad, "Clip the global gradient norm (default 0 = off)")->check(CLI::NonNegativeNumber);
+  train_app->add_option("--clip-grad", train.clip_grad, "Clip the global gradient norm (default: the model's, 0 = off; charlm: 5)")->check(CLI::NonNegativeNumber);
   train_app->add_option("--schedule", train.trainer.schedule.name, "Learning-rate schedule: none, step or sgdr")
       ->capture_default_str()->check(CLI::IsMember({"none", "step", "sgdr"}));
   train_app->add_option("--step-size", train.trainer.schedule.step_size, "step: epochs between decays")->capture_default_str()->check(CLI::PositiveNumber);
@@ -264,6 +302,17 @@ int main(int argc, char** argv) try {
   gan_app->add_option("--hidden", g.hidden, "mlp: G is z-h-2h-4h-image, D is image-4h-2h-h-1")->capture_default_str()->check(CLI::PositiveNumber);
   gan_app->add_option("--beta1", train.beta1, "Adam beta1 (default 0.5)")->check(CLI::Range(0.0, 0.999999));
 
+  auto* charlm_app = train_app->add_subcommand("charlm", "Character-level language model: RNN, LSTM or GRU, truncated BPTT (--batch-size = parallel streams)");
+  charlm_app->fallthrough();
+  auto& lm = train.charlm;
+  charlm_app->add_option("--text", train.data.text, "UTF-8 text file: first 90% of the lines train, the rest validate (default: Debian's fortunes, every 10th fortune validates)");
+  charlm_app->add_option("--cell", lm.cell, "rnn (tanh), lstm or gru")->capture_default_str()->check(CLI::IsMember({"rnn", "lstm", "gru"}));
+  charlm_app->add_option("--layers", lm.layers, "Stacked recurrent layers")->capture_default_str()->check(CLI::PositiveNumber);
+  charlm_app->add_option("--hidden", lm.hidden, "Units per layer")->capture_default_str()->check(CLI::PositiveNumber);
+  charlm_app->add_option("--dropout", lm.dropout, "Dropout between recurrent layers")->capture_default_str()->check(CLI::Range(0.0, 0.99));
+  charlm_app->add_option("--seq-len", lm.seq_len, "Characters per chunk: how far back gradients flow (truncated BPTT)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+
   // sample
   std::string run;
   int64_t count = 64;
@@ -306,6 +355,7 @@ int main(int argc, char** argv) try {
   cli::add_explore_commands(app, global);
   cli::add_classifier_commands(app, global);
   cli::add_generator_commands(app, global);
+  cli::add_text_commands(app, global);
 
   // An unknown model gets the list of valid ones, not CLI11's generic "argument was not expected".
   if (argc >= 3 && std::string(argv[1]) == "train" && argv[2][0] != '-') {
@@ -327,7 +377,8 @@ int main(int argc, char** argv) try {
   }
 
   if (*train_app) {
-    const std::string kind = *vae_app ? "vae" : *ae_app ? "ae" : *pca_app ? "pca" : *classifier_app ? "classifier" : "gan";
+    const std::string kind = *vae_app ? "vae" : *ae_app ? "ae" : *pca_app ? "pca" : *classifier_app ? "classifier"
+                             : *charlm_app ? "charlm" : "gan";
     return run_train(kind, train, global, app);
   }
   if (!*sample_app && !*reconstruct_app && !*eval_app) return 0;  // another command ran in its callback

@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 
 void to_json(nlohmann::json& j, const DataOptions& o) {
   j = {{"dir", o.dir}, {"image_size", o.image_size}, {"channels", o.channels},
-       {"train_limit", o.train_limit}, {"test_limit", o.test_limit}};
+       {"train_limit", o.train_limit}, {"test_limit", o.test_limit}, {"text", o.text}};
 }
 void from_json(const nlohmann::json& j, DataOptions& o) {
   o.dir = j.at("dir").get<std::string>();
@@ -22,6 +22,7 @@ void from_json(const nlohmann::json& j, DataOptions& o) {
   o.channels = j.at("channels").get<int64_t>();
   o.train_limit = j.at("train_limit").get<int64_t>();
   o.test_limit = j.at("test_limit").get<int64_t>();
+  o.text = j.value("text", std::string());
 }
 
 torch::Tensor normalize_pixels(const torch::Tensor& pixels, PixelRange range) {

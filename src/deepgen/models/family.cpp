@@ -2,6 +2,7 @@
 // reconstruction picture.
 #include "deepgen/core/error.h"
 #include "deepgen/models/autoencoder.h"
+#include "deepgen/models/charlm.h"
 #include "deepgen/models/classifier.h"
 #include "deepgen/models/gan.h"
 #include "deepgen/models/pca.h"
@@ -9,7 +10,7 @@
 
 namespace deepgen {
 
-std::vector<std::string> family_kinds() { return {"vae", "ae", "pca", "gan", "classifier"}; }
+std::vector<std::string> family_kinds() { return {"vae", "ae", "pca", "gan", "classifier", "charlm"}; }
 
 std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::json& options,
                                     torch::Device device) {
@@ -19,6 +20,7 @@ std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::jso
     if (kind == "pca") return std::make_unique<PcaFamily>(options.get<PcaOptions>(), device);
     if (kind == "gan") return std::make_unique<GanFamily>(options.get<GanOptions>(), device);
     if (kind == "classifier") return std::make_unique<ClassifierFamily>(options.get<ClassifierOptions>(), device);
+    if (kind == "charlm") return std::make_unique<CharLmFamily>(options.get<CharLmOptions>(), device);
   } catch (const nlohmann::json::exception& error) {
     fail("model options for '", kind, "': ", error.what());
   }

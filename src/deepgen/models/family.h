@@ -38,6 +38,11 @@ class Family {
   // Returns per-image means of the batch's metrics.
   virtual Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) = 0;
 
+  // Sequence models that carry a hidden state from batch to batch (truncated BPTT) need the batches
+  // in order, unshuffled, and a fresh state at each epoch start.
+  virtual bool ordered_batches() const { return false; }
+  virtual void start_epoch() {}
+
   // Metrics over a whole split (per-image means), without touching the weights.
   virtual Metrics evaluate(const Dataset& data, int64_t batch_size) = 0;
 

@@ -53,7 +53,15 @@ Optimizer::Optimizer(std::vector<torch::Tensor> parameters, const OptimizerOptio
 void Optimizer::step(const torch::Tensor& loss) {
   optimizer_->zero_grad();
   loss.backward();
-  if (options_.clip_grad > 0) torch::nn::utils::clip_grad_norm_(parameters_, options_.clip_grad);
+  if (options_.clip_grad > 0) {
+    last_grad_norm_ = torch::nn::utils::clip_grad_norm_(parameters_, options_.clip_grad);
+  } else if (measure_grad_norm_) {
+    std::vector<torch::Tensor> norms;
+    for (const auto& parameter : parameters_) {
+      if (parameter.grad().defined()) norms.push_back(parameter.grad().norm());
+    }
+    last_grad_norm_ = norms.empty() ? 0.0 : torch::stack(norms).norm().item<double>();
+  }
   optimizer_->step();
 }
 

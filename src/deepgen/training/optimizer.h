@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,10 @@ class Optimizer {
   // Sets the learning rate of every parameter group to base lr * factor.
   void set_lr_factor(double factor);
   double lr() const;
+  // The global gradient norm of the last step, before clipping: measured when clipping is on, or
+  // always after measure_grad_norm(true) (NaN otherwise).
+  void measure_grad_norm(bool on) { measure_grad_norm_ = on; }
+  double last_grad_norm() const { return last_grad_norm_; }
 
   void save(torch::serialize::OutputArchive& archive) const;
   void load(torch::serialize::InputArchive& archive);
@@ -45,6 +50,8 @@ class Optimizer {
   OptimizerOptions options_;
   std::vector<torch::Tensor> parameters_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  bool measure_grad_norm_ = false;
+  double last_grad_norm_ = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct ScheduleOptions {

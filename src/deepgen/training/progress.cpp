@@ -28,7 +28,7 @@ std::string format_metrics(const Metrics& metrics) {
   return out.str();
 }
 
-Progress::Progress(const std::string& mode, std::ostream& out) : out_(out) {
+Progress::Progress(const std::string& mode, std::ostream& out, std::string unit) : out_(out), unit_(std::move(unit)) {
   check(mode == "auto" || mode == "bar" || mode == "lines" || mode == "none",
         "--progress: expected auto, bar, lines or none, found '", mode, "'");
   bar_ = mode == "bar" || (mode == "auto" && isatty(fileno(stderr)));
@@ -54,9 +54,9 @@ void Progress::update(int64_t batch, int64_t images, double loss) {
   constexpr int kWidth = 30;
   const int filled = batches_ > 0 ? int(kWidth * batch / batches_) : kWidth;
   char line[256];
-  std::snprintf(line, sizeof line, "\r\033[Kepoch %lld/%lld [%s%s] %lld/%lld  %.0f img/s  ETA %d:%02d  loss %.4g",
+  std::snprintf(line, sizeof line, "\r\033[Kepoch %lld/%lld [%s%s] %lld/%lld  %.0f %s/s  ETA %d:%02d  loss %.4g",
                 (long long)epoch_, (long long)epochs_, std::string(filled, '#').c_str(),
-                std::string(kWidth - filled, '.').c_str(), (long long)batch, (long long)batches_, rate,
+                std::string(kWidth - filled, '.').c_str(), (long long)batch, (long long)batches_, rate, unit_.c_str(),
                 int(eta) / 60, int(eta) % 60, loss);
   out_ << line << std::flush;
 }
@@ -67,7 +67,7 @@ void Progress::end_epoch(const Metrics& train, const Metrics& test, double secon
   out_ << "epoch " << epoch_ << "/" << epochs_ << "  train: " << format_metrics(train)
        << "\n" << std::string(std::to_string(epoch_).size() * 2 + 8, ' ') << "test:  " << format_metrics(test)
        << "  (" << std::fixed << std::setprecision(1) << seconds << " s, " << std::setprecision(0)
-       << (seconds > 0 ? images / seconds : 0.0) << " img/s)" << std::defaultfloat << std::endl;
+       << (seconds > 0 ? images / seconds : 0.0) << " " << unit_ << "/s)" << std::defaultfloat << std::endl;
 }
 
 void Progress::message(const std::string& text) {

@@ -12,8 +12,8 @@ namespace deepgen {
 
 class Progress {
  public:
-  // mode: "auto" (bar when stderr is a terminal), "bar", "lines" or "none".
-  Progress(const std::string& mode, std::ostream& out);
+  // mode: "auto" (bar when stderr is a terminal), "bar", "lines" or "none"; unit: what the rate counts.
+  Progress(const std::string& mode, std::ostream& out, std::string unit = "img");
 
   void start_epoch(int64_t epoch, int64_t epochs, int64_t batches);
   void update(int64_t batch, int64_t images, double loss);  // after each batch
@@ -23,6 +23,7 @@ class Progress {
  private:
   bool bar_ = false, quiet_ = false;
   std::ostream& out_;
+  std::string unit_;
   int64_t epoch_ = 0, epochs_ = 0, batches_ = 0;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };

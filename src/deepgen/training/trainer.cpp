@@ -71,7 +71,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
   fs::create_directories(fs::path(options.out_dir) / "images");
   const std::string metrics_path = (fs::path(options.out_dir) / "metrics.jsonl").string();
   const std::string checkpoint = (fs::path(options.out_dir) / "checkpoint.pt").string();
-  Progress progress(options.progress, std::cerr);
+  Progress progress(options.progress, std::cerr, options.item_name);
 
   TrainResult result;
   result.epochs = state.epoch;
@@ -82,7 +82,10 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
     progress.start_epoch(epoch, options.epochs, batches);
     // Each epoch's order depends on the seed and the epoch only, so a resumed run sees the same order.
     auto shuffle = at::detail::createCPUGenerator(options.seed * 1000003ULL + uint64_t(epoch));
-    auto order = torch::randperm(count, shuffle, torch::kLong).to(data.train.images.device());
+    auto order = family.ordered_batches() ? torch::arange(count, torch::kLong)
+                                          : torch::randperm(count, shuffle, torch::kLong);
+    order = order.to(data.train.images.device());
+    family.start_epoch();
     Metrics sums;
     for (int64_t batch = 0; batch < batches; ++batch) {
       const int64_t begin = batch * options.batch_size;
@@ -103,7 +106,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
                               ". Try a smaller --lr.");
       }
       for (const auto& [name, value] : step) sums[name] += value * double(size);
-      progress.update(batch + 1, begin + size, step.at("loss"));
+      progress.update(batch + 1, (begin + size) * options.items_per_example, step.at("loss"));
     }
     Metrics train;
     for (const auto& [name, sum] : sums) train[name] = sum / double(count);
@@ -128,7 +131,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
     state.epoch = epoch;
     state.metrics = {{"train", metrics_json(train)}, {"test", metrics_json(test)}};
     save_checkpoint(checkpoint, family, state);
-    progress.end_epoch(train, test, train_seconds, count);
+    progress.end_epoch(train, test, train_seconds, count * options.items_per_example);
     result = {epoch, train, test};
   }
   return result;

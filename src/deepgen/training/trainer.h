@@ -23,6 +23,8 @@ struct TrainerOptions {
   bool pictures = true;           // write image grids after every epoch
   ScheduleOptions schedule;       // learning-rate schedule applied to every optimizer of the family
   std::string augment = "none";   // none | flip (random left-right mirror of each training image)
+  int64_t items_per_example = 1;  // for the progress rate: what one example holds (a text chunk: chars)
+  std::string item_name = "img";  // and what to call them ("img/s", "char/s")
 };
 void to_json(nlohmann::json& j, const TrainerOptions& o);
 
