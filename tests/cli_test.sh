@@ -169,6 +169,34 @@ mkdir -p "$WORK/bad-idx"
 printf 'not an idx file at all' | gzip >"$WORK/bad-idx/train-images-idx3-ubyte.gz"
 for f in train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do cp /dev/null "$WORK/bad-idx/$f"; done
 expect_error "wrong-magic IDX" "train-images-idx3-ubyte.gz: expected magic" "$DEEPGEN" train vae --data "$WORK/bad-idx" --out "$WORK/x"
+# A character-level language model on a small text: train, resume exactly, eval, generate, curves.
+for k in $(seq 1 40); do echo "the cat sat on the mat $k times"; done >"$WORK/text.txt"
+LM=(--text "$WORK/text.txt" --hidden 24 --seq-len 16 --batch-size 8 --progress lines --threads 1)
+expect_ok "train charlm" "$DEEPGEN" train charlm "${LM[@]}" --epochs 2 --cell gru --out "$WORK/lm"
+grep -q '"bits_per_char"' "$WORK/lm/metrics.jsonl" && grep -q '"grad_norm"' "$WORK/lm/metrics.jsonl" && pass || fail "charlm metrics"
+grep -q "char/s" "$WORK/err" && pass || fail "charlm progress counts characters"
+expect_ok "train charlm 1 epoch" "$DEEPGEN" train charlm "${LM[@]}" --epochs 1 --cell gru --out "$WORK/lm-split"
+expect_ok "resume charlm" "$DEEPGEN" train charlm --resume --epochs 2 --out "$WORK/lm-split" --threads 1 --progress lines
+a=$(test_loss "$WORK/lm/metrics.jsonl" 2)
+b=$(test_loss "$WORK/lm-split/metrics.jsonl" 2)
+[ -n "$a" ] && [ "$a" = "$b" ] && pass || fail "resumed charlm ends at $b, uninterrupted at $a"
+expect_ok "eval charlm" "$DEEPGEN" eval "$WORK/lm" --json
+grep -q '"bits_per_char"' "$WORK/out" && pass || fail "eval charlm prints bits_per_char"
+expect_ok "generate" "$DEEPGEN" generate "$WORK/lm" --prime "the " --length 40 --temperature 0.5 --top-k 5
+grep -q "^the " "$WORK/out" && [ "$(head -c 200 "$WORK/out" | wc -c)" -ge 44 ] && pass || fail "generate output: $(cat "$WORK/out")"
+expect_ok "generate to file" "$DEEPGEN" generate "$WORK/lm" --length 20 --temperature 0 --out "$WORK/gen.txt"
+expect_file "$WORK/gen.txt"
+expect_ok "curves" "$DEEPGEN" curves "$WORK/lm" "$WORK/lm-split" --metric bits_per_char --labels a,b --out "$WORK/curves.svg"
+grep -q "<svg" "$WORK/curves.svg" && pass || fail "curves.svg"
+expect_error "curves unknown metric" "has no 'nope'" "$DEEPGEN" curves "$WORK/lm" --metric nope --out "$WORK/c.svg"
+expect_error "generate unknown character" "not in the model's vocabulary" "$DEEPGEN" generate "$WORK/lm" --prime "QQ"
+expect_error "generate on a gan" "needs a charlm run" "$DEEPGEN" generate "$WORK/gan"
+expect_error "sample a charlm" "writes text" "$DEEPGEN" sample "$WORK/lm"
+printf 'ab\xffcd\n' >"$WORK/latin1.txt"
+expect_error "text not UTF-8" "$WORK/latin1.txt: not UTF-8" "$DEEPGEN" train charlm --text "$WORK/latin1.txt" --out "$WORK/x"
+expect_error "missing text" "does not exist" "$DEEPGEN" train charlm --text "$WORK/none.txt" --out "$WORK/x"
+expect_error "bad cell" "--cell" "$DEEPGEN" train charlm --text "$WORK/text.txt" --cell lstmx --out "$WORK/x"
+
 mkdir -p "$WORK/trunc"
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
   zcat "/usr/share/datasets/fashion-mnist/$f.gz" 2>/dev/null | head -c 20000 >"$WORK/trunc/$f"
