@@ -9,7 +9,7 @@ DEMO_OUT ?= runs/demo
 JOBS ?= $(shell nproc)
 # Debian packages the build, the tests and the demo need. python3-torch is only for `make bench`.
 PACKAGES := cmake g++ make libtorch-dev libopenblas0-pthread dataset-fashion-mnist libcli11-dev \
-            nlohmann-json3-dev libstb-dev zlib1g-dev libgtest-dev ccache bc
+            nlohmann-json3-dev libstb-dev zlib1g-dev libgtest-dev ccache bc fortunes
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: deps build demo test bench clean

@@ -188,6 +188,10 @@ expect_ok "generate to file" "$DEEPGEN" generate "$WORK/lm" --length 20 --temper
 expect_file "$WORK/gen.txt"
 expect_ok "curves" "$DEEPGEN" curves "$WORK/lm" "$WORK/lm-split" --metric bits_per_char --labels a,b --out "$WORK/curves.svg"
 grep -q "<svg" "$WORK/curves.svg" && pass || fail "curves.svg"
+expect_ok "cells" "$DEEPGEN" cells "$WORK/lm" --top 2 --unit 0,3
+grep -q "position_in_line" "$WORK/out" && grep -q "<pre>" "$WORK/lm/cells.html" && grep -q '"correlation"' "$WORK/lm/cells.json" && pass || fail "cells output"
+expect_error "cells bad unit" "--unit 999 does not exist" "$DEEPGEN" cells "$WORK/lm" --unit 999
+expect_error "cells on a gan" "needs a charlm run" "$DEEPGEN" cells "$WORK/gan"
 expect_error "curves unknown metric" "has no 'nope'" "$DEEPGEN" curves "$WORK/lm" --metric nope --out "$WORK/c.svg"
 expect_error "generate unknown character" "not in the model's vocabulary" "$DEEPGEN" generate "$WORK/lm" --prime "QQ"
 expect_error "generate on a gan" "needs a charlm run" "$DEEPGEN" generate "$WORK/gan"

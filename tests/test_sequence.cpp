@@ -10,6 +10,7 @@
 
 #include "deepgen/core/error.h"
 #include "deepgen/data/text.h"
+#include "deepgen/evaluation/cells.h"
 #include "deepgen/models/charlm.h"
 #include "deepgen/models/recurrent.h"
 #include "deepgen/training/checkpoint.h"
@@ -318,4 +319,44 @@ TEST(Optimizers, GradNormIsMeasuredBeforeClipping) {
   free.step(a.sum() * 3);
   EXPECT_NEAR(free.last_grad_norm(), std::sqrt(27.0), 1e-5);
   EXPECT_NEAR(a.grad().norm().item<double>(), std::sqrt(27.0), 1e-5);  // measured, not clipped
+}
+
+TEST(Cells, FeaturesOfAHandWrittenText) {
+  const auto characters = utf8_characters("ab \"c(d)\"\nxy", "t");
+  const auto features = text_features(characters);
+  auto find = [&](const std::string& name) {
+    for (const auto& f : features) {
+      if (f.name == name) return f.values;
+    }
+    ADD_FAILURE() << "no feature " << name;
+    return torch::Tensor();
+  };
+  //            a  b  ' '  "  c  (  d  )  "  \n  x  y
+  EXPECT_TRUE(torch::equal(find("position_in_line"),
+                           torch::tensor({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1}, torch::kFloat)));
+  EXPECT_TRUE(torch::equal(find("inside_quotes"), torch::tensor({0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0}, torch::kFloat)));
+  EXPECT_TRUE(torch::equal(find("inside_brackets"), torch::tensor({0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0}, torch::kFloat)));
+  EXPECT_TRUE(torch::equal(find("line_end_near"), torch::tensor({0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0}, torch::kFloat)));
+  EXPECT_TRUE(torch::equal(find("is_space"), torch::tensor({0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0}, torch::kFloat)));
+}
+
+TEST(Cells, CorrelationsFindThePlantedUnit) {
+  torch::manual_seed(6);
+  const auto feature = torch::arange(200, torch::kFloat).remainder(17);  // like a position in line
+  auto activations = torch::randn({200, 6});
+  activations.select(1, 4).copy_(-0.5 * feature + 0.01 * torch::randn({200}));  // unit 4 tracks it
+  activations.select(1, 2).fill_(0.3);                                         // a constant unit
+  const auto r = unit_correlations(activations, feature);
+  EXPECT_NEAR(r[4].item<double>(), -1.0, 1e-3);
+  EXPECT_EQ(r[2].item<double>(), 0.0);
+  EXPECT_LT(r.abs().narrow(0, 0, 2).max().item<double>(), 0.3);
+  const auto best = best_cells(activations, {{"position_in_line", feature}}, 2);
+  ASSERT_EQ(best.size(), 2u);
+  EXPECT_EQ(best[0].unit, 4);
+  EXPECT_TRUE(best_cells(activations, {{"inside_quotes", torch::zeros({200})}}, 2).empty());  // constant feature
+  const std::string html = cells_html(utf8_characters("a<b", "t"), torch::tensor({{0.5}, {-1.0}, {0.0}}),
+                                      {{"unit 0", 0}}, "t");
+  EXPECT_NE(html.find("&lt;"), std::string::npos);
+  EXPECT_NE(html.find("#0000ff"), std::string::npos);  // -1 is full blue
+  EXPECT_THROW(cells_html(utf8_characters("ab", "t"), torch::zeros({2, 1}), {{"unit 3", 3}}, "t"), Error);
 }

@@ -52,7 +52,7 @@ void add_explore_commands(CLI::App& app, const GlobalOptions& global);
 // arithmetic, inpaint.
 void add_generator_commands(CLI::App& app, const GlobalOptions& global);
 
-// generate (character-level language models).
+// generate, cells (character-level language models).
 void add_text_commands(CLI::App& app, const GlobalOptions& global);
 
 // attack, layers.

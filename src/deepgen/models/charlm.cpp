@@ -139,6 +139,21 @@ std::string CharLmFamily::generate(const GenerateOptions& options) {
   return text;
 }
 
+torch::Tensor CharLmFamily::activations(const torch::Tensor& ids) {
+  torch::NoGradGuard no_grad;
+  net_->eval();
+  RecurrentState state;
+  std::vector<torch::Tensor> parts;
+  constexpr int64_t kChunk = 1024;  // bounded memory for long texts; the state carries across chunks
+  for (int64_t begin = 0; begin < ids.numel(); begin += kChunk) {
+    auto chunk = ids.narrow(0, begin, std::min(kChunk, ids.numel() - begin)).view({1, -1}).to(device_);
+    auto x = torch::one_hot(chunk, net_->vocab).to(torch::kFloat);     // (1, T) -> (1, T, vocab)
+    parts.push_back(net_->recurrent(x, state)[0].to(torch::kCPU));       // (1, T, hidden) -> (T, hidden)
+  }
+  net_->train();
+  return parts.empty() ? torch::zeros({0, options_.hidden}) : torch::cat(parts, 0);
+}
+
 void CharLmFamily::save(torch::serialize::OutputArchive& archive) { save_net_and_optimizer(archive, *net_, optimizer_); }
 
 void CharLmFamily::load(torch::serialize::InputArchive& archive) {

@@ -79,6 +79,9 @@ class CharLmFamily : public Family {
   void load(torch::serialize::InputArchive& archive) override;
 
   std::string generate(const GenerateOptions& options);
+  // What the top recurrent layer outputs at each character of `ids` (N), read as one sequence from a
+  // zero state: (N, hidden), h_t (for the LSTM, o_t * tanh(c_t)), each in [-1, 1].
+  torch::Tensor activations(const torch::Tensor& ids);
   const Vocabulary& vocabulary() const { return vocabulary_; }
   CharLmNet& net() { return net_; }
   const RecurrentState& state() const { return state_; }
