@@ -196,6 +196,16 @@ expect_error "curves unknown metric" "has no 'nope'" "$DEEPGEN" curves "$WORK/lm
 expect_error "generate unknown character" "not in the model's vocabulary" "$DEEPGEN" generate "$WORK/lm" --prime "QQ"
 expect_error "generate on a gan" "needs a charlm run" "$DEEPGEN" generate "$WORK/gan"
 expect_error "sample a charlm" "writes text" "$DEEPGEN" sample "$WORK/lm"
+# Sequence classification on two fortune-style files, and its bag-of-characters baseline.
+mkdir -p "$WORK/fort"
+for k in $(seq 1 30); do printf 'the cat sat %d\n%%\n' "$k"; done >"$WORK/fort/cats"
+for k in $(seq 1 30); do printf 'a dog ran far %d\n%%\n' "$k"; done >"$WORK/fort/dogs"
+expect_ok "train seqclass" "$DEEPGEN" train seqclass --text "$WORK/fort" --cell gru --hidden 16 --epochs 2 --batch-size 8 --progress lines --threads 1 --out "$WORK/sc"
+grep -q '"accuracy"' "$WORK/sc/metrics.jsonl" && grep -q "text/s" "$WORK/err" && pass || fail "seqclass metrics"
+expect_ok "train seqclass bow" "$DEEPGEN" train seqclass --text "$WORK/fort" --arch bow --epochs 1 --progress none --threads 1 --out "$WORK/sc-bow"
+expect_ok "eval seqclass" "$DEEPGEN" eval "$WORK/sc" --json
+grep -q '"accuracy"' "$WORK/out" && pass || fail "eval seqclass prints accuracy"
+expect_error "seqclass without documents" "holds no fortune files" "$DEEPGEN" train seqclass --text "$WORK/lm" --out "$WORK/x"
 printf 'ab\xffcd\n' >"$WORK/latin1.txt"
 expect_error "text not UTF-8" "$WORK/latin1.txt: not UTF-8" "$DEEPGEN" train charlm --text "$WORK/latin1.txt" --out "$WORK/x"
 expect_error "missing text" "does not exist" "$DEEPGEN" train charlm --text "$WORK/none.txt" --out "$WORK/x"

@@ -13,6 +13,7 @@
 #include "deepgen/evaluation/cells.h"
 #include "deepgen/models/charlm.h"
 #include "deepgen/models/recurrent.h"
+#include "deepgen/models/seqclass.h"
 #include "deepgen/training/checkpoint.h"
 #include "deepgen/training/trainer.h"
 #include "test_util.h"
@@ -359,4 +360,89 @@ TEST(Cells, CorrelationsFindThePlantedUnit) {
   EXPECT_NE(html.find("&lt;"), std::string::npos);
   EXPECT_NE(html.find("#0000ff"), std::string::npos);  // -1 is full blue
   EXPECT_THROW(cells_html(utf8_characters("ab", "t"), torch::zeros({2, 1}), {{"unit 3", 3}}, "t"), Error);
+}
+
+TEST(Recurrent, FinalHiddenIgnoresPaddingInBothDirections) {
+  torch::manual_seed(7);
+  for (const std::string cell : {"rnn", "lstm", "gru"}) {
+    RecurrentOptions o;
+    o.cell = cell;
+    o.input = 4;
+    o.hidden = 5;
+    o.layers = 2;
+    o.bidirectional = true;
+    Recurrent net(o);
+    auto short_one = torch::randn({1, 3, 4});
+    auto padded = torch::cat({short_one, torch::randn({1, 4, 4}) * 10}, 1);  // garbage after the end
+    auto long_one = torch::randn({1, 7, 4});
+    auto batch = torch::cat({padded, long_one}, 0);
+    auto finals = net->final_hidden(batch, torch::tensor({3, 7}, torch::kLong));
+    ASSERT_EQ(finals.sizes(), (std::vector<int64_t>{2, 10})) << cell;
+    EXPECT_TRUE(torch::allclose(finals[0], net->final_hidden(short_one, torch::tensor({3}, torch::kLong))[0], 1e-5, 1e-6)) << cell;
+    EXPECT_TRUE(torch::allclose(finals[1], net->final_hidden(long_one, torch::tensor({7}, torch::kLong))[0], 1e-5, 1e-6)) << cell;
+    // The forward half is the last output of a plain forward pass.
+    RecurrentState state;
+    auto outputs = net(short_one, state);  // (1, 3, 10)
+    EXPECT_TRUE(torch::allclose(finals[0].narrow(0, 0, 5), outputs[0][2].narrow(0, 0, 5), 1e-5, 1e-6)) << cell;
+  }
+}
+
+namespace {
+// Texts of 'x' and 'o' where the class is where the single 'x' is: first (0) or last (1). Both
+// classes have the same characters, so only a model that reads the order can tell them apart.
+std::pair<torch::Tensor, torch::Tensor> order_task(int64_t n, int64_t length) {
+  auto ids = torch::ones({n, length}, torch::kLong);  // 'o' = 1, 'x' = 2
+  auto labels = torch::randint(2, {n}, torch::kLong);
+  for (int64_t k = 0; k < n; ++k) ids[k][labels[k].item<int64_t>() == 0 ? 0 : length - 1] = 2;
+  // a ragged end: the last two positions of every other text are padding
+  for (int64_t k = 0; k < n; k += 2) {
+    ids[k].narrow(0, length - 2, 2).fill_(-1);
+    if (labels[k].item<int64_t>() == 1) ids[k][length - 3] = 2;
+  }
+  return {ids, labels};
+}
+}  // namespace
+
+TEST(SeqClass, RecurrentReaderLearnsOrderTheBagOfCharactersCannot) {
+  torch::manual_seed(8);
+  auto [train_ids, train_labels] = order_task(256, 10);
+  auto [test_ids, test_labels] = order_task(128, 10);
+  const Dataset test{test_ids, test_labels};
+  double accuracy[2] = {0, 0};
+  for (int arch = 0; arch < 2; ++arch) {
+    SeqClassOptions o;
+    o.arch = arch == 0 ? "rnn" : "bow";
+    o.cell = "gru";
+    o.hidden = 16;
+    o.classes = 2;
+    o.symbols = {"\n", "o", "x"};
+    o.optimizer.lr = 1e-2;
+    SeqClassFamily model(o, torch::kCPU);
+    for (int epoch = 0; epoch < 15; ++epoch) {
+      for (int64_t begin = 0; begin < 256; begin += 32) {
+        model.train_step(train_ids.narrow(0, begin, 32), train_labels.narrow(0, begin, 32));
+      }
+    }
+    accuracy[arch] = model.evaluate(test, 64).at("accuracy");
+    EXPECT_EQ(model.net()->forward(test_ids.narrow(0, 0, 5)).sizes(), (std::vector<int64_t>{5, 2}));
+  }
+  EXPECT_GT(accuracy[0], 0.95);  // the GRU reads where the 'x' is
+  EXPECT_LT(accuracy[1], 0.75);  // the bag of characters sees one 'x' either way
+}
+
+TEST(SeqClass, DocumentsArePaddedCutAndLabelled) {
+  TextCorpus corpus;
+  corpus.source = "test";
+  corpus.class_names = {"a", "b"};
+  corpus.train_documents = {{"hello", 0}, {"hi", 1}};
+  corpus.valid_documents = {{"hell", 1}};
+  const auto vocabulary = Vocabulary::of(utf8_characters("helio", "t"));
+  const DataSplits data = document_splits(corpus, vocabulary, 4, torch::kCPU);
+  ASSERT_EQ(data.train.images.sizes(), (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(vocabulary.decode(data.train.images[0]), "hell");  // cut at max_len
+  EXPECT_TRUE(torch::equal(data.train.images[1].narrow(0, 2, 2), torch::full({2}, -1, torch::kLong)));
+  EXPECT_TRUE(torch::equal(data.train.labels, torch::tensor({0, 1}, torch::kLong)));
+  EXPECT_EQ(data.test.labels[0].item<int64_t>(), 1);
+  corpus.valid_documents = {{"hex", 0}};  // a character outside the vocabulary is named
+  EXPECT_THROW(document_splits(corpus, vocabulary, 4, torch::kCPU), Error);
 }

@@ -4,6 +4,7 @@
 
 #include "deepgen/core/error.h"
 #include "deepgen/data/text.h"
+#include "deepgen/models/seqclass.h"
 #include "deepgen/core/runtime.h"
 
 namespace deepgen::cli {
@@ -26,6 +27,12 @@ DataSplits load_run_data(const LoadedRun& run, const std::string& data_dir, bool
     const Vocabulary vocabulary(model.at("symbols").get<std::vector<std::string>>());
     return text_splits(corpus, vocabulary, run.state.config.at("trainer").at("batch_size").get<int64_t>(),
                        model.at("seq_len").get<int64_t>(), run.device);
+  }
+  if (run.state.kind == "seqclass") {  // --data names a folder of fortune-style files here
+    const auto model = run.family->options();
+    const TextCorpus corpus = load_fortunes(data_dir.empty() ? (options.text.empty() ? kFortunesDir : options.text) : data_dir);
+    const Vocabulary vocabulary(model.at("symbols").get<std::vector<std::string>>());
+    return document_splits(corpus, vocabulary, model.at("max_len").get<int64_t>(), run.device);
   }
   if (!data_dir.empty()) options.dir = data_dir;
   const auto model = run.family->options();

@@ -17,6 +17,7 @@
 #include "deepgen/data/dataset.h"
 #include "deepgen/models/autoencoder.h"
 #include "deepgen/models/charlm.h"
+#include "deepgen/models/seqclass.h"
 #include "deepgen/data/text.h"
 #include "deepgen/models/classifier.h"
 #include "deepgen/models/gan.h"
@@ -48,6 +49,7 @@ struct TrainCommand {
   GanOptions gan;
   ClassifierOptions classifier;
   CharLmOptions charlm;
+  SeqClassOptions seqclass;
   bool naive_inception = false;
 };
 
@@ -99,11 +101,12 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
           " already holds a checkpoint; continue it with --resume or choose another --out");
   }
   // A language model reads text: its vocabulary comes from the corpus (or, resumed, from the checkpoint).
-  const bool text = kind == "charlm";
+  const bool text = kind == "charlm" || kind == "seqclass";
   TextCorpus corpus;
   Vocabulary vocabulary;
   if (text) {
-    corpus = load_corpus(data_options.text);
+    corpus = kind == "charlm" ? load_corpus(data_options.text)
+                              : load_fortunes(data_options.text.empty() ? kFortunesDir : data_options.text);
     vocabulary = command.resume ? Vocabulary(state.model_options.at("symbols").get<std::vector<std::string>>())
                                 : Vocabulary::of([&] {
                                     auto all = corpus.train;
@@ -113,8 +116,11 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
   }
   const int64_t seq_len = command.resume && text ? state.model_options.at("seq_len").get<int64_t>()
                                                  : command.charlm.seq_len;
-  const DataSplits data = text ? text_splits(corpus, vocabulary, trainer.batch_size, seq_len, device)
-                               : load_data(data_options, pixel_range_of(kind), device);
+  const int64_t max_len = command.resume && kind == "seqclass" ? state.model_options.at("max_len").get<int64_t>()
+                                                               : command.seqclass.max_len;
+  const DataSplits data = kind == "charlm"     ? text_splits(corpus, vocabulary, trainer.batch_size, seq_len, device)
+                          : kind == "seqclass" ? document_splits(corpus, vocabulary, max_len, device)
+                                               : load_data(data_options, pixel_range_of(kind), device);
   if (!command.resume) {
     seed_everything(trainer.seed);
     command.classifier.inception_reduce = !command.naive_inception;
@@ -123,8 +129,9 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
                              : kind == "pca"        ? nlohmann::json(command.pca)
                              : kind == "classifier" ? nlohmann::json(command.classifier)
                              : kind == "charlm"     ? nlohmann::json(command.charlm)
+                             : kind == "seqclass"   ? nlohmann::json(command.seqclass)
                                                     : nlohmann::json(command.gan);
-    if (kind == "classifier" || kind == "gan") options["classes"] = int64_t(data.class_names.size());
+    if (kind == "classifier" || kind == "gan" || kind == "seqclass") options["classes"] = int64_t(data.class_names.size());
     if (text) {
       options["symbols"] = vocabulary.symbols();
     } else {
@@ -164,7 +171,10 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
                           app.config_to_str(/*default_also=*/false, /*write_description=*/false));
   }
   std::cerr << "deepgen: training " << kind << " on ";
-  if (text) {
+  if (kind == "seqclass") {
+    std::cerr << corpus.source << " (" << data.train.size() << " train / " << data.test.size() << " validation texts from "
+              << corpus.class_names.size() << " files, " << vocabulary.size() << " distinct characters)";
+  } else if (text) {
     std::cerr << corpus.source << " (" << corpus.train.size() << " train / " << corpus.valid.size()
               << " validation characters, " << vocabulary.size() << " distinct; " << trainer.batch_size
               << " streams x " << seq_len << " characters per step)";
@@ -177,7 +187,8 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
             << " BLAS threads -> " << trainer.out_dir
             << (command.resume ? " (resumed after epoch " + std::to_string(state.epoch) + ")" : "") << std::endl;
   TrainerOptions fit_options = trainer;
-  if (text) {  // one step reads one chunk: --batch-size streams of seq_len characters
+  if (kind == "seqclass") fit_options.item_name = "text";
+  if (kind == "charlm") {  // one step reads one chunk: --batch-size streams of seq_len characters
     fit_options.batch_size = 1;
     fit_options.items_per_example = trainer.batch_size * seq_len;
     fit_options.item_name = "char";
@@ -313,6 +324,19 @@ int main(int argc, char** argv) try {
   charlm_app->add_option("--seq-len", lm.seq_len, "Characters per chunk: how far back gradients flow (truncated BPTT)")
       ->capture_default_str()->check(CLI::PositiveNumber);
 
+  auto* seqclass_app = train_app->add_subcommand("seqclass", "Many-to-one: which fortune file a fortune comes from, read by a (bi)directional RNN/LSTM/GRU, or the bag-of-characters baseline");
+  seqclass_app->fallthrough();
+  auto& sc = train.seqclass;
+  seqclass_app->add_option("--text", train.data.text, "Folder of fortune-style files: texts separated by '%' lines, one class per file (default: Debian's fortunes; every 10th text validates)");
+  seqclass_app->add_option("--arch", sc.arch, "rnn (a recurrent reader) or bow (linear softmax on character shares, the baseline)")
+      ->capture_default_str()->check(CLI::IsMember({"rnn", "bow"}));
+  seqclass_app->add_option("--cell", sc.cell, "rnn (tanh), lstm or gru")->capture_default_str()->check(CLI::IsMember({"rnn", "lstm", "gru"}));
+  seqclass_app->add_option("--layers", sc.layers, "Stacked recurrent layers")->capture_default_str()->check(CLI::PositiveNumber);
+  seqclass_app->add_option("--hidden", sc.hidden, "Units per layer and direction")->capture_default_str()->check(CLI::PositiveNumber);
+  seqclass_app->add_flag("--bidirectional,!--unidirectional", sc.bidirectional, "Read each text both ways (default) or forwards only");
+  seqclass_app->add_option("--dropout", sc.dropout, "Dropout between recurrent layers")->capture_default_str()->check(CLI::Range(0.0, 0.99));
+  seqclass_app->add_option("--max-len", sc.max_len, "Characters read per text (longer texts are cut)")->capture_default_str()->check(CLI::PositiveNumber);
+
   // sample
   std::string run;
   int64_t count = 64;
@@ -378,7 +402,7 @@ int main(int argc, char** argv) try {
 
   if (*train_app) {
     const std::string kind = *vae_app ? "vae" : *ae_app ? "ae" : *pca_app ? "pca" : *classifier_app ? "classifier"
-                             : *charlm_app ? "charlm" : "gan";
+                             : *charlm_app ? "charlm" : *seqclass_app ? "seqclass" : "gan";
     return run_train(kind, train, global, app);
   }
   if (!*sample_app && !*reconstruct_app && !*eval_app) return 0;  // another command ran in its callback

@@ -6,11 +6,12 @@
 #include "deepgen/models/classifier.h"
 #include "deepgen/models/gan.h"
 #include "deepgen/models/pca.h"
+#include "deepgen/models/seqclass.h"
 #include "deepgen/models/vae.h"
 
 namespace deepgen {
 
-std::vector<std::string> family_kinds() { return {"vae", "ae", "pca", "gan", "classifier", "charlm"}; }
+std::vector<std::string> family_kinds() { return {"vae", "ae", "pca", "gan", "classifier", "charlm", "seqclass"}; }
 
 std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::json& options,
                                     torch::Device device) {
@@ -21,6 +22,7 @@ std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::jso
     if (kind == "gan") return std::make_unique<GanFamily>(options.get<GanOptions>(), device);
     if (kind == "classifier") return std::make_unique<ClassifierFamily>(options.get<ClassifierOptions>(), device);
     if (kind == "charlm") return std::make_unique<CharLmFamily>(options.get<CharLmOptions>(), device);
+    if (kind == "seqclass") return std::make_unique<SeqClassFamily>(options.get<SeqClassOptions>(), device);
   } catch (const nlohmann::json::exception& error) {
     fail("model options for '", kind, "': ", error.what());
   }

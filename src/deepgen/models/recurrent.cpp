@@ -50,4 +50,20 @@ torch::Tensor RecurrentImpl::forward(const torch::Tensor& x, RecurrentState& sta
   return output;
 }
 
+torch::Tensor RecurrentImpl::final_hidden(const torch::Tensor& x, const torch::Tensor& lengths) {
+  namespace rnn = torch::nn::utils::rnn;
+  const auto packed = rnn::pack_padded_sequence(x, lengths.to(torch::kCPU, torch::kLong), /*batch_first=*/true,
+                                                /*enforce_sorted=*/false);
+  torch::Tensor h;  // (layers * directions, B, hidden), in the batch's own order
+  if (lstm_) {
+    h = std::get<0>(std::get<1>(lstm_->forward_with_packed_input(packed)));
+  } else {
+    h = std::get<1>(rnn_ ? rnn_->forward_with_packed_input(packed) : gru_->forward_with_packed_input(packed));
+  }
+  const int64_t directions = options_.bidirectional ? 2 : 1;
+  // the top layer's directions: (directions, B, hidden) -> (B, directions * hidden)
+  auto top = h.narrow(0, h.size(0) - directions, directions);
+  return top.permute({1, 0, 2}).reshape({x.size(0), directions * options_.hidden});
+}
+
 }  // namespace deepgen

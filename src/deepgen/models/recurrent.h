@@ -34,6 +34,11 @@ class RecurrentImpl : public torch::nn::Module {
   // initial state and replaced by the final one.
   torch::Tensor forward(const torch::Tensor& x, RecurrentState& state);
 
+  // Sequences of different lengths, padded on the right: x (B, T, input), lengths (B) >= 1. Returns
+  // the top layer's final hidden state of each sequence after its own last element (the padding is
+  // never read; the backward direction starts at the last real element): (B, hidden * directions).
+  torch::Tensor final_hidden(const torch::Tensor& x, const torch::Tensor& lengths);
+
   const RecurrentOptions& options() const { return options_; }
 
  private:
