@@ -476,8 +476,10 @@ int main(int argc, char** argv) try {
     std::cout << json.dump(2) << std::endl;
     return 0;
   }
-  std::cout << state.kind << " run " << run << ", epoch " << state.epoch << ", " << data.test.size()
-            << " test images\n";
+  const std::string unit = state.kind == "charlm"     ? " chunks of validation text"
+                           : state.kind == "seqclass" ? " validation texts"
+                                                      : " test images";
+  std::cout << state.kind << " run " << run << ", epoch " << state.epoch << ", " << data.test.size() << unit << "\n";
   print_metrics_table(std::cout, metrics);
   if (score_generator) {
     const auto& g = json["generator"];
