@@ -19,10 +19,10 @@ struct SeqClassOptions {
   std::string arch = "rnn";          // rnn (the recurrent reader) | bow (bag-of-characters baseline)
   std::string cell = "lstm";         // rnn | lstm | gru
   int64_t layers = 1;                // stacked recurrent layers
-  int64_t hidden = 128;              // units per layer and direction
+  int64_t hidden = 64;               // units per layer and direction
   bool bidirectional = true;         // a second stack reads each text backwards
   double dropout = 0.0;              // between recurrent layers
-  int64_t max_len = 256;             // characters read per text (longer ones are cut)
+  int64_t max_len = 128;             // characters read per text (longer ones are cut)
   int64_t classes = 0;               // set from the data
   std::vector<std::string> symbols;  // the vocabulary (set from the data)
   OptimizerOptions optimizer = default_optimizer();  // Adam 2e-3, gradient norm clipped to 5
