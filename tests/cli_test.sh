@@ -202,6 +202,11 @@ for k in $(seq 1 30); do printf 'the cat sat %d\n%%\n' "$k"; done >"$WORK/fort/c
 for k in $(seq 1 30); do printf 'a dog ran far %d\n%%\n' "$k"; done >"$WORK/fort/dogs"
 expect_ok "train seqclass" "$DEEPGEN" train seqclass --text "$WORK/fort" --cell gru --hidden 16 --epochs 2 --batch-size 8 --progress lines --threads 1 --out "$WORK/sc"
 grep -q '"accuracy"' "$WORK/sc/metrics.jsonl" && grep -q "text/s" "$WORK/err" && pass || fail "seqclass metrics"
+expect_ok "train seqclass 1 epoch" "$DEEPGEN" train seqclass --text "$WORK/fort" --cell gru --hidden 16 --epochs 1 --batch-size 8 --progress none --threads 1 --out "$WORK/sc-split"
+expect_ok "resume seqclass" "$DEEPGEN" train seqclass --resume --epochs 2 --progress none --threads 1 --out "$WORK/sc-split"
+a=$(test_loss "$WORK/sc/metrics.jsonl" 2)
+b=$(test_loss "$WORK/sc-split/metrics.jsonl" 2)
+[ -n "$a" ] && [ "$a" = "$b" ] && pass || fail "resumed seqclass ends at $b, uninterrupted at $a"
 expect_ok "train seqclass bow" "$DEEPGEN" train seqclass --text "$WORK/fort" --arch bow --epochs 1 --progress none --threads 1 --out "$WORK/sc-bow"
 expect_ok "eval seqclass" "$DEEPGEN" eval "$WORK/sc" --json
 grep -q '"accuracy"' "$WORK/out" && pass || fail "eval seqclass prints accuracy"

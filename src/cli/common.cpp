@@ -3,9 +3,9 @@
 #include <filesystem>
 
 #include "deepgen/core/error.h"
+#include "deepgen/core/runtime.h"
 #include "deepgen/data/text.h"
 #include "deepgen/models/seqclass.h"
-#include "deepgen/core/runtime.h"
 
 namespace deepgen::cli {
 namespace fs = std::filesystem;

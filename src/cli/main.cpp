@@ -15,14 +15,14 @@
 #include "deepgen/core/files.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/dataset.h"
+#include "deepgen/data/text.h"
+#include "deepgen/evaluation/generator_quality.h"
 #include "deepgen/models/autoencoder.h"
 #include "deepgen/models/charlm.h"
-#include "deepgen/models/seqclass.h"
-#include "deepgen/data/text.h"
 #include "deepgen/models/classifier.h"
 #include "deepgen/models/gan.h"
-#include "deepgen/evaluation/generator_quality.h"
 #include "deepgen/models/pca.h"
+#include "deepgen/models/seqclass.h"
 #include "deepgen/models/vae.h"
 #include "deepgen/report/image_grid.h"
 #include "deepgen/training/checkpoint.h"
@@ -114,7 +114,7 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
                                     return all;
                                   }());
   }
-  const int64_t seq_len = command.resume && text ? state.model_options.at("seq_len").get<int64_t>()
+  const int64_t seq_len = command.resume && kind == "charlm" ? state.model_options.at("seq_len").get<int64_t>()
                                                  : command.charlm.seq_len;
   const int64_t max_len = command.resume && kind == "seqclass" ? state.model_options.at("max_len").get<int64_t>()
                                                                : command.seqclass.max_len;

@@ -18,7 +18,8 @@ struct DataOptions {
   int64_t channels = 0;     // 1 gray, 3 RGB; 0 = as the data is
   int64_t train_limit = 0;  // use only the first N training images (0 = all); for quick runs
   int64_t test_limit = 0;   // likewise for the test split
-  std::string text;         // sequence models: a UTF-8 text file ("" = the fortunes corpus)
+  std::string text;         // sequence models: a UTF-8 file (charlm) or a folder of fortune files
+                            // (seqclass); "" = Debian's fortunes
 };
 void to_json(nlohmann::json& j, const DataOptions& o);
 void from_json(const nlohmann::json& j, DataOptions& o);
