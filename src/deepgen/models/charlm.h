@@ -22,20 +22,15 @@ struct CharLmOptions {
   double dropout = 0.0;              // between recurrent layers
   int64_t seq_len = 64;              // characters per chunk: the truncation length of BPTT
   std::vector<std::string> symbols;  // the vocabulary (set from the training text)
-  OptimizerOptions optimizer = default_optimizer();  // Adam, lr 2e-3, gradient norm clipped to 5
-
-  static OptimizerOptions default_optimizer() {
-    OptimizerOptions o;
-    o.lr = 2e-3;
-    o.clip_grad = 5.0;
-    return o;
-  }
+  OptimizerOptions optimizer = recurrent_optimizer();  // Adam 2e-3, gradient norm clipped to 5
 };
 void to_json(nlohmann::json& j, const CharLmOptions& o);
 void from_json(const nlohmann::json& j, CharLmOptions& o);
 
 struct CharLmNetImpl : torch::nn::Module {
   explicit CharLmNetImpl(const CharLmOptions& options);
+  // ids (B, T) int64 -> the top recurrent layer's outputs (B, T, hidden); `state` carries over.
+  torch::Tensor hidden(const torch::Tensor& ids, RecurrentState& state);
   // ids (B, T) int64 -> logits (B, T, vocab); `state` carries over from the previous chunk.
   torch::Tensor forward(const torch::Tensor& ids, RecurrentState& state);
 

@@ -7,7 +7,18 @@
 
 #include <string>
 
+#include "deepgen/training/optimizer.h"
+
 namespace deepgen {
+
+// The optimizer both sequence models start from (char-rnn's recipe): Adam at 2e-3 with the global
+// gradient norm clipped to 5.
+inline OptimizerOptions recurrent_optimizer() {
+  OptimizerOptions o;
+  o.lr = 2e-3;
+  o.clip_grad = 5.0;
+  return o;
+}
 
 // The hidden state between calls: h (layers * directions, B, hidden), and the LSTM's cell state c
 // (same shape; undefined for rnn and gru). An undefined h means zeros.

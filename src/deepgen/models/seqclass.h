@@ -25,14 +25,7 @@ struct SeqClassOptions {
   int64_t max_len = 128;             // characters read per text (longer ones are cut)
   int64_t classes = 0;               // set from the data
   std::vector<std::string> symbols;  // the vocabulary (set from the data)
-  OptimizerOptions optimizer = default_optimizer();  // Adam 2e-3, gradient norm clipped to 5
-
-  static OptimizerOptions default_optimizer() {
-    OptimizerOptions o;
-    o.lr = 2e-3;
-    o.clip_grad = 5.0;
-    return o;
-  }
+  OptimizerOptions optimizer = recurrent_optimizer();  // Adam 2e-3, gradient norm clipped to 5
 };
 void to_json(nlohmann::json& j, const SeqClassOptions& o);
 void from_json(const nlohmann::json& j, SeqClassOptions& o);
