@@ -39,10 +39,14 @@ CharLmNetImpl::CharLmNetImpl(const CharLmOptions& options) : vocab(int64_t(optio
   output = register_module("output", torch::nn::Linear(options.hidden, vocab));
 }
 
-torch::Tensor CharLmNetImpl::forward(const torch::Tensor& ids, RecurrentState& state) {
+torch::Tensor CharLmNetImpl::hidden(const torch::Tensor& ids, RecurrentState& state) {
   // (B, T) -> (B, T, vocab): the lectures' one-hot x_t
   auto x = torch::one_hot(ids, vocab).to(output->weight.dtype());
-  return output(recurrent(x, state));  // (B, T, hidden) -> (B, T, vocab)
+  return recurrent(x, state);
+}
+
+torch::Tensor CharLmNetImpl::forward(const torch::Tensor& ids, RecurrentState& state) {
+  return output(hidden(ids, state));  // (B, T, hidden) -> (B, T, vocab)
 }
 
 std::pair<torch::Tensor, int64_t> charlm_loss(const torch::Tensor& logits, const torch::Tensor& targets) {
@@ -52,6 +56,15 @@ std::pair<torch::Tensor, int64_t> charlm_loss(const torch::Tensor& logits, const
       torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1).reduction(torch::kSum));
   return {loss, targets.ge(0).sum().item<int64_t>()};
 }
+
+namespace {
+// A chunk of stream_chunks() (B, T + 1) -> inputs (B, T) and targets (B, T). Positions past a row's
+// end read id 0 as input; their target is -1, so they add nothing to the loss.
+std::pair<torch::Tensor, torch::Tensor> inputs_and_targets(const torch::Tensor& chunk) {
+  const int64_t length = chunk.size(1) - 1;
+  return {chunk.narrow(1, 0, length).clamp_min(0), chunk.narrow(1, 1, length)};
+}
+}  // namespace
 
 CharLmFamily::CharLmFamily(const CharLmOptions& options, torch::Device device)
     : options_((validate(options), options)),
@@ -66,9 +79,7 @@ Metrics CharLmFamily::train_step(const torch::Tensor& images, const torch::Tenso
   check(images.dim() == 3 && images.size(0) == 1, "charlm: expected one chunk (1, streams, seq_len + 1), found ",
         images.sizes());
   net_->train();
-  auto chunk = images[0].to(device_);                               // (B, T + 1)
-  auto inputs = chunk.narrow(1, 0, chunk.size(1) - 1).clamp_min(0);  // past the end: any id, no target
-  auto targets = chunk.narrow(1, 1, chunk.size(1) - 1);
+  auto [inputs, targets] = inputs_and_targets(images[0].to(device_));  // (B, T + 1) -> (B, T), (B, T)
   if (!state_.empty() && state_.h.size(1) != inputs.size(0)) state_ = {};  // another stream count
   auto logits = net_->forward(inputs, state_);
   state_ = state_.detached();  // truncated BPTT: gradients stop at the chunk boundary, the values carry on
@@ -87,9 +98,7 @@ Metrics CharLmFamily::evaluate(const Dataset& data, int64_t) {
   double nats = 0;
   int64_t count = 0, correct = 0;
   for (int64_t k = 0; k < data.size(); ++k) {
-    auto chunk = data.images[k].to(device_);  // (B, T + 1)
-    auto inputs = chunk.narrow(1, 0, chunk.size(1) - 1).clamp_min(0);
-    auto targets = chunk.narrow(1, 1, chunk.size(1) - 1);
+    auto [inputs, targets] = inputs_and_targets(data.images[k].to(device_));  // (B, T + 1) -> (B, T), (B, T)
     auto logits = net_->forward(inputs, state);
     auto [sum, n] = charlm_loss(logits, targets);
     nats += sum.item<double>();
@@ -147,8 +156,7 @@ torch::Tensor CharLmFamily::activations(const torch::Tensor& ids) {
   constexpr int64_t kChunk = 1024;  // bounded memory for long texts; the state carries across chunks
   for (int64_t begin = 0; begin < ids.numel(); begin += kChunk) {
     auto chunk = ids.narrow(0, begin, std::min(kChunk, ids.numel() - begin)).view({1, -1}).to(device_);
-    auto x = torch::one_hot(chunk, net_->vocab).to(torch::kFloat);     // (1, T) -> (1, T, vocab)
-    parts.push_back(net_->recurrent(x, state)[0].to(torch::kCPU));       // (1, T, hidden) -> (T, hidden)
+    parts.push_back(net_->hidden(chunk, state)[0].to(torch::kCPU));  // (1, T, hidden) -> (T, hidden)
   }
   net_->train();
   return parts.empty() ? torch::zeros({0, options_.hidden}) : torch::cat(parts, 0);
