@@ -30,7 +30,7 @@ DataSplits load_run_data(const LoadedRun& run, const std::string& data_dir, bool
   }
   if (run.state.kind == "seqclass") {  // --data names a folder of fortune-style files here
     const auto model = run.family->options();
-    const TextCorpus corpus = load_fortunes(data_dir.empty() ? (options.text.empty() ? kFortunesDir : options.text) : data_dir);
+    const TextCorpus corpus = load_fortunes(data_dir.empty() ? options.text : data_dir);
     const Vocabulary vocabulary(model.at("symbols").get<std::vector<std::string>>());
     return document_splits(corpus, vocabulary, model.at("max_len").get<int64_t>(), run.device);
   }

@@ -105,8 +105,7 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
   TextCorpus corpus;
   Vocabulary vocabulary;
   if (text) {
-    corpus = kind == "charlm" ? load_corpus(data_options.text)
-                              : load_fortunes(data_options.text.empty() ? kFortunesDir : data_options.text);
+    corpus = kind == "charlm" ? load_corpus(data_options.text) : load_fortunes(data_options.text);
     vocabulary = command.resume ? Vocabulary(state.model_options.at("symbols").get<std::vector<std::string>>())
                                 : Vocabulary::of([&] {
                                     auto all = corpus.train;

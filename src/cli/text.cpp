@@ -2,10 +2,9 @@
 // units respond to.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
-#include <sstream>
 #include <iostream>
+#include <sstream>
 
 #include "common.h"
 #include "deepgen/core/error.h"
@@ -56,11 +55,7 @@ void cells(const Shared& s, const GlobalOptions& global, const CellsCommand& com
     characters = corpus.valid;
     source = corpus.source + " (validation text)";
   } else {
-    std::ifstream in(command.text, std::ios::binary);
-    check(bool(in), "cells: cannot read --text ", command.text);
-    std::ostringstream text;
-    text << in.rdbuf();
-    characters = utf8_characters(text.str(), command.text);
+    characters = read_characters(command.text);
     source = command.text;
   }
   if (int64_t(characters.size()) > command.limit) characters.resize(size_t(command.limit));

@@ -111,7 +111,10 @@ std::string Vocabulary::decode(const torch::Tensor& ids) const {
   return text;
 }
 
-TextCorpus load_fortunes(const std::string& dir) {
+std::vector<std::string> read_characters(const std::string& path) { return utf8_characters(read_file(path), path); }
+
+TextCorpus load_fortunes(const std::string& folder) {
+  const std::string dir = folder.empty() ? kFortunesDir : folder;
   check(fs::is_directory(dir), "fortunes: ", dir,
         " does not exist; install Debian's fortunes package (apt-get install fortunes, which `make` does) or give --text FILE");
   std::vector<fs::path> files;

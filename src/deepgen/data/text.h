@@ -56,11 +56,14 @@ struct TextCorpus {
   std::vector<std::string> class_names;                    // fortune file names, by label
 };
 
-// The fortunes corpus: every file without an extension in `dir` (sorted by name; the .dat indexes and
+// A whole UTF-8 file as characters. Throws naming the file when it is missing, unreadable or not UTF-8.
+std::vector<std::string> read_characters(const std::string& path);
+
+// The fortunes corpus: every file without an extension in `dir` ("" = kFortunesDir; sorted by name; the .dat indexes and
 // .u8 links are skipped), split into fortunes at lines holding a single '%'. Fortune i of the whole
 // sequence (counting from 0, files in name order) is validation when i % 10 == 9, training otherwise.
 // The training text is the training fortunes in order, each followed by "%\n"; likewise validation.
-TextCorpus load_fortunes(const std::string& dir = kFortunesDir);
+TextCorpus load_fortunes(const std::string& dir = "");
 
 // A plain UTF-8 file: the first 90% of its lines are the training text, the remaining lines validation
 // (a file of under 10 lines is cut at 90% of its characters instead).
