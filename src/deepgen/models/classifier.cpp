@@ -283,21 +283,31 @@ Metrics ClassifierFamily::train_step(const torch::Tensor& images, const torch::T
   return metrics;
 }
 
-Metrics ClassifierFamily::evaluate(const Dataset& data, int64_t batch_size) {
+Metrics classification_metrics(const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
+                               const Dataset& data, int64_t batch_size, bool with_top5) {
   torch::NoGradGuard no_grad;
-  net_->eval();
   double loss = 0, correct = 0, top5 = 0;
-  const int64_t k = std::min<int64_t>(5, options_.classes);
   for (int64_t start = 0; start < data.size(); start += batch_size) {
     const int64_t count = std::min(batch_size, data.size() - start);
-    auto logits = net_->forward(data.images.narrow(0, start, count));
+    auto logits = logits_of(data.images.narrow(0, start, count));
     auto labels = data.labels.narrow(0, start, count);
     loss += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
     correct += (logits.argmax(1) == labels).sum().item<double>();
-    top5 += (std::get<1>(logits.topk(k, 1)) == labels.unsqueeze(1)).any(1).sum().item<double>();
+    if (with_top5) {
+      const int64_t k = std::min<int64_t>(5, logits.size(1));
+      top5 += (std::get<1>(logits.topk(k, 1)) == labels.unsqueeze(1)).any(1).sum().item<double>();
+    }
   }
   const double n = double(std::max<int64_t>(1, data.size()));
-  return {{"loss", loss / n}, {"accuracy", correct / n}, {"top5", top5 / n}};
+  Metrics metrics = {{"loss", loss / n}, {"accuracy", correct / n}};
+  if (with_top5) metrics["top5"] = top5 / n;
+  return metrics;
+}
+
+Metrics ClassifierFamily::evaluate(const Dataset& data, int64_t batch_size) {
+  net_->eval();
+  return classification_metrics([&](const torch::Tensor& images) { return net_->forward(images); }, data,
+                                batch_size, /*with_top5=*/true);
 }
 
 torch::Tensor ClassifierFamily::probabilities(const torch::Tensor& images) {

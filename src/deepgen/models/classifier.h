@@ -7,9 +7,17 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "deepgen/models/family.h"
 
 namespace deepgen {
+
+// Mean cross-entropy ("loss") and "accuracy" over `data`, in batches, without gradients, of the logits
+// (B, classes) that `logits_of` gives for each batch of inputs; with `with_top5` also "top5" (the true
+// class among the min(5, classes) most likely). Shared by the image and the text classifiers.
+Metrics classification_metrics(const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
+                               const Dataset& data, int64_t batch_size, bool with_top5);
 
 struct ClassifierOptions {
   std::string arch = "lenet5";       // mlp | lenet5 | vgg | vgg16 | inception | resnet

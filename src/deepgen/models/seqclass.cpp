@@ -1,6 +1,7 @@
 #include "deepgen/models/seqclass.h"
 
 #include "deepgen/core/error.h"
+#include "deepgen/models/classifier.h"
 
 namespace deepgen {
 
@@ -99,21 +100,12 @@ Metrics SeqClassFamily::train_step(const torch::Tensor& images, const torch::Ten
 }
 
 Metrics SeqClassFamily::evaluate(const Dataset& data, int64_t batch_size) {
-  torch::NoGradGuard no_grad;
-  net_->eval();
-  double loss = 0, correct = 0;
-  for (int64_t begin = 0; begin < data.size(); begin += batch_size) {
-    const int64_t size = std::min(batch_size, data.size() - begin);
-    auto logits = net_->forward(data.images.narrow(0, begin, size));
-    auto labels = data.labels.narrow(0, begin, size);
-    loss += torch::nn::functional::cross_entropy(
-                logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                .item<double>();
-    correct += logits.argmax(1).eq(labels).sum().item<double>();
-  }
-  net_->train();
   check(data.size() > 0, "seqclass: the validation split is empty");
-  return {{"loss", loss / double(data.size())}, {"accuracy", correct / double(data.size())}};
+  net_->eval();
+  const Metrics metrics = classification_metrics([&](const torch::Tensor& ids) { return net_->forward(ids); }, data,
+                                                 batch_size, /*with_top5=*/false);
+  net_->train();
+  return metrics;
 }
 
 torch::Tensor SeqClassFamily::sample(int64_t, uint64_t) {
