@@ -163,6 +163,7 @@ TEST(Optimizers, ClippingBoundsTheGlobalNorm) {
   optimizer.step(a.sum() * 10 + b.sum() * 20);  // gradient norm sqrt(3*100 + 4*400) ~ 43.6
   const double norm = std::sqrt(a.grad().pow(2).sum().item<double>() + b.grad().pow(2).sum().item<double>());
   EXPECT_NEAR(norm, 0.5, 1e-5);
+  EXPECT_NEAR(optimizer.last_grad_norm(), std::sqrt(3 * 100.0 + 4 * 400.0), 1e-4);  // reported before clipping
   // With lr 1 the step has the clipped norm too.
   EXPECT_NEAR(std::sqrt(a.pow(2).sum().item<double>() + b.pow(2).sum().item<double>()), 0.5, 1e-5);
 }
