@@ -2,7 +2,8 @@
 #   make demo   install what is missing, build, train the default VAE on Fashion-MNIST, write its
 #               pictures and metrics to runs/demo
 #   make test   install what is missing, build, run the test suite with ctest
-# Other targets: make build (build/deepgen), make bench (deepgen vs PyTorch, CPU), make clean.
+# Other targets: make build (build/deepgen), make images (natural images for the restoration models),
+# make bench (deepgen vs PyTorch, CPU), make clean.
 
 BUILD ?= build
 DEMO_OUT ?= runs/demo
@@ -12,7 +13,17 @@ PACKAGES := cmake g++ make libtorch-dev libopenblas0-pthread dataset-fashion-mni
             nlohmann-json3-dev libstb-dev zlib1g-dev libgtest-dev ccache bc fortunes
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: deps build demo test bench clean
+# The restoration models' default images: classic natural test images shipped in Debian's
+# python3-skimage, extracted from the downloaded .deb without installing it. Fixed split: the four
+# classic test images below test, the other fifteen train.
+IMAGES ?= data/natural
+SKIMAGE_DATA := ./usr/lib/python3/dist-packages/skimage/data
+TEST_IMAGES := astronaut.png camera.png chelsea.png coins.png
+TRAIN_IMAGES := brick.png cell.png coffee.png grass.png gravel.png hubble_deep_field.jpg ihc.png \
+                microaneurysms.png moon.png motorcycle_left.png motorcycle_right.png page.png \
+                retina.jpg rocket.jpg text.png
+
+.PHONY: deps build demo test bench clean images
 
 deps:
 	@missing=$$(for p in $(PACKAGES) $(EXTRA_PACKAGES); do \
@@ -41,6 +52,18 @@ test: build
 bench: EXTRA_PACKAGES := python3-torch
 bench: build
 	bench/compare_vae_cpu.sh 1 3 3
+
+images: $(IMAGES)/test/camera.png
+
+$(IMAGES)/test/camera.png:
+	rm -rf $(IMAGES).tmp && mkdir -p $(IMAGES).tmp/deb $(IMAGES).tmp/train $(IMAGES).tmp/test
+	cd $(IMAGES).tmp/deb && (apt-get download python3-skimage || ($(SUDO) apt-get update -qq && apt-get download python3-skimage))
+	dpkg-deb --fsys-tarfile $(IMAGES).tmp/deb/python3-skimage_*.deb | \
+	  tar -x -C $(IMAGES).tmp/deb $(addprefix $(SKIMAGE_DATA)/,$(TEST_IMAGES) $(TRAIN_IMAGES))
+	cd $(IMAGES).tmp/deb/$(SKIMAGE_DATA) && mv $(TEST_IMAGES) $(CURDIR)/$(IMAGES).tmp/test/ && \
+	  mv $(TRAIN_IMAGES) $(CURDIR)/$(IMAGES).tmp/train/
+	rm -rf $(IMAGES).tmp/deb $(IMAGES) && mv $(IMAGES).tmp $(IMAGES)
+	@echo "natural images: $(IMAGES)/train ($(words $(TRAIN_IMAGES))), $(IMAGES)/test ($(words $(TEST_IMAGES)))"
 
 clean:
 	rm -rf $(BUILD)

@@ -216,6 +216,52 @@ expect_error "text not UTF-8" "$WORK/latin1.txt: not UTF-8" "$DEEPGEN" train cha
 expect_error "missing text" "does not exist" "$DEEPGEN" train charlm --text "$WORK/none.txt" --out "$WORK/x"
 expect_error "bad cell" "--cell" "$DEEPGEN" train charlm --text "$WORK/text.txt" --cell lstmx --out "$WORK/x"
 
+# Restoration: natural-image folders of different sizes (VAE sample grids), DnCNN fixed and blind,
+# denoise / upscale / inpaint-ae on whole images, eval --images tables, and their bad inputs.
+mkdir -p "$WORK/nat/train" "$WORK/nat/test"
+for n in 12 16 20; do "$DEEPGEN" sample "$WORK/straight" --n $n --seed $n --out "$WORK/nat/train/s$n.png" >/dev/null; done
+for n in 6 9; do "$DEEPGEN" sample "$WORK/straight" --n $n --seed $n --out "$WORK/nat/test/s$n.png" >/dev/null; done
+RTINY=(--data "$WORK/nat" --patches 64 --test-patches 8 --epochs 1 --batch-size 16 --progress lines --threads 1)
+expect_ok "train dncnn" "$DEEPGEN" train dncnn --sigma 25 --depth 3 --width 4 --patch-size 24 "${RTINY[@]}" --out "$WORK/dn"
+grep -q "patch/s" "$WORK/err" && grep -q '"psnr_noisy"' "$WORK/dn/metrics.jsonl" && pass || fail "dncnn progress and metrics"
+expect_file "$WORK/dn/images/epoch_001_denoised.png"
+expect_ok "denoise --add-noise" "$DEEPGEN" denoise "$WORK/dn" "$WORK/nat/test/s9.png" "$WORK/dn-out/d.png" --add-noise 25 --threads 1
+expect_file "$WORK/dn-out/d.png"
+expect_file "$WORK/dn-out/d.noisy.png"
+grep -q "^PSNR .* -> " "$WORK/out" && pass || { fail "denoise prints PSNR before -> after"; cat "$WORK/out"; }
+expect_ok "denoise tiled" "$DEEPGEN" denoise "$WORK/dn" "$WORK/dn-out/d.noisy.png" "$WORK/dn-out/t.png" --sigma 30 --tile 32 --threads 1
+expect_file "$WORK/dn-out/t.png"
+expect_ok "eval dncnn --images" "$DEEPGEN" eval "$WORK/dn" --images "$WORK/nat/test" --sigma 15 25 --json --pictures "$WORK/dn-pics" --threads 1
+grep -q '"denoise sigma 15"' "$WORK/out" && grep -q '"nlm"' "$WORK/out" && grep -q '"gaussian"' "$WORK/out" && pass \
+  || { fail "eval dncnn tables"; cat "$WORK/out"; }
+expect_file "$WORK/dn-pics/s9-sigma25.png"
+expect_ok "train blind dncnn" "$DEEPGEN" train dncnn --sigma-range 5 50 --depth 3 --width 4 --patch-size 24 "${RTINY[@]}" --out "$WORK/dnb"
+grep -q '"psnr_s50"' "$WORK/dnb/metrics.jsonl" && pass || fail "blind dncnn reports each sigma"
+expect_ok "eval blind (default table)" "$DEEPGEN" eval "$WORK/dnb" --threads 1
+[ "$(grep -c '^denoise sigma' "$WORK/out")" -eq 3 ] && pass || { fail "blind eval: 3 sigma tables"; cat "$WORK/out"; }
+expect_ok "train sr" "$DEEPGEN" train sr --scale 3 --depth 3 --width 4 --patch-size 24 "${RTINY[@]}" --out "$WORK/sr"
+expect_ok "upscale" "$DEEPGEN" upscale "$WORK/sr" "$WORK/nat/test/s6.png" "$WORK/up/u.png" --downscale-first --threads 1
+for f in u.png u.bicubic.png u.low.png; do expect_file "$WORK/up/$f"; done
+grep -q "bicubic PSNR" "$WORK/out" && pass || fail "upscale --downscale-first compares with bicubic"
+expect_ok "eval sr" "$DEEPGEN" eval "$WORK/sr" --threads 1
+grep -q "^upscale x3" "$WORK/out" && grep -q "bicubic" "$WORK/out" && pass || { fail "eval sr table"; cat "$WORK/out"; }
+expect_ok "train inpaint-ae" "$DEEPGEN" train inpaint-ae --width 4 --patch-size 32 --mask mixed "${RTINY[@]}" --out "$WORK/ip"
+expect_ok "inpaint-ae" "$DEEPGEN" inpaint-ae "$WORK/ip" --image "$WORK/nat/test/s9.png" --mask center --threads 1
+expect_file "$WORK/ip/inpainted.png"
+expect_file "$WORK/ip/inpainted.masked.png"
+grep -q "mean fill" "$WORK/out" && pass || fail "inpaint-ae compares with mean fill"
+expect_ok "eval inpaint-ae" "$DEEPGEN" eval "$WORK/ip" --mask random --crops 4 --json --threads 1
+grep -q '"mean-fill"' "$WORK/out" && pass || { fail "eval inpaint-ae table"; cat "$WORK/out"; }
+expect_error "inpaint-ae mask size" "must have the image's size" "$DEEPGEN" inpaint-ae "$WORK/ip" --image "$WORK/nat/test/s9.png" --mask "$WORK/nat/test/s6.png"
+expect_error "denoise with a vae" "expected a 'dncnn' run" "$DEEPGEN" denoise "$WORK/straight" "$WORK/nat/test/s9.png" "$WORK/x.png"
+expect_error "upscale with a dncnn" "expected a 'sr' run" "$DEEPGEN" upscale "$WORK/dn" "$WORK/nat/test/s9.png" "$WORK/x.png"
+expect_error "denoise missing image" "no such image" "$DEEPGEN" denoise "$WORK/dn" "$WORK/none.png" "$WORK/x.png"
+expect_error "eval --images on a vae" "restoration runs" "$DEEPGEN" eval "$WORK/straight" --images "$WORK/nat/test"
+expect_error "dncnn data missing" "is not a folder" "$DEEPGEN" train dncnn --data "$WORK/none" --out "$WORK/x"
+expect_error "sigma range reversed" "--sigma-range" "$DEEPGEN" train dncnn --sigma-range 50 5 "${RTINY[@]}" --out "$WORK/x"
+expect_error "sr patch not a multiple" "must be a multiple of the scale" "$DEEPGEN" train sr --scale 3 --patch-size 25 --depth 2 --width 2 "${RTINY[@]}" --out "$WORK/x"
+expect_error "patch larger than images" "smaller than the" "$DEEPGEN" train dncnn --patch-size 500 "${RTINY[@]}" --out "$WORK/x"
+
 mkdir -p "$WORK/trunc"
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
   zcat "/usr/share/datasets/fashion-mnist/$f.gz" 2>/dev/null | head -c 20000 >"$WORK/trunc/$f"

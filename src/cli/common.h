@@ -6,7 +6,9 @@
 #include <memory>
 #include <string>
 
+#include "deepgen/apps/restoration.h"
 #include "deepgen/data/dataset.h"
+#include "deepgen/data/natural_images.h"
 #include "deepgen/models/family.h"
 #include "deepgen/training/checkpoint.h"
 
@@ -57,6 +59,29 @@ void add_text_commands(CLI::App& app, const GlobalOptions& global);
 
 // attack, layers.
 void add_classifier_commands(CLI::App& app, const GlobalOptions& global);
+
+// The restoration models (dncnn, sr, inpaint-ae) train on patches of natural images of any size.
+bool is_restoration(const std::string& kind);
+// Their training and per-epoch test patches; a patch size of 0 becomes the model's default (dncnn 40,
+// sr 48, inpaint-ae 64), written back into `patches`.
+DataSplits restoration_splits(const std::string& kind, const DataOptions& data, PatchOptions& patches,
+                              torch::Device device, uint64_t seed);
+
+// `eval RUN --images DIR` of a restoration run: PSNR/SSIM tables against the classical baselines.
+struct RestorationEval {
+  std::string images;          // folder of images; "" = the test split of the run's data
+  std::vector<double> sigmas;  // dncnn: noise levels (default: the trained sigma, or 15 25 50 when blind)
+  std::string mask = "center"; // inpaint-ae: the hole
+  int64_t crops = 16;          // inpaint-ae: crops per image
+  std::string pictures;        // folder for before/after pictures ("" = none)
+  TileOptions tiles;
+  uint64_t seed = 0;
+  bool json = false;
+};
+void evaluate_restoration(const LoadedRun& run, const RestorationEval& options);
+
+// denoise, upscale, inpaint-ae.
+void add_restoration_commands(CLI::App& app, const GlobalOptions& global);
 
 // `eval --ensemble`: each member's accuracy and that of their mean predicted probabilities.
 void evaluate_ensemble(const std::vector<std::string>& runs, const GlobalOptions& global, const std::string& data_dir,

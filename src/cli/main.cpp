@@ -20,6 +20,9 @@
 #include "deepgen/models/autoencoder.h"
 #include "deepgen/models/charlm.h"
 #include "deepgen/models/classifier.h"
+#include "deepgen/models/dncnn.h"
+#include "deepgen/models/inpaint_ae.h"
+#include "deepgen/models/super_resolution.h"
 #include "deepgen/models/gan.h"
 #include "deepgen/models/pca.h"
 #include "deepgen/models/seqclass.h"
@@ -51,6 +54,12 @@ struct TrainCommand {
   CharLmOptions charlm;
   SeqClassOptions seqclass;
   bool naive_inception = false;
+  DnCnnOptions dncnn;
+  std::vector<double> sigma_range;  // dncnn --sigma-range MIN MAX (blind)
+  bool no_batch_norm = false;
+  SrOptions sr;
+  InpaintAeOptions inpaint;
+  PatchOptions patches;             // restoration models: training patches
 };
 
 std::string timestamp() {
@@ -92,6 +101,7 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
     trainer.seed = state.config.at("trainer").at("seed").get<uint64_t>();
     trainer.schedule = state.config.at("trainer").value("schedule", ScheduleOptions{});
     trainer.augment = state.config.at("trainer").value("augment", std::string("none"));
+    command.patches = state.config.value("patches", PatchOptions{});
     check(trainer.epochs > state.epoch, "--resume: ", checkpoint, " has already completed ", state.epoch,
           " epochs; ask for more with --epochs N (N > ", state.epoch, ")");
     truncate_metrics((fs::path(trainer.out_dir) / "metrics.jsonl").string(), state.epoch);
@@ -117,9 +127,12 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
                                                  : command.charlm.seq_len;
   const int64_t max_len = command.resume && kind == "seqclass" ? state.model_options.at("max_len").get<int64_t>()
                                                                : command.seqclass.max_len;
-  const DataSplits data = kind == "charlm"     ? text_splits(corpus, vocabulary, trainer.batch_size, seq_len, device)
-                          : kind == "seqclass" ? document_splits(corpus, vocabulary, max_len, device)
-                                               : load_data(data_options, pixel_range_of(kind), device);
+  const bool restoration = cli::is_restoration(kind);
+  const DataSplits data =
+      kind == "charlm"     ? text_splits(corpus, vocabulary, trainer.batch_size, seq_len, device)
+      : kind == "seqclass" ? document_splits(corpus, vocabulary, max_len, device)
+      : restoration        ? cli::restoration_splits(kind, data_options, command.patches, device, trainer.seed)
+                           : load_data(data_options, pixel_range_of(kind), device);
   if (!command.resume) {
     seed_everything(trainer.seed);
     command.classifier.inception_reduce = !command.naive_inception;
@@ -129,10 +142,15 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
                              : kind == "classifier" ? nlohmann::json(command.classifier)
                              : kind == "charlm"     ? nlohmann::json(command.charlm)
                              : kind == "seqclass"   ? nlohmann::json(command.seqclass)
+                             : kind == "dncnn"      ? nlohmann::json(command.dncnn)
+                             : kind == "sr"         ? nlohmann::json(command.sr)
+                             : kind == "inpaint-ae" ? nlohmann::json(command.inpaint)
                                                     : nlohmann::json(command.gan);
     if (kind == "classifier" || kind == "gan" || kind == "seqclass") options["classes"] = int64_t(data.class_names.size());
     if (text) {
       options["symbols"] = vocabulary.symbols();
+    } else if (restoration) {  // fully convolutional: any image size; the patch side is data
+      options["channels"] = data.channels;
     } else {
       options["channels"] = data.channels;
       options["image_size"] = data.image_size;
@@ -151,6 +169,10 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
       options["optimizer"][key] = value;
     }
     family = make_family(kind, options, device);
+    if (kind == "sr") {
+      check(data.image_size % command.sr.scale == 0, "--patch-size: super-resolution patches must be a multiple of the ",
+            "scale ", command.sr.scale, ", found ", data.image_size, "; use e.g. --patch-size 48");
+    }
     state.kind = kind;
     state.model_options = family->options();
     state.config = {{"model", kind},
@@ -160,6 +182,7 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
                     {"device", device.str()},
                     {"threads", global.threads},
                     {"torch_version", torch_version()}};
+    if (restoration) state.config["patches"] = command.patches;
   }
   state.config["trainer"]["epochs"] = trainer.epochs;
   const ThreadConfig threads = configure_threads(global.threads, family->conv_heavy());
@@ -170,7 +193,11 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
                           app.config_to_str(/*default_also=*/false, /*write_description=*/false));
   }
   std::cerr << "deepgen: training " << kind << " on ";
-  if (kind == "seqclass") {
+  if (restoration) {
+    std::cerr << (data_options.dir.empty() ? std::string(kDefaultNaturalImages) : data_options.dir) << " ("
+              << data.format << "; " << data.train.size() << " train / " << data.test.size() << " test patches of "
+              << data.channels << "x" << data.image_size << "x" << data.image_size << ")";
+  } else if (kind == "seqclass") {
     std::cerr << corpus.source << " (" << data.train.size() << " train / " << data.test.size() << " validation texts from "
               << corpus.class_names.size() << " files, " << vocabulary.size() << " distinct characters)";
   } else if (text) {
@@ -187,6 +214,7 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
             << (command.resume ? " (resumed after epoch " + std::to_string(state.epoch) + ")" : "") << std::endl;
   TrainerOptions fit_options = trainer;
   if (kind == "seqclass") fit_options.item_name = "text";
+  if (restoration) fit_options.item_name = "patch";
   if (kind == "charlm") {  // one step reads one chunk: --batch-size streams of seq_len characters
     fit_options.batch_size = 1;
     fit_options.items_per_example = trainer.batch_size * seq_len;
@@ -336,6 +364,41 @@ int main(int argc, char** argv) try {
   seqclass_app->add_option("--dropout", sc.dropout, "Dropout between recurrent layers")->capture_default_str()->check(CLI::Range(0.0, 0.99));
   seqclass_app->add_option("--max-len", sc.max_len, "Characters read per text (longer texts are cut)")->capture_default_str()->check(CLI::PositiveNumber);
 
+  // restoration models: options every one of them takes
+  auto add_patch_options = [&](CLI::App* command) {
+    command->fallthrough();
+    command->add_option("--patch-size", train.patches.patch_size, "Side of the random training patches (0 = the model's default)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
+    command->add_option("--patches", train.patches.patches, "Training patches, cropped at random once per run (an epoch visits each once, with a random flip/rotation)")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+    command->add_option("--test-patches", train.patches.test_patches, "Patches of the test images for the per-epoch evaluation")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+  };
+  const std::string natural_data = std::string("Folder of PNG/JPEG images of any size; train/ and test/ sub-folders or every 10th image tests (default ") +
+                                   kDefaultNaturalImages + ", made by `make images`)";
+
+  auto* dncnn_app = train_app->add_subcommand("dncnn", "DnCNN residual denoiser (Zhang et al. 2017): fixed --sigma or blind --sigma-range");
+  add_patch_options(dncnn_app);
+  auto& dn = train.dncnn;
+  dncnn_app->add_option("--sigma", dn.sigma, "Fixed noise level (0-255 scale)")->capture_default_str()->check(CLI::PositiveNumber);
+  dncnn_app->add_option("--sigma-range", train.sigma_range, "Blind: MIN MAX, a new sigma per patch (e.g. 5 50)")->expected(2)
+      ->check(CLI::Range(0.0, 255.0));
+  dncnn_app->add_option("--depth", dn.depth, "3x3 conv layers (0 = 17, or 20 when blind)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  dncnn_app->add_option("--width", dn.width, "Feature maps of the hidden layers")->capture_default_str()->check(CLI::PositiveNumber);
+  dncnn_app->add_flag("--no-batch-norm", train.no_batch_norm, "Leave out batch norm in the middle layers");
+
+  auto* sr_app = train_app->add_subcommand("sr", "Super-resolution, VDSR-style: bicubic upscaling plus a learned residual");
+  add_patch_options(sr_app);
+  sr_app->add_option("--scale", train.sr.scale, "Upscaling factor")->capture_default_str()->check(CLI::IsMember({2, 3, 4}));
+  sr_app->add_option("--depth", train.sr.depth, "3x3 conv layers")->capture_default_str()->check(CLI::Range(2, 1000));
+  sr_app->add_option("--width", train.sr.width, "Feature maps of the hidden layers")->capture_default_str()->check(CLI::PositiveNumber);
+
+  auto* inpaint_ae_app = train_app->add_subcommand("inpaint-ae", "Context-encoder-style inpainting autoencoder (L2 loss on the hole)");
+  add_patch_options(inpaint_ae_app);
+  inpaint_ae_app->add_option("--width", train.inpaint.width, "Feature maps of the first layer")->capture_default_str()->check(CLI::PositiveNumber);
+  inpaint_ae_app->add_option("--mask", train.inpaint.mask, "Training holes: center (half-side square), random (80% of the pixels) or mixed")
+      ->capture_default_str()->check(CLI::IsMember({"center", "random", "mixed"}));
+
   // sample
   std::string run;
   int64_t count = 64;
@@ -374,11 +437,20 @@ int main(int argc, char** argv) try {
   GeneratorQualityOptions quality_options;
   eval_app->add_option("--classifier", classifier_run, "Generators (gan, vae): score samples with this classifier run (Frechet distance, class coverage)");
   eval_app->add_option("--samples", quality_options.samples, "Generators: samples to score")->capture_default_str()->check(CLI::Range(2, 1000000));
+  cli::RestorationEval restoration_eval;
+  eval_app->add_option("--images", restoration_eval.images, "Restoration runs: folder of images to evaluate on (default: the run's test images)");
+  eval_app->add_option("--sigma", restoration_eval.sigmas, "dncnn: noise level(s) on the 0-255 scale (default: as trained; 15 25 50 when blind)")
+      ->check(CLI::PositiveNumber);
+  eval_app->add_option("--mask", restoration_eval.mask, "inpaint-ae: center, left, right, top, bottom or random")->capture_default_str();
+  eval_app->add_option("--crops", restoration_eval.crops, "inpaint-ae: crops per image (the model's patch size)")->capture_default_str()->check(CLI::PositiveNumber);
+  eval_app->add_option("--pictures", restoration_eval.pictures, "Restoration runs: write before/after pictures to this folder");
+  eval_app->add_option("--tile", restoration_eval.tiles.tile, "Restoration runs: tile side (0 = automatic)")->capture_default_str()->check(CLI::NonNegativeNumber);
 
   cli::add_explore_commands(app, global);
   cli::add_classifier_commands(app, global);
   cli::add_generator_commands(app, global);
   cli::add_text_commands(app, global);
+  cli::add_restoration_commands(app, global);
 
   // An unknown model gets the list of valid ones, not CLI11's generic "argument was not expected".
   if (argc >= 3 && std::string(argv[1]) == "train" && argv[2][0] != '-') {
@@ -401,7 +473,20 @@ int main(int argc, char** argv) try {
 
   if (*train_app) {
     const std::string kind = *vae_app ? "vae" : *ae_app ? "ae" : *pca_app ? "pca" : *classifier_app ? "classifier"
-                             : *charlm_app ? "charlm" : *seqclass_app ? "seqclass" : "gan";
+                             : *charlm_app ? "charlm" : *seqclass_app ? "seqclass" : *dncnn_app ? "dncnn"
+                             : *sr_app ? "sr" : *inpaint_ae_app ? "inpaint-ae" : "gan";
+    if (cli::is_restoration(kind)) {
+      // Natural images, not Fashion-MNIST, unless --data says otherwise.
+      if (train_app->get_option("--data")->count() == 0) train.data.dir = kDefaultNaturalImages;
+      if (train.sigma_range.size() == 2) {
+        train.dncnn.sigma_min = train.sigma_range[0];
+        train.dncnn.sigma_max = train.sigma_range[1];
+        check(train.dncnn.sigma_max > 0 && train.dncnn.sigma_min <= train.dncnn.sigma_max,
+              "--sigma-range: expected MIN MAX with 0 <= MIN <= MAX and MAX > 0, found ", train.sigma_range[0], " ",
+              train.sigma_range[1]);
+      }
+      train.dncnn.batch_norm = !train.no_batch_norm;
+    }
     return run_train(kind, train, global, app);
   }
   if (!*sample_app && !*reconstruct_app && !*eval_app) return 0;  // another command ran in its callback
@@ -414,6 +499,15 @@ int main(int argc, char** argv) try {
   auto loaded = cli::open_run(run, global);
   auto& family = loaded.family;
   const RunState& state = loaded.state;
+  check(!*eval_app || cli::is_restoration(state.kind) || (restoration_eval.images.empty() && restoration_eval.sigmas.empty()),
+        "eval --images/--sigma: ", checkpoint_path(run), " holds a '", state.kind,
+        "' model; --images and --sigma are for restoration runs (dncnn, sr, inpaint-ae); use --data for its own test split");
+  if (*eval_app && cli::is_restoration(state.kind)) {
+    restoration_eval.seed = seed;
+    restoration_eval.json = as_json;
+    cli::evaluate_restoration(loaded, restoration_eval);
+    return 0;
+  }
   if (*sample_app) {
     if (output.empty()) output = cli::default_output(run, "samples.png");
     if (sample_class->count() > 0) family->set_condition(label);

@@ -76,11 +76,6 @@ torch::Tensor corrupt(const torch::Tensor& images, const std::string& noise, dou
   fail("--noise: expected gaussian, masking or salt-pepper, found '", noise, "'");
 }
 
-torch::Tensor psnr(const torch::Tensor& estimate, const torch::Tensor& target) {
-  auto mse = (estimate - target).pow(2).flatten(1).mean(1);  // (B, ...) -> (B)
-  return -10.0 * torch::log10(mse.clamp_min(1e-12));
-}
-
 AutoencoderNetImpl::AutoencoderNetImpl(const AutoencoderOptions& o) : options(o) {
   validate(o);
   const int64_t pixels = o.channels * o.image_size * o.image_size;

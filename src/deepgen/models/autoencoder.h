@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "deepgen/evaluation/image_quality.h"
 #include "deepgen/models/family.h"
 
 namespace deepgen {
@@ -33,9 +34,6 @@ void from_json(const nlohmann::json& j, AutoencoderOptions& o);
 // x~ for denoising: gaussian adds sigma * N(0, 1) and clips to [0, 1]; masking zeroes a fraction of the
 // pixels; salt-pepper sets a fraction of the pixels to 0 or 1 with equal odds.
 torch::Tensor corrupt(const torch::Tensor& images, const std::string& noise, double level);
-
-// Peak signal-to-noise ratio per image for pixels in [0, 1]: 10 log10(1 / MSE). (B, ...) -> (B).
-torch::Tensor psnr(const torch::Tensor& estimate, const torch::Tensor& target);
 
 struct AutoencoderNetImpl : torch::nn::Module {
   explicit AutoencoderNetImpl(const AutoencoderOptions& options);

@@ -4,14 +4,17 @@
 #include "deepgen/models/autoencoder.h"
 #include "deepgen/models/charlm.h"
 #include "deepgen/models/classifier.h"
+#include "deepgen/models/dncnn.h"
 #include "deepgen/models/gan.h"
+#include "deepgen/models/inpaint_ae.h"
 #include "deepgen/models/pca.h"
 #include "deepgen/models/seqclass.h"
+#include "deepgen/models/super_resolution.h"
 #include "deepgen/models/vae.h"
 
 namespace deepgen {
 
-std::vector<std::string> family_kinds() { return {"vae", "ae", "pca", "gan", "classifier", "charlm", "seqclass"}; }
+std::vector<std::string> family_kinds() { return {"vae", "ae", "pca", "gan", "classifier", "charlm", "seqclass", "dncnn", "sr", "inpaint-ae"}; }
 
 std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::json& options,
                                     torch::Device device) {
@@ -23,6 +26,9 @@ std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::jso
     if (kind == "classifier") return std::make_unique<ClassifierFamily>(options.get<ClassifierOptions>(), device);
     if (kind == "charlm") return std::make_unique<CharLmFamily>(options.get<CharLmOptions>(), device);
     if (kind == "seqclass") return std::make_unique<SeqClassFamily>(options.get<SeqClassOptions>(), device);
+    if (kind == "dncnn") return std::make_unique<DnCnnFamily>(options.get<DnCnnOptions>(), device);
+    if (kind == "sr") return std::make_unique<SrFamily>(options.get<SrOptions>(), device);
+    if (kind == "inpaint-ae") return std::make_unique<InpaintAeFamily>(options.get<InpaintAeOptions>(), device);
   } catch (const nlohmann::json::exception& error) {
     fail("model options for '", kind, "': ", error.what());
   }

@@ -1,0 +1,276 @@
+// Image restoration from the command line: denoise (DnCNN), upscale (super-resolution), inpaint-ae,
+// and `eval --images` tables of a restoration run against classical baselines.
+#include <filesystem>
+#include <iostream>
+
+#include "common.h"
+#include "deepgen/apps/inpainting.h"
+#include "deepgen/core/error.h"
+#include "deepgen/core/files.h"
+#include "deepgen/data/image_folder.h"
+#include "deepgen/report/image_grid.h"
+
+namespace deepgen::cli {
+namespace fs = std::filesystem;
+
+bool is_restoration(const std::string& kind) { return is_one_of(kind, {"dncnn", "sr", "inpaint-ae"}); }
+
+DataSplits restoration_splits(const std::string& kind, const DataOptions& data, PatchOptions& patches,
+                              torch::Device device, uint64_t seed) {
+  if (patches.patch_size == 0) patches.patch_size = kind == "dncnn" ? 40 : kind == "sr" ? 48 : 64;
+  const NaturalImages images = load_natural_images(data.dir, data.channels ? data.channels : 1);
+  DataSplits splits = natural_patch_splits(images, patches, device, seed);
+  splits.format = "patches of " + std::to_string(images.train.images.size()) + " train / " +
+                  std::to_string(images.test.images.size()) + " test images, " + images.split;
+  return splits;
+}
+
+namespace {
+
+template <typename Model>
+Model& model_of(const LoadedRun& run, const char* command, const char* kind, const char* train_hint) {
+  auto* model = dynamic_cast<Model*>(run.family.get());
+  check(model != nullptr, command, ": ", checkpoint_path(run.run), " holds a '", run.state.kind, "' model; expected a '",
+        kind, "' run (", train_hint, ")");
+  return *model;
+}
+
+int64_t channels_of(const LoadedRun& run) { return run.family->options().at("channels").get<int64_t>(); }
+
+// (C, H, W) in [0, 1] from a file, with the model's channels.
+torch::Tensor read_image(const std::string& path, int64_t channels) {
+  check(fs::exists(path), "no such image: ", path);
+  return normalize_pixels(load_image(path, int(channels)), PixelRange::kUnit);
+}
+
+void write_image(const std::string& path, const torch::Tensor& image) {
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty()) fs::create_directories(parent);
+  write_png(path, to_pixels(image.cpu(), PixelRange::kUnit));
+}
+
+std::string beside(const std::string& path, const std::string& tag) {  // out.png -> out.<tag>.png
+  const fs::path p(path);
+  return (p.parent_path() / (p.stem().string() + "." + tag + p.extension().string())).string();
+}
+
+struct DenoiseCommand {
+  std::string input, output;
+  double sigma = 0, add_noise = 0;
+  TileOptions tiles;
+};
+
+void denoise_command(const Shared& s, const GlobalOptions& global, const DenoiseCommand& c) {
+  const LoadedRun run = open_run(s.run, global);
+  auto& model = model_of<DnCnnFamily>(run, "denoise", "dncnn", "deepgen train dncnn");
+  auto image = read_image(c.input, channels_of(run));
+  auto noisy = c.add_noise > 0 ? add_gaussian_noise(image, c.add_noise, s.seed) : image;
+  const double sigma = c.sigma > 0 ? c.sigma : c.add_noise;
+  auto denoised = denoise_image(model, noisy, sigma, c.tiles);
+  write_image(c.output, denoised);
+  std::cout << c.output << " (" << image.size(2) << "x" << image.size(1) << ", "
+            << (model.settings().blind() ? "blind model" : "model trained at sigma " + std::to_string(model.settings().sigma))
+            << ")" << std::endl;
+  if (c.add_noise > 0) {
+    const std::string noisy_path = beside(c.output, "noisy");
+    write_image(noisy_path, noisy.clamp(0, 1));
+    const Quality before = image_quality(noisy.clamp(0, 1), image), after = image_quality(denoised, image);
+    std::cout << noisy_path << " (noise sigma " << c.add_noise << " added, seed " << s.seed << ")\n"
+              << "PSNR " << before.psnr << " -> " << after.psnr << " dB, SSIM " << before.ssim << " -> " << after.ssim
+              << " against " << c.input << std::endl;
+  }
+}
+
+struct UpscaleCommand {
+  std::string input, output;
+  bool downscale_first = false;
+  TileOptions tiles;
+};
+
+void upscale_command(const Shared& s, const GlobalOptions& global, const UpscaleCommand& c) {
+  const LoadedRun run = open_run(s.run, global);
+  auto& model = model_of<SrFamily>(run, "upscale", "sr", "deepgen train sr --scale 2|3|4");
+  const int64_t scale = model.settings().scale;
+  auto image = read_image(c.input, channels_of(run));
+  torch::Tensor reference;
+  if (c.downscale_first) {  // demo: make the low-resolution image from the input, compare with it
+    const int64_t h = image.size(1) - image.size(1) % scale, w = image.size(2) - image.size(2) % scale;
+    reference = image.narrow(1, 0, h).narrow(2, 0, w);
+    image = quantize(resize(reference, h / scale, w / scale, "bicubic"));
+    write_image(beside(c.output, "low"), image);
+  }
+  auto high = upscale_image(model, image, c.tiles);
+  write_image(c.output, high);
+  write_image(beside(c.output, "bicubic"), resize(image, high.size(1), high.size(2), "bicubic").clamp(0, 1));
+  std::cout << c.output << " (" << image.size(2) << "x" << image.size(1) << " -> " << high.size(2) << "x" << high.size(1)
+            << "); bicubic for comparison: " << beside(c.output, "bicubic") << std::endl;
+  if (reference.defined()) {
+    const Quality bicubic = image_quality(resize(image, high.size(1), high.size(2), "bicubic").clamp(0, 1), reference, scale);
+    const Quality sr = image_quality(high, reference, scale);
+    std::cout << "against " << c.input << ": bicubic PSNR " << bicubic.psnr << " dB SSIM " << bicubic.ssim << "; sr PSNR "
+              << sr.psnr << " dB SSIM " << sr.ssim << std::endl;
+  }
+}
+
+struct InpaintAeCommand {
+  std::string image, mask = "center";
+};
+
+void inpaint_ae_command(const Shared& s, const GlobalOptions& global, const InpaintAeCommand& c) {
+  const LoadedRun run = open_run(s.run, global);
+  auto& model = model_of<InpaintAeFamily>(run, "inpaint-ae", "inpaint-ae", "deepgen train inpaint-ae");
+  check(!c.image.empty(), "inpaint-ae: give the image to complete with --image FILE");
+  auto image = read_image(c.image, channels_of(run)).unsqueeze(0);  // (1, C, H, W)
+  const int64_t h = image.size(2), w = image.size(3);
+  torch::Tensor mask;
+  if (fs::exists(c.mask)) {
+    const auto pixels = load_image(c.mask, /*channels=*/1);  // (1, h, w) uint8
+    check(pixels.size(1) == h && pixels.size(2) == w, "--mask: ", c.mask, " is ", pixels.size(2), "x", pixels.size(1),
+          " but the image ", c.image, " is ", w, "x", h, "; the mask must have the image's size (white = known)");
+    mask = (pixels > 127).to(torch::kFloat).unsqueeze(0);  // (1, 1, H, W), 1 = known
+  } else {
+    mask = named_mask(c.mask, h, w, s.seed);
+  }
+  auto filled = model.fill(image, mask).cpu();
+  const std::string out = s.out.empty() ? default_output(s.run, "inpainted.png") : s.out;
+  write_image(out, filled.squeeze(0));
+  write_image(beside(out, "masked"), (image * mask).squeeze(0));
+  auto hole = (1 - mask).expand_as(image);
+  auto hole_psnr = [&](const torch::Tensor& x) {
+    const double mse = (((x - image).pow(2) * hole).sum() / hole.sum().clamp_min(1)).item<double>();
+    return 10.0 * std::log10(1.0 / std::max(mse, 1e-12));
+  };
+  std::cout << out << " (masked input: " << beside(out, "masked") << ")\n"
+            << "PSNR inside the hole (" << int64_t(hole.select(1, 0).sum().item<double>()) << " pixels), against "
+            << c.image << ": inpaint-ae " << hole_psnr(filled) << " dB, mean fill " << hole_psnr(mean_fill(image, mask))
+            << " dB" << std::endl;
+}
+
+// The run and --seed, for the commands whose output file is a positional argument.
+void add_run_and_seed(CLI::App* command, Shared& shared) {
+  command->fallthrough();
+  command->add_option("run", shared.run, "Run directory or checkpoint file")->required();
+  command->add_option("--seed", shared.seed, "Seed of the added noise")->capture_default_str();
+}
+
+void add_tile_options(CLI::App* command, TileOptions& tiles) {
+  command->add_option("--tile", tiles.tile, "Tile side in pixels (0 = one piece up to 1 Mpixel, 256-pixel tiles above)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  command->add_option("--tile-margin", tiles.margin, "Context pixels around each tile (-1 = the net's receptive radius: seamless)")
+      ->capture_default_str()->check(CLI::Range(-1, 1 << 20));
+}
+
+// One picture per image: a centre crop of each method side by side (the crop keeps the pixels 1:1).
+void write_comparison(const std::string& path, const std::vector<torch::Tensor>& images, int64_t crop) {
+  std::vector<torch::Tensor> crops;
+  for (const auto& image : images) {
+    const int64_t h = image.size(1), w = image.size(2), ch = std::min(crop, h), cw = std::min(crop, w);
+    crops.push_back(to_pixels(image.narrow(1, (h - ch) / 2, ch).narrow(2, (w - cw) / 2, cw), PixelRange::kUnit));
+  }
+  write_grid(path, torch::stack(crops), int64_t(crops.size()));
+}
+
+}  // namespace
+
+void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
+  const int64_t channels = channels_of(run);
+  ImageList images;
+  if (o.images.empty()) {
+    images = load_natural_images(run.state.config.at("data").at("dir").get<std::string>(), channels).test;
+  } else {
+    images = load_image_list(o.images, channels);
+  }
+  if (!o.pictures.empty()) fs::create_directories(o.pictures);
+  std::vector<RestorationTable> tables;
+  if (auto* dncnn = dynamic_cast<DnCnnFamily*>(run.family.get())) {
+    std::vector<double> sigmas = o.sigmas;
+    if (sigmas.empty()) sigmas = dncnn->settings().blind() ? std::vector<double>{15, 25, 50} : std::vector<double>{dncnn->settings().sigma};
+    for (const double sigma : sigmas) {
+      tables.push_back(evaluate_denoising(*dncnn, images, sigma, o.seed, o.tiles));
+      if (o.pictures.empty()) continue;
+      for (size_t i = 0; i < images.images.size(); ++i) {
+        auto clean = normalize_pixels(images.images[i], PixelRange::kUnit);
+        auto noisy = add_gaussian_noise(clean, sigma, o.seed + i);
+        const std::string name = fs::path(images.names[i]).stem().string() + "-sigma" + std::to_string(int(sigma)) + ".png";
+        write_comparison((fs::path(o.pictures) / name).string(),
+                         {clean, noisy.clamp(0, 1), non_local_means(noisy, sigma, nlm_parameters(sigma)).clamp(0, 1),
+                          denoise_image(*dncnn, noisy, sigma, o.tiles)}, 160);
+      }
+    }
+  } else if (auto* sr = dynamic_cast<SrFamily*>(run.family.get())) {
+    tables.push_back(evaluate_super_resolution(*sr, images, o.tiles));
+    for (size_t i = 0; i < images.images.size() && !o.pictures.empty(); ++i) {
+      const int64_t s = sr->settings().scale;
+      auto image = normalize_pixels(images.images[i], PixelRange::kUnit);
+      const int64_t h = image.size(1) - image.size(1) % s, w = image.size(2) - image.size(2) % s;
+      auto high = image.narrow(1, 0, h).narrow(2, 0, w);
+      auto low = quantize(resize(high, h / s, w / s, "bicubic"));
+      const std::string name = fs::path(images.names[i]).stem().string() + "-x" + std::to_string(s) + ".png";
+      write_comparison((fs::path(o.pictures) / name).string(),
+                       {high, resize(low, h, w, "nearest"), resize(low, h, w, "bicubic").clamp(0, 1),
+                        upscale_image(*sr, low, o.tiles)}, 160);
+    }
+  } else if (auto* inpaint = dynamic_cast<InpaintAeFamily*>(run.family.get())) {
+    const int64_t side = run.state.config.at("patches").at("patch_size").get<int64_t>();
+    tables.push_back(evaluate_inpainting(*inpaint, images, o.mask, side, o.crops, o.seed));
+    for (size_t i = 0; i < images.images.size() && !o.pictures.empty(); ++i) {
+      auto image = normalize_pixels(images.images[i], PixelRange::kUnit).unsqueeze(0);
+      auto crop = image.narrow(2, (image.size(2) - side) / 2, side).narrow(3, (image.size(3) - side) / 2, side);
+      auto mask = named_mask(o.mask, side, side, o.seed);
+      const std::string name = fs::path(images.names[i]).stem().string() + "-" + o.mask + ".png";
+      write_comparison((fs::path(o.pictures) / name).string(),
+                       {crop[0], (crop * mask)[0], mean_fill(crop, mask)[0], inpaint->fill(crop, mask).cpu()[0]}, side);
+    }
+  } else {
+    fail("eval --images: ", checkpoint_path(run.run), " holds a '", run.state.kind,
+         "' model; --images is for restoration runs (dncnn, sr, inpaint-ae)");
+  }
+  if (o.json) {
+    nlohmann::json j = {{"run", run.run}, {"kind", run.state.kind}, {"epoch", run.state.epoch}};
+    for (const auto& table : tables) j["tables"].push_back(table.to_json());
+    std::cout << j.dump(2) << std::endl;
+    return;
+  }
+  std::cout << run.state.kind << " run " << run.run << ", epoch " << run.state.epoch << ", " << images.images.size()
+            << " images\n";
+  for (const auto& table : tables) {
+    std::cout << "\n";
+    table.print(std::cout);
+  }
+  if (!o.pictures.empty()) std::cout << "\npictures (centre crops: original, degraded, baseline, model): " << o.pictures << std::endl;
+}
+
+void add_restoration_commands(CLI::App& app, const GlobalOptions& global) {
+  auto shared = std::make_shared<Shared>();
+
+  auto denoise = std::make_shared<DenoiseCommand>();
+  auto* denoise_app = app.add_subcommand("denoise", "Denoise an image of any size with a DnCNN run (tiled when large)");
+  add_run_and_seed(denoise_app, *shared);
+  denoise_app->add_option("input", denoise->input, "Noisy PNG/JPEG image")->required();
+  denoise_app->add_option("output", denoise->output, "Denoised PNG to write")->required();
+  denoise_app->add_option("--sigma", denoise->sigma, "Noise level of the input (0-255); a fixed-sigma model rescales to it (default: as trained)")
+      ->check(CLI::NonNegativeNumber);
+  denoise_app->add_option("--add-noise", denoise->add_noise, "Demo: add Gaussian noise of this sigma first (writes OUT.noisy.png, prints PSNR)")
+      ->check(CLI::NonNegativeNumber);
+  add_tile_options(denoise_app, denoise->tiles);
+  denoise_app->callback([=, &global] { denoise_command(*shared, global, *denoise); });
+
+  auto upscale = std::make_shared<UpscaleCommand>();
+  auto* upscale_app = app.add_subcommand("upscale", "Upscale an image by the scale of a super-resolution run (writes OUT.bicubic.png beside)");
+  add_run_and_seed(upscale_app, *shared);
+  upscale_app->add_option("input", upscale->input, "Low-resolution PNG/JPEG image")->required();
+  upscale_app->add_option("output", upscale->output, "Upscaled PNG to write")->required();
+  upscale_app->add_flag("--downscale-first", upscale->downscale_first, "Demo: downscale the input by the scale first (writes OUT.low.png) and compare with it");
+  add_tile_options(upscale_app, upscale->tiles);
+  upscale_app->callback([=, &global] { upscale_command(*shared, global, *upscale); });
+
+  auto inpaint = std::make_shared<InpaintAeCommand>();
+  auto* inpaint_app = app.add_subcommand("inpaint-ae", "Fill a hole in an image with an inpainting-autoencoder run");
+  add_common(inpaint_app, *shared, "PNG file (default <run>/inpainted.png); OUT.masked.png goes beside it");
+  inpaint_app->add_option("--image", inpaint->image, "Image to complete (the hole's pixels are ignored)")->required();
+  inpaint_app->add_option("--mask", inpaint->mask, "center, left, right, top, bottom, random (80% missing) or a PNG of the image's size (white = known)")
+      ->capture_default_str();
+  inpaint_app->callback([=, &global] { inpaint_ae_command(*shared, global, *inpaint); });
+}
+
+}  // namespace deepgen::cli

@@ -1,0 +1,55 @@
+// Full-reference image quality and the classical restoration baselines the learned models are measured
+// against. Images are float tensors in [0, 1], (C, H, W) or (N, C, H, W).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace deepgen {
+
+// Peak signal-to-noise ratio for peak 1: 10 log10(1 / MSE), in dB, over all the pixels of `image`
+// (infinite for identical images).
+double image_psnr(const torch::Tensor& image, const torch::Tensor& reference);
+
+// The same per image of a batch: (B, ...) -> (B), MSE floored at 1e-12 (120 dB).
+torch::Tensor psnr(const torch::Tensor& estimate, const torch::Tensor& target);
+
+// Structural similarity (Wang et al. 2004) with the usual constants: an 11x11 Gaussian window of
+// sigma 1.5, K1 = 0.01, K2 = 0.03, data range 1; the mean of the SSIM map over the windows that fit
+// inside the image ("valid"), averaged over channels. Images need at least 11x11 pixels.
+double ssim(const torch::Tensor& image, const torch::Tensor& reference);
+
+// Both, `shave` pixels cropped from every border first (super-resolution convention: the scale).
+struct Quality {
+  double psnr = 0, ssim = 0;
+};
+Quality image_quality(const torch::Tensor& image, const torch::Tensor& reference, int64_t shave = 0);
+
+// Separable Gaussian blur with mirrored borders; kernel radius ceil(3 * sigma).
+torch::Tensor gaussian_filter(const torch::Tensor& image, double sigma);
+
+// Non-local means (Buades, Coll & Morel 2005/2011): each pixel becomes the average of the pixels in a
+// search window, weighted by exp(-max(d^2 - 2 sigma^2, 0) / h^2), where d^2 is the mean squared
+// difference of the patches around the two pixels. Patch side, search side and h follow the values
+// Buades et al. recommend for the noise level `sigma` (on the 0-255 scale): see nlm_parameters.
+struct NlmParameters {
+  int64_t patch = 5;    // patch side (odd)
+  int64_t search = 21;  // search window side (odd)
+  double h = 10;        // filtering parameter, 0-255 scale
+};
+NlmParameters nlm_parameters(double sigma);
+torch::Tensor non_local_means(const torch::Tensor& image, double sigma, const NlmParameters& parameters);
+
+// Resampling (C, H, W) or (N, C, H, W) to an exact size: "nearest", "bicubic" (a = -0.75, as PyTorch)
+// or "area"; bicubic downscaling is antialiased (as PIL / MATLAB imresize do).
+torch::Tensor resize(const torch::Tensor& images, int64_t height, int64_t width, const std::string& mode);
+
+// Rounds [0, 1] images to the 256 levels of an 8-bit file (what a saved low-resolution image holds).
+torch::Tensor quantize(const torch::Tensor& images);
+
+// Adds Gaussian noise of standard deviation sigma / 255 from a generator seeded with `seed` (drawn on
+// the CPU, so a seed gives the same noise on every device). No clipping: the noise model of DnCNN.
+torch::Tensor add_gaussian_noise(const torch::Tensor& images, double sigma, uint64_t seed);
+
+}  // namespace deepgen

@@ -1,0 +1,79 @@
+// DnCNN (Zhang, Zuo, Chen, Meng & Zhang 2017, "Beyond a Gaussian Denoiser: Residual Learning of Deep CNN
+// for Image Denoising"): a plain stack of 3x3 convolutions that predicts the noise v of y = x + v; the
+// denoised image is y - R(y). Conv+ReLU, then depth-2 Conv+BN+ReLU, then Conv; 'same' padding, so any
+// image size works. Trained with a fixed noise level (DnCNN-S, depth 17) or a new sigma per patch drawn
+// from a range (blind, DnCNN-B, depth 20).
+#pragma once
+
+#include <torch/torch.h>
+
+#include "deepgen/models/family.h"
+
+namespace deepgen {
+
+// The convolution stack both DnCNN and the VDSR-style super-resolution net use: in -> width -> ... ->
+// out channels, `depth` 3x3 convolutions in all, ReLU between them, batch norm on the middle ones when
+// asked; no activation at the end. He-initialized. 'same' padding: (N, C, H, W) -> (N, C, H, W).
+struct ResidualCnnImpl : torch::nn::Module {
+  ResidualCnnImpl(int64_t channels, int64_t depth, int64_t width, bool batch_norm);
+  torch::Tensor forward(const torch::Tensor& x);  // the residual R(x)
+  int64_t receptive_radius() const { return depth; }  // pixels of context each output pixel sees per side
+  int64_t depth;
+  torch::nn::Sequential layers{nullptr};
+};
+TORCH_MODULE(ResidualCnn);
+
+struct DnCnnOptions {
+  int64_t channels = 1;     // 1 gray, 3 RGB (set from the data)
+  int64_t depth = 0;        // 3x3 conv layers; 0 = 17 for a fixed sigma, 20 for blind (the paper's)
+  int64_t width = 64;       // feature maps of the hidden layers
+  bool batch_norm = true;   // BN on the middle layers (the paper's)
+  double sigma = 25;        // fixed noise level, on the 0-255 scale (ignored when blind)
+  double sigma_min = 0;     // blind: a new sigma per patch, uniform in [sigma_min, sigma_max];
+  double sigma_max = 0;     //   blind when sigma_max > 0 (the paper: 0..55; the lectures: 5..50)
+  OptimizerOptions optimizer;  // Adam, lr 1e-3
+  bool blind() const { return sigma_max > 0; }
+};
+void to_json(nlohmann::json& j, const DnCnnOptions& o);
+void from_json(const nlohmann::json& j, DnCnnOptions& o);
+
+// The loss beside the model: 1/(2N) sum_i ||R(y_i) - (y_i - x_i)||^2 over a batch of N, where
+// y - x = v is the noise that was added. residual: R(y); noise: v. Both (N, C, H, W).
+torch::Tensor dncnn_loss(const torch::Tensor& residual, const torch::Tensor& noise);
+
+// Per-patch noise levels for a batch of n: the fixed sigma, or uniform in [sigma_min, sigma_max] for
+// blind training, on the 0-255 scale; (n) float, drawn from the global generator.
+torch::Tensor draw_sigmas(const DnCnnOptions& options, int64_t n, const torch::TensorOptions& tensor_options);
+
+class DnCnnFamily : public Family {
+ public:
+  DnCnnFamily(const DnCnnOptions& options, torch::Device device);
+
+  std::string kind() const override { return "dncnn"; }
+  nlohmann::json options() const override { return options_; }
+  PixelRange pixel_range() const override { return PixelRange::kUnit; }
+  bool conv_heavy() const override { return true; }
+  // images: clean patches; each gets a random symmetry of the square and fresh Gaussian noise.
+  Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
+  // PSNR of the denoised test patches (fixed noise from seed 0): at the training sigma, or at 15, 25
+  // and 50 for a blind model ("psnr" is then their mean and "loss" is at 25).
+  Metrics evaluate(const Dataset& data, int64_t batch_size) override;
+  std::map<std::string, Picture> pictures(const Dataset& test) override;  // clean / noisy / denoised rows
+  torch::Tensor sample(int64_t n, uint64_t seed) override;  // throws: a denoiser does not generate
+  std::vector<Optimizer*> optimizers() override { return {&optimizer_}; }
+  void save(torch::serialize::OutputArchive& archive) override;
+  void load(torch::serialize::InputArchive& archive) override;
+
+  // y - R(y) for noisy images y (N, C, H, W) in [0, 1] (eval mode, no gradients; not clamped).
+  torch::Tensor denoise(const torch::Tensor& noisy);
+  ResidualCnn& net() { return net_; }
+  const DnCnnOptions& settings() const { return options_; }
+
+ private:
+  DnCnnOptions options_;
+  torch::Device device_;
+  ResidualCnn net_;
+  Optimizer optimizer_;
+};
+
+}  // namespace deepgen
