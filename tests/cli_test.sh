@@ -258,6 +258,11 @@ expect_error "upscale with a dncnn" "expected a 'sr' run" "$DEEPGEN" upscale "$W
 expect_error "denoise missing image" "no such image" "$DEEPGEN" denoise "$WORK/dn" "$WORK/none.png" "$WORK/x.png"
 expect_error "eval --images on a vae" "restoration runs" "$DEEPGEN" eval "$WORK/straight" --images "$WORK/nat/test"
 expect_error "dncnn data missing" "is not a folder" "$DEEPGEN" train dncnn --data "$WORK/none" --out "$WORK/x"
+expect_ok "train dncnn RGB" "$DEEPGEN" train dncnn --channels 3 --depth 2 --width 2 --patch-size 16 "${RTINY[@]}" --out "$WORK/dn-rgb"
+expect_ok "denoise RGB" "$DEEPGEN" denoise "$WORK/dn-rgb" "$WORK/nat/test/s9.png" "$WORK/dn-out/rgb.png" --threads 1
+expect_file "$WORK/dn-out/rgb.png"
+expect_error "sigma and sigma range" "give one" "$DEEPGEN" train dncnn --sigma 15 --sigma-range 5 50 "${RTINY[@]}" --out "$WORK/x"
+expect_error "eval --sigma on sr" "--sigma is for dncnn" "$DEEPGEN" eval "$WORK/sr" --sigma 25
 expect_error "sigma range reversed" "--sigma-range" "$DEEPGEN" train dncnn --sigma-range 50 5 "${RTINY[@]}" --out "$WORK/x"
 expect_error "sr patch not a multiple" "must be a multiple of the scale" "$DEEPGEN" train sr --scale 3 --patch-size 25 --depth 2 --width 2 "${RTINY[@]}" --out "$WORK/x"
 expect_error "patch larger than images" "smaller than the" "$DEEPGEN" train dncnn --patch-size 500 "${RTINY[@]}" --out "$WORK/x"

@@ -108,6 +108,20 @@ TEST(DnCnn, OutputIsInputMinusPredictedNoise) {
   EXPECT_EQ(DnCnnFamily(blind, torch::kCPU).net()->depth, 20);
 }
 
+TEST(DnCnn, FixedModelRescalesToTheGivenSigma) {
+  torch::manual_seed(9);
+  DnCnnFamily model(tiny_dncnn(), torch::kCPU);  // trained at 25
+  randomize_batch_norm(*model.net());
+  auto noisy = torch::rand({1, 16, 16});
+  // At its own sigma (or none given) the image goes in as it is.
+  auto plain = model.denoise(noisy.unsqueeze(0)).clamp(0, 1)[0];
+  EXPECT_TRUE(torch::allclose(denoise_image(model, noisy, 25, {}), plain));
+  EXPECT_TRUE(torch::allclose(denoise_image(model, noisy, 0, {}), plain));
+  // At sigma 50 it sees the image halved (noise 50 becomes 25) and the result is doubled back.
+  auto scaled = (model.denoise(noisy.unsqueeze(0) * 0.5) / 0.5).clamp(0, 1)[0];
+  EXPECT_TRUE(torch::allclose(denoise_image(model, noisy, 50, {}), scaled));
+}
+
 TEST(DnCnn, SamePaddingKeepsOddSizes) {
   DnCnnFamily model(tiny_dncnn(), torch::kCPU);
   EXPECT_EQ(model.denoise(torch::rand({1, 1, 37, 53})).sizes(), (std::vector<int64_t>{1, 1, 37, 53}));

@@ -478,6 +478,8 @@ int main(int argc, char** argv) try {
     if (cli::is_restoration(kind)) {
       // Natural images, not Fashion-MNIST, unless --data says otherwise.
       if (train_app->get_option("--data")->count() == 0) train.data.dir = kDefaultNaturalImages;
+      check(train.sigma_range.empty() || dncnn_app->get_option("--sigma")->count() == 0,
+            "--sigma and --sigma-range: give one (a fixed noise level, or the range of a blind model)");
       if (train.sigma_range.size() == 2) {
         train.dncnn.sigma_min = train.sigma_range[0];
         train.dncnn.sigma_max = train.sigma_range[1];
