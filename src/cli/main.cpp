@@ -478,6 +478,8 @@ int main(int argc, char** argv) try {
     if (cli::is_restoration(kind)) {
       // Natural images, not Fashion-MNIST, unless --data says otherwise.
       if (train_app->get_option("--data")->count() == 0) train.data.dir = kDefaultNaturalImages;
+      // Recorded absolute, so `eval RUN` finds the run's test images from any directory.
+      if (fs::is_directory(train.data.dir)) train.data.dir = fs::absolute(train.data.dir).lexically_normal().string();
       check(train.sigma_range.empty() || dncnn_app->get_option("--sigma")->count() == 0,
             "--sigma and --sigma-range: give one (a fixed noise level, or the range of a blind model)");
       if (train.sigma_range.size() == 2) {

@@ -1,5 +1,6 @@
 // Image restoration from the command line: denoise (DnCNN), upscale (super-resolution), inpaint-ae,
 // and `eval --images` tables of a restoration run against classical baselines.
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
