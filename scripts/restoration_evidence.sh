@@ -12,13 +12,11 @@ train() {  # name, then the train arguments
   local name=$1; shift
   [ -f "$OUT/$name/checkpoint.pt" ] && return 0
   /usr/bin/time -f "$name: %e s" "$BIN" train "$@" --out "$OUT/$name" --progress lines --batch-size 64 2>&1 \
-    | grep --line-buffered -E "^(epoch|  |run|deepgen|.*: [0-9.]+ s$)" | tee "$OUT/$name.log"
+    | grep -E "^(epoch|  |run|deepgen|.*: [0-9.]+ s$)" | tee "$OUT/$name.log"
 }
 DN="--depth 17 --width 32 --patches 12000 --epochs 4 --schedule step --step-size 3"
 train dncnn-s25 dncnn --sigma 25 $DN
-BLIND="--sigma-range 5 50 --depth 20 --width 32 --patches 12000 --epochs 6 --schedule step --step-size 5"
-train dncnn-blind dncnn $BLIND
-train dncnn-blind-norm dncnn $BLIND --normalize-loss
+train dncnn-blind dncnn --sigma-range 5 50 --depth 20 --width 32 --patches 12000 --epochs 6 --schedule step --step-size 5
 train dncnn-s15 dncnn --sigma 15 $DN
 train dncnn-s50 dncnn --sigma 50 $DN
 SR="--depth 12 --width 32 --patches 10000 --epochs 3 --schedule step --step-size 2"
@@ -28,8 +26,7 @@ train inpaint-ae inpaint-ae --mask center --width 32 --patches 10000 --epochs 4 
 for s in 15 25 50; do
   "$BIN" eval "$OUT/dncnn-s$s" --sigma $s --json --pictures "$OUT/pictures" > "$OUT/eval-dncnn-s$s.json"
 done
-"$BIN" eval "$OUT/dncnn-blind" --sigma 15 25 50 --json > "$OUT/eval-dncnn-blind.json"
-"$BIN" eval "$OUT/dncnn-blind-norm" --sigma 15 25 50 --json --pictures "$OUT/pictures-blind" > "$OUT/eval-dncnn-blind-norm.json"
+"$BIN" eval "$OUT/dncnn-blind" --sigma 15 25 50 --json --pictures "$OUT/pictures-blind" > "$OUT/eval-dncnn-blind.json"
 for s in 2 3 4; do "$BIN" eval "$OUT/sr-x$s" --json --pictures "$OUT/pictures" > "$OUT/eval-sr-x$s.json"; done
 "$BIN" eval "$OUT/inpaint-ae" --mask center --json --pictures "$OUT/pictures" > "$OUT/eval-inpaint-center.json"
 "$BIN" eval "$OUT/inpaint-ae" --mask random --json > "$OUT/eval-inpaint-random.json"

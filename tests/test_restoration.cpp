@@ -101,8 +101,6 @@ TEST(DnCnn, OutputIsInputMinusPredictedNoise) {
   EXPECT_TRUE(torch::allclose(model.denoise(y), y - residual));
   // The loss: 1/(2N) sum ||R(y) - v||^2. N = 2 images of 4 pixels, difference 1 everywhere: 8 / 4 = 2.
   EXPECT_NEAR(dncnn_loss(torch::zeros({2, 1, 2, 2}), torch::ones({2, 1, 2, 2})).item<double>(), 2.0, 1e-9);
-  // Per-patch weights (--normalize-loss): (4 * 1 + 4 * 3) / 4 = 4.
-  EXPECT_NEAR(dncnn_loss(torch::zeros({2, 1, 2, 2}), torch::ones({2, 1, 2, 2}), torch::tensor({1.0f, 3.0f})).item<double>(), 4.0, 1e-6);
   // Depth defaults: 17 for a fixed sigma, 20 blind.
   DnCnnOptions fixed, blind;
   blind.sigma_max = 50;

@@ -386,7 +386,6 @@ int main(int argc, char** argv) try {
   dncnn_app->add_option("--depth", dn.depth, "3x3 conv layers (0 = 17, or 20 when blind)")->capture_default_str()->check(CLI::NonNegativeNumber);
   dncnn_app->add_option("--width", dn.width, "Feature maps of the hidden layers")->capture_default_str()->check(CLI::PositiveNumber);
   dncnn_app->add_flag("--no-batch-norm", train.no_batch_norm, "Leave out batch norm in the middle layers");
-  dncnn_app->add_flag("--normalize-loss", dn.normalize_loss, "Blind: weight each patch's squared error by (25/sigma)^2 so low noise levels count as much as high ones");
 
   auto* sr_app = train_app->add_subcommand("sr", "Super-resolution, VDSR-style: bicubic upscaling plus a learned residual");
   add_patch_options(sr_app);

@@ -42,8 +42,7 @@ torch::Tensor ResidualCnnImpl::forward(const torch::Tensor& x) { return layers->
 
 void to_json(nlohmann::json& j, const DnCnnOptions& o) {
   j = {{"channels", o.channels}, {"depth", o.depth}, {"width", o.width}, {"batch_norm", o.batch_norm},
-       {"sigma", o.sigma}, {"sigma_min", o.sigma_min}, {"sigma_max", o.sigma_max}, {"normalize_loss", o.normalize_loss},
-       {"optimizer", o.optimizer}};
+       {"sigma", o.sigma}, {"sigma_min", o.sigma_min}, {"sigma_max", o.sigma_max}, {"optimizer", o.optimizer}};
 }
 void from_json(const nlohmann::json& j, DnCnnOptions& o) {
   o.channels = j.value("channels", o.channels);
@@ -53,7 +52,6 @@ void from_json(const nlohmann::json& j, DnCnnOptions& o) {
   o.sigma = j.value("sigma", o.sigma);
   o.sigma_min = j.value("sigma_min", o.sigma_min);
   o.sigma_max = j.value("sigma_max", o.sigma_max);
-  o.normalize_loss = j.value("normalize_loss", o.normalize_loss);
   o.optimizer = j.value("optimizer", o.optimizer);
 }
 
@@ -70,10 +68,8 @@ DnCnnOptions resolved(DnCnnOptions o) {
 }
 }  // namespace
 
-torch::Tensor dncnn_loss(const torch::Tensor& residual, const torch::Tensor& noise, const torch::Tensor& weights) {
-  auto per_patch = (residual - noise).pow(2).flatten(1).sum(1);  // (N, C, H, W) -> (N)
-  if (weights.defined()) per_patch = per_patch * weights;
-  return per_patch.sum() / (2.0 * double(residual.size(0)));
+torch::Tensor dncnn_loss(const torch::Tensor& residual, const torch::Tensor& noise) {
+  return (residual - noise).pow(2).sum() / (2.0 * double(residual.size(0)));
 }
 
 torch::Tensor draw_sigmas(const DnCnnOptions& o, int64_t n, const torch::TensorOptions& tensor_options) {
@@ -90,12 +86,11 @@ DnCnnFamily::DnCnnFamily(const DnCnnOptions& options, torch::Device device)
 Metrics DnCnnFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
   net_->train();
   auto clean = random_dihedral(images);
-  auto sigmas = draw_sigmas(options_, clean.size(0), clean.options());  // (N), 0-255 scale
-  auto noise = torch::randn_like(clean) * (sigmas / 255.0).view({-1, 1, 1, 1});
+  auto sigmas = draw_sigmas(options_, clean.size(0), clean.options()).view({-1, 1, 1, 1}) / 255.0;  // (N,1,1,1)
+  auto noise = torch::randn_like(clean) * sigmas;
   auto noisy = clean + noise;
   auto residual = net_->forward(noisy);
-  auto loss = dncnn_loss(residual, noise,
-                         options_.normalize_loss ? (25.0 / sigmas.clamp_min(1.0)).pow(2) : torch::Tensor());
+  auto loss = dncnn_loss(residual, noise);
   optimizer_.step(loss);
   torch::NoGradGuard no_grad;
   return {{"loss", loss.item<double>()}, {"psnr", psnr(noisy - residual, clean).mean().item<double>()}};

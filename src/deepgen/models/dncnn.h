@@ -31,8 +31,6 @@ struct DnCnnOptions {
   double sigma = 25;        // fixed noise level, on the 0-255 scale (ignored when blind)
   double sigma_min = 0;     // blind: a new sigma per patch, uniform in [sigma_min, sigma_max];
   double sigma_max = 0;     //   blind when sigma_max > 0 (the paper: 0..55; the lectures: 5..50)
-  bool normalize_loss = false;  // blind: weight each patch's error by (25 / sigma)^2, so every noise
-                                //   level pulls alike (the paper's plain sum lets the noisiest dominate)
   OptimizerOptions optimizer;  // Adam, lr 1e-3
   bool blind() const { return sigma_max > 0; }
 };
@@ -40,10 +38,8 @@ void to_json(nlohmann::json& j, const DnCnnOptions& o);
 void from_json(const nlohmann::json& j, DnCnnOptions& o);
 
 // The loss beside the model: 1/(2N) sum_i ||R(y_i) - (y_i - x_i)||^2 over a batch of N, where
-// y - x = v is the noise that was added. residual: R(y); noise: v. Both (N, C, H, W). With `weights`
-// (N), patch i's term is multiplied by weights[i].
-torch::Tensor dncnn_loss(const torch::Tensor& residual, const torch::Tensor& noise,
-                         const torch::Tensor& weights = {});
+// y - x = v is the noise that was added. residual: R(y); noise: v. Both (N, C, H, W).
+torch::Tensor dncnn_loss(const torch::Tensor& residual, const torch::Tensor& noise);
 
 // Per-patch noise levels for a batch of n: the fixed sigma, or uniform in [sigma_min, sigma_max] for
 // blind training, on the 0-255 scale; (n) float, drawn from the global generator.
