@@ -69,7 +69,8 @@ DataSplits restoration_splits(const std::string& kind, const DataOptions& data, 
 
 // `eval RUN --images DIR` of a restoration run: PSNR/SSIM tables against the classical baselines.
 struct RestorationEval {
-  std::string images;          // folder of images; "" = the test split of the run's data
+  std::string images;          // folder of images, all evaluated; "" = the test split of `data`
+  std::string data;            // natural-image folder whose test split is used; "" = the run's
   std::vector<double> sigmas;  // dncnn: noise levels (default: the trained sigma, or 15 25 50 when blind)
   std::string mask = "center"; // inpaint-ae: the hole
   int64_t crops = 16;          // inpaint-ae: crops per image

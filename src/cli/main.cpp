@@ -21,11 +21,11 @@
 #include "deepgen/models/charlm.h"
 #include "deepgen/models/classifier.h"
 #include "deepgen/models/dncnn.h"
-#include "deepgen/models/inpaint_ae.h"
-#include "deepgen/models/super_resolution.h"
 #include "deepgen/models/gan.h"
+#include "deepgen/models/inpaint_ae.h"
 #include "deepgen/models/pca.h"
 #include "deepgen/models/seqclass.h"
+#include "deepgen/models/super_resolution.h"
 #include "deepgen/models/vae.h"
 #include "deepgen/report/image_grid.h"
 #include "deepgen/training/checkpoint.h"
@@ -243,7 +243,8 @@ int main(int argc, char** argv) try {
   auto* train_app = app.add_subcommand("train", "Train a model; writes a run directory");
   train_app->fallthrough();
   train_app->require_subcommand(1);
-  train_app->add_option("--data", train.data.dir, "MNIST-style IDX folder or image folder")->capture_default_str();
+  train_app->add_option("--data", train.data.dir, std::string("MNIST-style IDX folder or image folder; dncnn, sr, inpaint-ae: a folder of natural images of any size (default ") +
+                        kDefaultNaturalImages + ", made by `make images`)")->capture_default_str();
   train_app->add_option("--epochs", train.trainer.epochs, "Total epochs")->capture_default_str()->check(CLI::PositiveNumber);
   train_app->add_option("--batch-size", train.trainer.batch_size, "Images per step (charlm: parallel text streams)")->capture_default_str()->check(CLI::PositiveNumber);
   train_app->add_option("--lr", train.lr, "Learning rate (default: the model's)")->check(CLI::PositiveNumber);
@@ -374,8 +375,6 @@ int main(int argc, char** argv) try {
     command->add_option("--test-patches", train.patches.test_patches, "Patches of the test images for the per-epoch evaluation")
         ->capture_default_str()->check(CLI::PositiveNumber);
   };
-  const std::string natural_data = std::string("Folder of PNG/JPEG images of any size; train/ and test/ sub-folders or every 10th image tests (default ") +
-                                   kDefaultNaturalImages + ", made by `make images`)";
 
   auto* dncnn_app = train_app->add_subcommand("dncnn", "DnCNN residual denoiser (Zhang et al. 2017): fixed --sigma or blind --sigma-range");
   add_patch_options(dncnn_app);
@@ -507,6 +506,7 @@ int main(int argc, char** argv) try {
         "eval --images/--sigma: ", checkpoint_path(run), " holds a '", state.kind,
         "' model; --images and --sigma are for restoration runs (dncnn, sr, inpaint-ae); use --data for its own test split");
   if (*eval_app && cli::is_restoration(state.kind)) {
+    restoration_eval.data = data_dir;
     restoration_eval.seed = seed;
     restoration_eval.json = as_json;
     cli::evaluate_restoration(loaded, restoration_eval);

@@ -177,7 +177,8 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
   const int64_t channels = channels_of(run);
   ImageList images;
   if (o.images.empty()) {
-    images = load_natural_images(run.state.config.at("data").at("dir").get<std::string>(), channels).test;
+    images = load_natural_images(o.data.empty() ? run.state.config.at("data").at("dir").get<std::string>() : o.data,
+                                 channels).test;
   } else {
     images = load_image_list(o.images, channels);
   }
