@@ -35,7 +35,12 @@ TINY=(--train-limit 256 --test-limit 64 --batch-size 32 --progress lines --threa
 # Train, then resume: the resumed run must end where the uninterrupted one does.
 expect_ok "train vae" "$DEEPGEN" train vae "${TINY[@]}" --epochs 2 --hidden 64 --out "$WORK/straight"
 expect_ok "train vae 1 epoch" "$DEEPGEN" train vae "${TINY[@]}" --epochs 1 --hidden 64 --out "$WORK/split"
+cp -r "$WORK/split" "$WORK/split-copy"
 expect_ok "resume" "$DEEPGEN" train vae --resume --epochs 2 --out "$WORK/split" --threads 1 --progress lines
+expect_ok "resume a copied run" "$DEEPGEN" train vae --resume --epochs 2 --out "$WORK/split-copy" --threads 1 --progress lines
+grep -q '"out_dir": "'"$WORK"'/split-copy"' "$WORK/split-copy/config.json" && pass || fail "a resumed copy records its own out_dir"
+[ "$(test_loss "$WORK/split-copy/metrics.jsonl" 2)" = "$(test_loss "$WORK/straight/metrics.jsonl" 2)" ] && pass \
+  || fail "the resumed copy ends where the uninterrupted run does"
 a=$(test_loss "$WORK/straight/metrics.jsonl" 2)
 b=$(test_loss "$WORK/split/metrics.jsonl" 2)
 if [ -n "$a" ] && [ "$a" = "$b" ]; then pass; else fail "resume: test loss '$b' != uninterrupted '$a'"; fi

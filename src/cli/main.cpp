@@ -185,6 +185,7 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
     if (restoration) state.config["patches"] = command.patches;
   }
   state.config["trainer"]["epochs"] = trainer.epochs;
+  state.config["trainer"]["out_dir"] = trainer.out_dir;  // a resumed copy of a run is at its new place
   const ThreadConfig threads = configure_threads(global.threads, family->conv_heavy());
   fs::create_directories(trainer.out_dir);
   write_text_atomically((fs::path(trainer.out_dir) / "config.json").string(), state.config.dump(2) + "\n");
