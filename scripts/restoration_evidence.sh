@@ -14,22 +14,22 @@ train() {  # name, then the train arguments
   /usr/bin/time -f "$name: %e s" "$BIN" train "$@" --out "$OUT/$name" --progress lines --batch-size 64 2>&1 \
     | grep -E "^(epoch|  |run|deepgen|.*: [0-9.]+ s$)" | tee "$OUT/$name.log"
 }
-DN="--depth 17 --width 32 --patches 12000 --epochs 4 --schedule step --step-size 3"
-train dncnn-s25 dncnn --sigma 25 $DN
+FIXED="dncnn --depth 17 --width 32 --patches 12000"
 BLIND="dncnn --sigma-range 5 50 --depth 20 --width 32 --patches 12000"
-train dncnn-blind $BLIND --epochs 6 --schedule step --step-size 5        # 1.5x a fixed model's budget
-train dncnn-blind-long $BLIND --epochs 14 --schedule step --step-size 11  # 3.5x
+DN="--epochs 4 --schedule step --step-size 3"
+LONG="--epochs 14 --schedule step --step-size 11"  # the blind model's budget, and the matched fixed ones'
+train dncnn-s25 $FIXED --sigma 25 $DN
+train dncnn-blind $BLIND --epochs 6 --schedule step --step-size 5  # 1.5x a fixed model's budget
+train dncnn-blind-long $BLIND $LONG                                 # 3.5x
 # Does the long blind run still gain? Four more epochs at 1e-4 on a copy (the 14-epoch numbers stay).
 if [ ! -f "$OUT/dncnn-blind-18/checkpoint.pt" ]; then
   cp -r "$OUT/dncnn-blind-long" "$OUT/dncnn-blind-18"
   "$BIN" train dncnn --resume --epochs 18 --out "$OUT/dncnn-blind-18" --progress lines 2>&1 | tee "$OUT/dncnn-blind-18.log"
 fi
-train dncnn-s15 dncnn --sigma 15 $DN
-train dncnn-s50 dncnn --sigma 50 $DN
+train dncnn-s15 $FIXED --sigma 15 $DN
+train dncnn-s50 $FIXED --sigma 50 $DN
 # The fixed models again with the blind model's budget (14 epochs), for the like-for-like gap.
-for s in 15 25 50; do
-  train dncnn-s$s-long dncnn --sigma $s --depth 17 --width 32 --patches 12000 --epochs 14 --schedule step --step-size 11
-done
+for s in 15 25 50; do train dncnn-s$s-long $FIXED --sigma $s $LONG; done
 SR="--depth 12 --width 32 --patches 10000 --epochs 3 --schedule step --step-size 2"
 for s in 2 3 4; do train sr-x$s sr --scale $s $SR; done
 IP="--width 32 --patches 10000 --epochs 4 --schedule step --step-size 3"

@@ -39,11 +39,11 @@ cp -r "$WORK/split" "$WORK/split-copy"
 expect_ok "resume" "$DEEPGEN" train vae --resume --epochs 2 --out "$WORK/split" --threads 1 --progress lines
 expect_ok "resume a copied run" "$DEEPGEN" train vae --resume --epochs 2 --out "$WORK/split-copy" --threads 1 --progress lines
 grep -q '"out_dir": "'"$WORK"'/split-copy"' "$WORK/split-copy/config.json" && pass || fail "a resumed copy records its own out_dir"
-[ "$(test_loss "$WORK/split-copy/metrics.jsonl" 2)" = "$(test_loss "$WORK/straight/metrics.jsonl" 2)" ] && pass \
-  || fail "the resumed copy ends where the uninterrupted run does"
 a=$(test_loss "$WORK/straight/metrics.jsonl" 2)
 b=$(test_loss "$WORK/split/metrics.jsonl" 2)
 if [ -n "$a" ] && [ "$a" = "$b" ]; then pass; else fail "resume: test loss '$b' != uninterrupted '$a'"; fi
+c=$(test_loss "$WORK/split-copy/metrics.jsonl" 2)
+if [ -n "$a" ] && [ "$a" = "$c" ]; then pass; else fail "resumed copy: test loss '$c' != uninterrupted '$a'"; fi
 [ "$(wc -l <"$WORK/split/metrics.jsonl")" -eq 4 ] && pass || fail "resumed metrics.jsonl should have 4 lines"
 grep -q 'train.epochs=1' "$WORK/split/config.toml" && ! grep -q resume "$WORK/split/config.toml" && pass \
   || fail "config.toml must keep the flags that started the run"
