@@ -240,11 +240,13 @@ expect_ok "eval dncnn --images" "$DEEPGEN" eval "$WORK/dn" --images "$WORK/nat/t
 grep -q '"denoise sigma 15"' "$WORK/out" && grep -q '"nlm"' "$WORK/out" && grep -q '"gaussian"' "$WORK/out" && pass \
   || { fail "eval dncnn tables"; cat "$WORK/out"; }
 expect_file "$WORK/dn-pics/s9-sigma25.png"
-expect_ok "train blind dncnn" "$DEEPGEN" train dncnn --sigma-range 5 50 --depth 3 --width 4 --patch-size 24 "${RTINY[@]}" --out "$WORK/dnb"
+expect_ok "train blind dncnn (bf16)" "$DEEPGEN" train dncnn --sigma-range 5 50 --depth 3 --width 4 --patch-size 24 --precision bf16 "${RTINY[@]}" --out "$WORK/dnb"
 grep -q '"psnr_s50"' "$WORK/dnb/metrics.jsonl" && pass || fail "blind dncnn reports each sigma"
+grep -q '"precision": "bf16"' "$WORK/dnb/config.json" && pass || fail "config.json records --precision"
+expect_error "precision fp16" "--precision: expected fp32 or bf16, found 'fp16'" "$DEEPGEN" train dncnn --precision fp16 "${RTINY[@]}" --out "$WORK/x"
 expect_ok "eval blind (default table)" "$DEEPGEN" eval "$WORK/dnb" --threads 1
 [ "$(grep -c '^denoise sigma' "$WORK/out")" -eq 3 ] && pass || { fail "blind eval: 3 sigma tables"; cat "$WORK/out"; }
-expect_ok "train sr" "$DEEPGEN" train sr --scale 3 --depth 3 --width 4 --patch-size 24 "${RTINY[@]}" --out "$WORK/sr"
+expect_ok "train sr" "$DEEPGEN" train sr --scale 3 --depth 3 --width 4 --patch-size 24 --precision bf16 "${RTINY[@]}" --out "$WORK/sr"
 expect_ok "upscale" "$DEEPGEN" upscale "$WORK/sr" "$WORK/nat/test/s6.png" "$WORK/up/u.png" --downscale-first --threads 1
 for f in u.png u.bicubic.png u.low.png; do expect_file "$WORK/up/$f"; done
 grep -q "bicubic PSNR" "$WORK/out" && pass || fail "upscale --downscale-first compares with bicubic"

@@ -9,6 +9,7 @@
 #include "deepgen/apps/inpainting.h"
 #include "deepgen/apps/restoration.h"
 #include "deepgen/core/error.h"
+#include "deepgen/core/runtime.h"
 #include "deepgen/data/image_folder.h"
 #include "deepgen/data/natural_images.h"
 #include "deepgen/evaluation/image_quality.h"
@@ -164,6 +165,71 @@ TEST(DnCnn, TrainingLearnsToDenoise) {
   const Metrics after = model.evaluate(test, 16);
   EXPECT_LT(after.at("loss"), 0.5 * before.at("loss"));
   EXPECT_GT(after.at("psnr"), after.at("psnr_noisy") + 3);
+}
+
+TEST(Precision, AutocastScopeRunsConvolutionsInBf16AndSeesEveryWeightUpdate) {
+  torch::manual_seed(3);
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(1, 2, 3).padding(1).bias(false));
+  auto x = torch::rand({1, 1, 6, 6});
+  { AutocastScope off(torch::kCPU, false); EXPECT_EQ(conv->forward(x).scalar_type(), torch::kFloat); }
+  torch::Tensor first, second;
+  {
+    AutocastScope scope(torch::kCPU, true);
+    first = conv->forward(x);
+    {
+      AutocastScope inner(torch::kCPU, true);  // nested: the outer scope stays on
+      EXPECT_EQ(conv->forward(x).scalar_type(), torch::kBFloat16);
+    }
+    EXPECT_EQ(conv->forward(x).scalar_type(), torch::kBFloat16);
+  }
+  EXPECT_EQ(first.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(conv->forward(x).scalar_type(), torch::kFloat);  // the state before the scope is back
+  EXPECT_TRUE(torch::allclose(first.to(torch::kFloat), conv->forward(x), 2e-2, 2e-2));
+  {
+    torch::NoGradGuard no_grad;
+    conv->weight.mul_(-2);  // what an optimizer step does: update in place
+  }
+  {
+    AutocastScope scope(torch::kCPU, true);
+    second = conv->forward(x);
+  }
+  // A stale bf16 copy of the weight (the cache not cleared) would give `first` again.
+  EXPECT_TRUE(torch::allclose(second.to(torch::kFloat), -2 * first.to(torch::kFloat), 2e-2, 2e-2));
+  EXPECT_FALSE(parse_precision("fp32"));
+  EXPECT_TRUE(parse_precision("bf16"));
+  try {
+    parse_precision("fp16");
+    ADD_FAILURE() << "fp16 was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision: expected fp32 or bf16, found 'fp16'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Precision, Bf16TrainingLearnsLikeFp32AndKeepsFp32Weights) {
+  // The same tiny denoiser trained the same way in both precisions: the bf16 run must learn about as
+  // much (a frozen-weight or broken-gradient bug leaves its loss near the start).
+  ImageList list;
+  list.images.push_back(to_pixels(smooth_image(64, 64), PixelRange::kUnit));
+  list.names.push_back("smooth");
+  auto patches = normalize_pixels(random_patches(list, 16, 64, /*seed=*/1), PixelRange::kUnit);
+  Dataset test{patches.narrow(0, 0, 16), torch::zeros({16}, torch::kInt64)};
+  std::map<std::string, Metrics> result;
+  double start = 0;
+  for (const std::string precision : {"fp32", "bf16"}) {
+    torch::manual_seed(2);
+    DnCnnOptions o = tiny_dncnn(4);
+    o.width = 16;
+    o.sigma = 30;
+    o.precision = precision;
+    DnCnnFamily model(o, torch::kCPU);
+    start = model.evaluate(test, 16).at("loss");
+    for (int step = 0; step < 60; ++step) model.train_step(patches, torch::Tensor());
+    result[precision] = model.evaluate(test, 16);
+    for (const auto& p : model.net()->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat);
+    EXPECT_EQ(nlohmann::json(model.options()).at("precision"), precision);
+  }
+  EXPECT_LT(result["bf16"].at("loss"), 0.5 * start);
+  EXPECT_NEAR(result["bf16"].at("psnr"), result["fp32"].at("psnr"), 1.0);
 }
 
 TEST(Tiling, EqualsWholeImageAndIsSeamless) {

@@ -386,12 +386,15 @@ int main(int argc, char** argv) try {
   dncnn_app->add_option("--depth", dn.depth, "3x3 conv layers (0 = 17, or 20 when blind)")->capture_default_str()->check(CLI::NonNegativeNumber);
   dncnn_app->add_option("--width", dn.width, "Feature maps of the hidden layers")->capture_default_str()->check(CLI::PositiveNumber);
   dncnn_app->add_flag("--no-batch-norm", train.no_batch_norm, "Leave out batch norm in the middle layers");
+  dncnn_app->add_option("--precision", dn.precision, "Training arithmetic: fp32, or bf16 (autocast; ~2.3x faster on CPUs with AMX, and on GPUs)")
+      ->capture_default_str();
 
   auto* sr_app = train_app->add_subcommand("sr", "Super-resolution, VDSR-style: bicubic upscaling plus a learned residual");
   add_patch_options(sr_app);
   sr_app->add_option("--scale", train.sr.scale, "Upscaling factor")->capture_default_str()->check(CLI::IsMember({2, 3, 4}));
   sr_app->add_option("--depth", train.sr.depth, "3x3 conv layers")->capture_default_str()->check(CLI::Range(2, 1000));
   sr_app->add_option("--width", train.sr.width, "Feature maps of the hidden layers")->capture_default_str()->check(CLI::PositiveNumber);
+  sr_app->add_option("--precision", train.sr.precision, "Training arithmetic: fp32 or bf16 (as for dncnn)")->capture_default_str();
 
   auto* inpaint_ae_app = train_app->add_subcommand("inpaint-ae", "Context-encoder-style inpainting autoencoder (L2 loss on the hole)");
   add_patch_options(inpaint_ae_app);

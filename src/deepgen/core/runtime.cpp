@@ -1,5 +1,6 @@
 #include "deepgen/core/runtime.h"
 
+#include <ATen/autocast_mode.h>
 #include <dlfcn.h>
 #include <torch/version.h>
 
@@ -58,6 +59,61 @@ void seed_everything(uint64_t seed) {
 std::string torch_version() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
          std::to_string(TORCH_VERSION_PATCH);
+}
+
+bool parse_precision(const std::string& name) {
+  if (name == "fp32") return false;
+  if (name == "bf16") return true;
+  fail("--precision: expected fp32 or bf16, found '", name, "'");
+}
+
+namespace {
+// LibTorch 2.4 replaced the per-device autocast calls with ones that take the device type.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool autocast_enabled(c10::DeviceType t) { return at::autocast::is_autocast_enabled(t); }
+void set_autocast(c10::DeviceType t, bool on) { at::autocast::set_autocast_enabled(t, on); }
+c10::ScalarType autocast_dtype(c10::DeviceType t) { return at::autocast::get_autocast_dtype(t); }
+void set_autocast_dtype(c10::DeviceType t, c10::ScalarType d) { at::autocast::set_autocast_dtype(t, d); }
+#else
+bool autocast_enabled(c10::DeviceType t) {
+  return t == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+void set_autocast(c10::DeviceType t, bool on) {
+  t == c10::DeviceType::CUDA ? at::autocast::set_enabled(on) : at::autocast::set_cpu_enabled(on);
+}
+c10::ScalarType autocast_dtype(c10::DeviceType t) {
+  return t == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+}
+void set_autocast_dtype(c10::DeviceType t, c10::ScalarType d) {
+  t == c10::DeviceType::CUDA ? at::autocast::set_autocast_gpu_dtype(d) : at::autocast::set_autocast_cpu_dtype(d);
+}
+#endif
+}  // namespace
+
+AutocastScope::AutocastScope(torch::Device device, bool enabled) : enabled_(enabled), type_(device.type()) {
+  if (!enabled_) return;
+  check(type_ == c10::DeviceType::CPU || type_ == c10::DeviceType::CUDA,
+        "--precision bf16: expected a CPU or CUDA device, found ", device);
+  was_enabled_ = autocast_enabled(type_);
+  old_dtype_ = autocast_dtype(type_);
+  set_autocast(type_, true);
+  set_autocast_dtype(type_, c10::ScalarType::BFloat16);
+  at::autocast::increment_nesting();
+}
+
+AutocastScope::~AutocastScope() {
+  if (!enabled_) return;
+  // The outermost scope drops the bf16 copies of the weights, which the next step must not reuse.
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  set_autocast(type_, was_enabled_);
+  set_autocast_dtype(type_, old_dtype_);
+}
+
+void to_channels_last(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : module.parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  }
 }
 
 }  // namespace deepgen

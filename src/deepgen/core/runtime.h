@@ -27,4 +27,32 @@ void seed_everything(uint64_t seed);
 
 std::string torch_version();
 
+// --precision: "fp32" (false) or "bf16" (true); anything else is an error naming the option.
+bool parse_precision(const std::string& name);
+
+// Mixed precision for one scope, like Python's `with torch.autocast(device, torch.bfloat16)`: with
+// `enabled`, the ops autocast lists (convolutions, matrix products) run in bfloat16 on `device` (AMX or
+// AVX512-BF16 on recent Xeons, tensor cores on GPUs) and the rest stays float32, as do the weights and
+// their gradients. Wrap the forward pass, not the backward. On exit the previous state comes back and,
+// when the outermost scope ends, the cache of bf16 weight copies is cleared: without that (Python's
+// context manager does it, LibTorch's C++ API does not) every later step would reuse the first step's
+// weights. Disabled, it does nothing.
+class AutocastScope {
+ public:
+  AutocastScope(torch::Device device, bool enabled);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool enabled_;
+  c10::DeviceType type_;
+  bool was_enabled_ = false;
+  c10::ScalarType old_dtype_ = c10::ScalarType::Float;
+};
+
+// Stores the 4-D parameters (convolution weights) of `module` channels-last (NHWC), the layout bf16
+// convolutions run fastest in (no reorder before each call); the parameters stay the same tensors.
+void to_channels_last(torch::nn::Module& module);
+
 }  // namespace deepgen

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "deepgen/core/error.h"
+#include "deepgen/core/runtime.h"
 #include "deepgen/data/natural_images.h"
 #include "deepgen/evaluation/image_quality.h"
 
@@ -42,7 +43,7 @@ torch::Tensor ResidualCnnImpl::forward(const torch::Tensor& x) { return layers->
 
 void to_json(nlohmann::json& j, const DnCnnOptions& o) {
   j = {{"channels", o.channels}, {"depth", o.depth}, {"width", o.width}, {"batch_norm", o.batch_norm},
-       {"sigma", o.sigma}, {"sigma_min", o.sigma_min}, {"sigma_max", o.sigma_max}, {"optimizer", o.optimizer}};
+       {"sigma", o.sigma}, {"sigma_min", o.sigma_min}, {"sigma_max", o.sigma_max}, {"precision", o.precision}, {"optimizer", o.optimizer}};
 }
 void from_json(const nlohmann::json& j, DnCnnOptions& o) {
   o.channels = j.value("channels", o.channels);
@@ -52,12 +53,14 @@ void from_json(const nlohmann::json& j, DnCnnOptions& o) {
   o.sigma = j.value("sigma", o.sigma);
   o.sigma_min = j.value("sigma_min", o.sigma_min);
   o.sigma_max = j.value("sigma_max", o.sigma_max);
+  o.precision = j.value("precision", o.precision);
   o.optimizer = j.value("optimizer", o.optimizer);
 }
 
 namespace {
 DnCnnOptions resolved(DnCnnOptions o) {
   if (o.depth == 0) o.depth = o.blind() ? 20 : 17;
+  parse_precision(o.precision);
   if (o.blind()) {
     check(o.sigma_min >= 0 && o.sigma_min <= o.sigma_max, "--sigma-range: expected 0 <= MIN <= MAX, found ",
           o.sigma_min, " ", o.sigma_max);
@@ -81,7 +84,10 @@ DnCnnFamily::DnCnnFamily(const DnCnnOptions& options, torch::Device device)
     : options_(resolved(options)),
       device_(device),
       net_(options_.channels, options_.depth, options_.width, options_.batch_norm),
-      optimizer_((net_->to(device), net_->parameters()), options_.optimizer) {}
+      optimizer_((net_->to(device), net_->parameters()), options_.optimizer),
+      bf16_(parse_precision(options_.precision)) {
+  if (bf16_) to_channels_last(*net_);
+}
 
 Metrics DnCnnFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
   net_->train();
@@ -89,8 +95,12 @@ Metrics DnCnnFamily::train_step(const torch::Tensor& images, const torch::Tensor
   auto sigmas = draw_sigmas(options_, clean.size(0), clean.options()).view({-1, 1, 1, 1}) / 255.0;  // (N,1,1,1)
   auto noise = torch::randn_like(clean) * sigmas;
   auto noisy = clean + noise;
-  auto residual = net_->forward(noisy);
-  auto loss = dncnn_loss(residual, noise);
+  torch::Tensor residual;
+  {
+    AutocastScope autocast(device_, bf16_);
+    residual = net_->forward(bf16_ ? noisy.contiguous(torch::MemoryFormat::ChannelsLast) : noisy);
+  }
+  auto loss = dncnn_loss(residual.to(torch::kFloat), noise);
   optimizer_.step(loss);
   torch::NoGradGuard no_grad;
   return {{"loss", loss.item<double>()}, {"psnr", psnr(noisy - residual, clean).mean().item<double>()}};
@@ -148,6 +158,7 @@ void DnCnnFamily::save(torch::serialize::OutputArchive& archive) { save_net_and_
 
 void DnCnnFamily::load(torch::serialize::InputArchive& archive) {
   load_net_and_optimizer(archive, *net_, optimizer_, device_);
+  if (bf16_) to_channels_last(*net_);
 }
 
 }  // namespace deepgen

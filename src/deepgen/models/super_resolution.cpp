@@ -1,19 +1,22 @@
 #include "deepgen/models/super_resolution.h"
 
 #include "deepgen/core/error.h"
+#include "deepgen/core/runtime.h"
 #include "deepgen/data/natural_images.h"
 #include "deepgen/evaluation/image_quality.h"
 
 namespace deepgen {
 
 void to_json(nlohmann::json& j, const SrOptions& o) {
-  j = {{"channels", o.channels}, {"scale", o.scale}, {"depth", o.depth}, {"width", o.width}, {"optimizer", o.optimizer}};
+  j = {{"channels", o.channels}, {"scale", o.scale}, {"depth", o.depth}, {"width", o.width}, {"precision", o.precision},
+       {"optimizer", o.optimizer}};
 }
 void from_json(const nlohmann::json& j, SrOptions& o) {
   o.channels = j.value("channels", o.channels);
   o.scale = j.value("scale", o.scale);
   o.depth = j.value("depth", o.depth);
   o.width = j.value("width", o.width);
+  o.precision = j.value("precision", o.precision);
   o.optimizer = j.value("optimizer", o.optimizer);
 }
 
@@ -40,13 +43,21 @@ SrFamily::SrFamily(const SrOptions& options, torch::Device device)
     : options_(validated(options)),
       device_(device),
       net_(options_.channels, options_.depth, options_.width, /*batch_norm=*/false),
-      optimizer_((net_->to(device), net_->parameters()), options_.optimizer) {}
+      optimizer_((net_->to(device), net_->parameters()), options_.optimizer),
+      bf16_(parse_precision(options_.precision)) {
+  if (bf16_) to_channels_last(*net_);
+}
 
 Metrics SrFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
   net_->train();
   auto high = random_dihedral(images);
   auto up = degrade(high, options_.scale).first;
-  auto output = up + net_->forward(up);
+  torch::Tensor residual;
+  {
+    AutocastScope autocast(device_, bf16_);
+    residual = net_->forward(bf16_ ? up.contiguous(torch::MemoryFormat::ChannelsLast) : up);
+  }
+  auto output = up + residual.to(torch::kFloat);
   auto loss = sr_loss(output, high);
   optimizer_.step(loss);
   torch::NoGradGuard no_grad;
@@ -94,6 +105,7 @@ void SrFamily::save(torch::serialize::OutputArchive& archive) { save_net_and_opt
 
 void SrFamily::load(torch::serialize::InputArchive& archive) {
   load_net_and_optimizer(archive, *net_, optimizer_, device_);
+  if (bf16_) to_channels_last(*net_);
 }
 
 }  // namespace deepgen

@@ -17,6 +17,7 @@ struct SrOptions {
   int64_t scale = 2;           // upscaling factor: 2, 3 or 4
   int64_t depth = 20;          // 3x3 conv layers (VDSR: 20)
   int64_t width = 64;          // feature maps of the hidden layers (VDSR: 64)
+  std::string precision = "fp32";  // training: fp32 or bf16 (autocast, as for DnCNN); evaluation is fp32
   OptimizerOptions optimizer;  // Adam, lr 1e-3
 };
 void to_json(nlohmann::json& j, const SrOptions& o);
@@ -58,6 +59,7 @@ class SrFamily : public Family {
   torch::Device device_;
   ResidualCnn net_;
   Optimizer optimizer_;
+  bool bf16_;  // train under bf16 autocast, channels-last weights
 };
 
 }  // namespace deepgen
