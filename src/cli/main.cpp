@@ -386,7 +386,7 @@ int main(int argc, char** argv) try {
   dncnn_app->add_option("--depth", dn.depth, "3x3 conv layers (0 = 17, or 20 when blind)")->capture_default_str()->check(CLI::NonNegativeNumber);
   dncnn_app->add_option("--width", dn.width, "Feature maps of the hidden layers")->capture_default_str()->check(CLI::PositiveNumber);
   dncnn_app->add_flag("--no-batch-norm", train.no_batch_norm, "Leave out batch norm in the middle layers");
-  dncnn_app->add_option("--precision", dn.precision, "Training arithmetic: fp32, or bf16 (autocast; ~2.3x faster on CPUs with AMX, and on GPUs)")
+  dncnn_app->add_option("--precision", dn.precision, "Training arithmetic: fp32, or bf16 (autocast; ~2.2x faster at width 32 on CPUs with AMX)")
       ->capture_default_str();
 
   auto* sr_app = train_app->add_subcommand("sr", "Super-resolution, VDSR-style: bicubic upscaling plus a learned residual");

@@ -32,7 +32,7 @@ struct DnCnnOptions {
   double sigma_min = 0;     // blind: a new sigma per patch, uniform in [sigma_min, sigma_max];
   double sigma_max = 0;     //   blind when sigma_max > 0 (the paper: 0..55; the lectures: 5..50)
   std::string precision = "fp32";  // training: fp32, or bf16 (autocast: convolutions in bfloat16, weights
-                                   //   and loss float32; ~2.3x faster on CPUs with AMX); evaluation is fp32
+                                   //   and loss float32; ~2.2x faster on CPUs with AMX); evaluation is fp32
   OptimizerOptions optimizer;  // Adam, lr 1e-3
   bool blind() const { return sigma_max > 0; }
 };
