@@ -41,6 +41,12 @@ ResidualCnnImpl::ResidualCnnImpl(int64_t channels, int64_t depth_, int64_t width
 
 torch::Tensor ResidualCnnImpl::forward(const torch::Tensor& x) { return layers->forward(x); }
 
+torch::Tensor ResidualCnnImpl::forward_train(const torch::Tensor& x, bool bf16) {
+  if (!bf16) return forward(x);
+  AutocastScope autocast(x.device(), true);
+  return forward(x.contiguous(torch::MemoryFormat::ChannelsLast)).to(torch::kFloat);
+}
+
 void to_json(nlohmann::json& j, const DnCnnOptions& o) {
   j = {{"channels", o.channels}, {"depth", o.depth}, {"width", o.width}, {"batch_norm", o.batch_norm},
        {"sigma", o.sigma}, {"sigma_min", o.sigma_min}, {"sigma_max", o.sigma_max}, {"precision", o.precision}, {"optimizer", o.optimizer}};
@@ -60,7 +66,6 @@ void from_json(const nlohmann::json& j, DnCnnOptions& o) {
 namespace {
 DnCnnOptions resolved(DnCnnOptions o) {
   if (o.depth == 0) o.depth = o.blind() ? 20 : 17;
-  parse_precision(o.precision);
   if (o.blind()) {
     check(o.sigma_min >= 0 && o.sigma_min <= o.sigma_max, "--sigma-range: expected 0 <= MIN <= MAX, found ",
           o.sigma_min, " ", o.sigma_max);
@@ -95,12 +100,8 @@ Metrics DnCnnFamily::train_step(const torch::Tensor& images, const torch::Tensor
   auto sigmas = draw_sigmas(options_, clean.size(0), clean.options()).view({-1, 1, 1, 1}) / 255.0;  // (N,1,1,1)
   auto noise = torch::randn_like(clean) * sigmas;
   auto noisy = clean + noise;
-  torch::Tensor residual;
-  {
-    AutocastScope autocast(device_, bf16_);
-    residual = net_->forward(bf16_ ? noisy.contiguous(torch::MemoryFormat::ChannelsLast) : noisy);
-  }
-  auto loss = dncnn_loss(residual.to(torch::kFloat), noise);
+  auto residual = net_->forward_train(noisy, bf16_);
+  auto loss = dncnn_loss(residual, noise);
   optimizer_.step(loss);
   torch::NoGradGuard no_grad;
   return {{"loss", loss.item<double>()}, {"psnr", psnr(noisy - residual, clean).mean().item<double>()}};

@@ -17,6 +17,10 @@ namespace deepgen {
 struct ResidualCnnImpl : torch::nn::Module {
   ResidualCnnImpl(int64_t channels, int64_t depth, int64_t width, bool batch_norm);
   torch::Tensor forward(const torch::Tensor& x);  // the residual R(x)
+  // R(x) for a training step: under bf16 autocast on x's device with a channels-last input when `bf16`
+  // (see AutocastScope; the weights should be channels-last too, to_channels_last), as is otherwise;
+  // float32 either way.
+  torch::Tensor forward_train(const torch::Tensor& x, bool bf16);
   int64_t receptive_radius() const { return depth; }  // pixels of context each output pixel sees per side
   int64_t depth;
   torch::nn::Sequential layers{nullptr};

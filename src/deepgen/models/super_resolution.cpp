@@ -52,12 +52,7 @@ Metrics SrFamily::train_step(const torch::Tensor& images, const torch::Tensor&) 
   net_->train();
   auto high = random_dihedral(images);
   auto up = degrade(high, options_.scale).first;
-  torch::Tensor residual;
-  {
-    AutocastScope autocast(device_, bf16_);
-    residual = net_->forward(bf16_ ? up.contiguous(torch::MemoryFormat::ChannelsLast) : up);
-  }
-  auto output = up + residual.to(torch::kFloat);
+  auto output = up + net_->forward_train(up, bf16_);
   auto loss = sr_loss(output, high);
   optimizer_.step(loss);
   torch::NoGradGuard no_grad;
