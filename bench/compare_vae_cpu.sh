@@ -5,6 +5,7 @@
 #   bench/compare_vae_cpu.sh [THREADS] [REPEATS] [EPOCHS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 THREADS=${1:-1}
 REPEATS=${2:-3}
 EPOCHS=${3:-3}
@@ -21,11 +22,10 @@ export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 for r in $(seq "$REPEATS"); do
   "$DEEPGEN" train vae --epochs "$EPOCHS" --threads "$THREADS" --progress none --no-pictures \
     --out "$work/run$r" >/dev/null 2>&1
-  grep '"split":"train"' "$work/run$r/metrics.jsonl" | sed 's/.*"seconds":\([0-9.e-]*\).*/\1/' >>"$work/deepgen.txt"
+  epoch_seconds "$work/run$r" >>"$work/deepgen.txt"
   "$PYTHON" bench/vae_peer.py --epochs "$EPOCHS" --threads "$THREADS" |
     sed 's/.*"seconds": \([0-9.e-]*\).*/\1/' >>"$work/pytorch.txt"
 done
-median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2)}'; }
 d=$(median "$work/deepgen.txt")
 p=$(median "$work/pytorch.txt")
 echo "machine: $CORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

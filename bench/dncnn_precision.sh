@@ -7,6 +7,7 @@
 #   bench/dncnn_precision.sh [WIDTH] [REPEATS] [EPOCHS] [PATCHES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 WIDTH=${1:-32}
 REPEATS=${2:-3}
 EPOCHS=${3:-2}
@@ -20,10 +21,9 @@ for r in $(seq "$REPEATS"); do
   for p in fp32 bf16; do
     "$DEEPGEN" train dncnn --sigma-range 5 50 --width "$WIDTH" --patches "$PATCHES" --epochs "$EPOCHS" \
       --batch-size 64 --precision "$p" --progress none --no-pictures --out "$work/$p-$r" >/dev/null 2>&1
-    grep '"split":"train"' "$work/$p-$r/metrics.jsonl" | sed 's/.*"seconds":\([0-9.e-]*\).*/\1/' >>"$work/$p.txt"
+    epoch_seconds "$work/$p-$r" >>"$work/$p.txt"
   done
 done
-median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2)}'; }
 f=$(median "$work/fp32.txt")
 b=$(median "$work/bf16.txt")
 isa=$(grep -m1 -o -w -E 'amx_bf16' /proc/cpuinfo || grep -m1 -o -w 'avx512_bf16' /proc/cpuinfo || echo "no bf16 instructions")
