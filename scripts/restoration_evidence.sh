@@ -33,13 +33,14 @@ train dncnn-s50 $FIXED --sigma 50 $DN
 for s in 15 25 50; do train dncnn-s$s-long $FIXED --sigma $s $LONG; done
 # The paper's width (64) for the blind model and its matched fixed ones, 14 epochs each, trained in
 # bf16 (autocast: 2.2x faster than fp32 at width 32 on a CPU with AMX, more at 64; evaluation fp32).
-W64="--width 64 --patches 12000 --precision bf16 $LONG"
+W64BASE="--width 64 --patches 12000 --precision bf16"
+W64="$W64BASE $LONG"
 train dncnn-w64-blind dncnn --sigma-range 5 50 --depth 20 $W64
 for s in 15 25 50; do train dncnn-w64-s$s dncnn --depth 17 --sigma $s $W64; done
 # Two more tries at the sigma-15 gap at width 64 (neither closes it; see the README): one cosine decay
 # (1e-3 to 1e-5) instead of the step, for the blind model and the matched sigma-15 one; and the paper's
 # 50x50 patches for the blind model (DnCNN-B's recipe; the fixed models keep 40x40).
-COS="--width 64 --patches 12000 --precision bf16 --epochs 14 --schedule sgdr --sgdr-period 14 --sgdr-mult 1 --min-lr-factor 0.01"
+COS="$W64BASE --epochs 14 --schedule sgdr --sgdr-period 14 --sgdr-mult 1 --min-lr-factor 0.01"
 train dncnn-w64cos-s15 dncnn --depth 17 --sigma 15 $COS
 train dncnn-w64cos-blind dncnn --sigma-range 5 50 --depth 20 $COS
 train dncnn-w64p50-blind dncnn --sigma-range 5 50 --depth 20 --patch-size 50 $W64
