@@ -1,6 +1,9 @@
 // The generic trainer: loss falls, resume equals an uninterrupted run, divergence is caught and the
 // last good checkpoint survives.
 #include <gtest/gtest.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <filesystem>
 #include <fstream>
@@ -143,6 +146,21 @@ TEST(Trainer, TruncateMetricsDropsEpochsAfterTheCheckpoint) {
   const auto lines = read_lines(dir / "m.jsonl");
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[1]["epoch"], 2);
+}
+
+TEST(Runtime, KeepFreedMemoryServesLargeTensorsFromTheHeapAndKeepsThem) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  ASSERT_TRUE(keep_freed_memory(size_t(256) << 20));
+  const size_t mapped = mallinfo2().hblkhd;  // bytes in mmapped blocks (fordblks: free bytes kept in the heap)
+  {
+    auto t = torch::empty({12 << 20});  // 48 MiB: above glibc's adaptive mmap threshold (at most 32 MiB)
+    t.fill_(1);
+    EXPECT_EQ(mallinfo2().hblkhd, mapped) << "a 48 MiB tensor was mmapped; it should come from the heap";
+  }
+  EXPECT_GE(mallinfo2().fordblks, size_t(48) << 20) << "the freed 48 MiB went back to the kernel";
+#else
+  GTEST_SKIP() << "needs glibc >= 2.33 (mallinfo2)";
+#endif
 }
 
 TEST(Runtime, ThreadSplitNeverOversubscribes) {

@@ -230,6 +230,7 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
 }  // namespace
 
 int main(int argc, char** argv) try {
+  keep_freed_memory();  // no page faults on every batch's activations (see core/runtime.h)
   CLI::App app{"deepgen: deep generative models and the classic deep-learning systems around them, on LibTorch"};
   app.require_subcommand(1);
   app.set_config("--config", "", "Read options from a TOML file (as written to <run>/config.toml); flags win");

@@ -2,9 +2,13 @@
 
 #include <ATen/autocast_mode.h>
 #include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <torch/version.h>
 
 #include <algorithm>
+#include <limits>
 #include <thread>
 
 #include "deepgen/core/error.h"
@@ -37,6 +41,17 @@ ThreadConfig configure_threads(int total, bool conv_heavy) {
   torch::set_num_threads(config.aten);
   set_blas_threads(config.blas);
   return config;
+}
+
+bool keep_freed_memory(size_t bytes) {
+#if defined(__GLIBC__)
+  const int value = int(std::min<size_t>(bytes, size_t(std::numeric_limits<int>::max())));
+  // Setting either turns off glibc's adaptive thresholds, so both are set.
+  return mallopt(M_MMAP_THRESHOLD, value) == 1 && mallopt(M_TRIM_THRESHOLD, value) == 1;
+#else
+  (void)bytes;
+  return false;
+#endif
 }
 
 torch::Device resolve_device(const std::string& name) {
