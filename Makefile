@@ -8,7 +8,7 @@
 BUILD ?= build
 DEMO_OUT ?= runs/demo
 JOBS ?= $(shell nproc)
-# Debian packages the build, the tests and the demo need. python3-torch is only for `make bench`.
+# Debian packages the build, the tests and the demo need. python3-torch and python3-pil are only for `make bench`.
 PACKAGES := cmake g++ make libtorch-dev libopenblas0-pthread dataset-fashion-mnist libcli11-dev \
             nlohmann-json3-dev libstb-dev zlib1g-dev libgtest-dev ccache bc fortunes
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -49,9 +49,10 @@ demo: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-bench: EXTRA_PACKAGES := python3-torch
-bench: build
+bench: EXTRA_PACKAGES := python3-torch python3-pil
+bench: build images
 	bench/compare_vae_cpu.sh 1 3 3
+	bench/dncnn_precision.sh 32 3 2 1536
 
 images: $(IMAGES)/test/camera.png
 
