@@ -23,10 +23,11 @@ ThreadConfig configure_threads(int total, bool conv_heavy);
 // glibc's malloc serves blocks above a threshold (128 KiB at first, raised adaptively up to 32 MiB)
 // with fresh mmap pages and returns freed memory at the top of the heap: a training step that
 // allocates and frees the same activation buffers every batch then page-faults them in again each
-// time (20% of a bf16 DnCNN training run's time on a 2-core Xeon, against 2% for the same training
-// in Python, where the heap had grown differently). This serves blocks below `bytes` from the heap and keeps up to `bytes` of free memory at its
-// top, as PyTorch's performance guide does with jemalloc's decay settings. Process-wide; the deepgen
-// CLI calls it at start. Returns false where the C library has no such setting (not glibc).
+// time (21% of a bf16 DnCNN training run's time in the kernel on a 2-core Xeon, against 2% for the
+// same training in Python). This serves blocks below `bytes` from the heap and keeps up to `bytes` of
+// free memory at its top, the idea of the jemalloc decay settings in PyTorch's CPU performance guide.
+// Process-wide; the deepgen CLI calls it at start. Returns false where the C library has no such
+// setting (not glibc).
 bool keep_freed_memory(size_t bytes = size_t(1) << 30);
 
 // "auto" -> CUDA when available, else CPU; "cpu"; "cuda" (an error when CUDA is missing).
