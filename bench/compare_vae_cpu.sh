@@ -9,10 +9,8 @@ source bench/lib.sh
 THREADS=${1:-1}
 REPEATS=${2:-3}
 EPOCHS=${3:-3}
-PYTHON=/usr/bin/python3
-DEEPGEN=${DEEPGEN:-build/deepgen}
-"$PYTHON" -c 'import torch' 2>/dev/null || { echo "needs Debian's python3-torch: apt-get install python3-torch" >&2; exit 1; }
-[ -x "$DEEPGEN" ] || { echo "needs $DEEPGEN: run make build" >&2; exit 1; }
+need_python torch python3-torch
+need_deepgen
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 CORES=$(nproc --all)
@@ -23,12 +21,11 @@ for r in $(seq "$REPEATS"); do
   "$DEEPGEN" train vae --epochs "$EPOCHS" --threads "$THREADS" --progress none --no-pictures \
     --out "$work/run$r" >/dev/null 2>&1
   epoch_seconds "$work/run$r" >>"$work/deepgen.txt"
-  "$PYTHON" bench/vae_peer.py --epochs "$EPOCHS" --threads "$THREADS" |
-    sed 's/.*"seconds": \([0-9.e-]*\).*/\1/' >>"$work/pytorch.txt"
+  "$PYTHON" bench/vae_peer.py --epochs "$EPOCHS" --threads "$THREADS" | peer_seconds >>"$work/pytorch.txt"
 done
 d=$(median "$work/deepgen.txt")
 p=$(median "$work/pytorch.txt")
-echo "machine: $CORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "machine: $CORES cores, $(cpu_model)"
 echo "threads: $THREADS (ATen x OpenBLAS <= $THREADS), $REPEATS runs x $EPOCHS epochs each, median seconds per epoch"
 printf 'deepgen  %.2f s/epoch\npytorch  %.2f s/epoch\nratio    %.2fx (pytorch / deepgen; >1 means deepgen is faster)\n' \
   "$d" "$p" "$(echo "$p / $d" | bc -l)"

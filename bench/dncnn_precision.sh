@@ -15,12 +15,9 @@ WIDTH=${1:-32}
 REPEATS=${2:-3}
 EPOCHS=${3:-2}
 PATCHES=${4:-1536}
-PYTHON=/usr/bin/python3
-DEEPGEN=${DEEPGEN:-build/deepgen}
-[ -x "$DEEPGEN" ] || { echo "needs $DEEPGEN: run make build" >&2; exit 1; }
+need_deepgen
 [ -d data/natural/train ] || { echo "needs data/natural/train: run make images" >&2; exit 1; }
-"$PYTHON" -c 'import torch, PIL' 2>/dev/null ||
-  { echo "needs Debian's python3-torch and python3-pil: apt-get install python3-torch python3-pil" >&2; exit 1; }
+need_python "torch, PIL" python3-torch python3-pil
 THREADS=$(nproc)
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=1
 work=$(mktemp -d)
@@ -33,19 +30,18 @@ for r in $(seq "$REPEATS"); do
       --out "$work/$p-$r" >/dev/null 2>&1
     epoch_seconds "$work/$p-$r" >>"$work/deepgen-$p.txt"
     "$PYTHON" bench/dncnn_peer.py --width "$WIDTH" --patches "$PATCHES" --epochs "$EPOCHS" --precision "$p" \
-      --threads "$THREADS" | sed 's/.*"seconds": \([0-9.e-]*\).*/\1/' >>"$work/pytorch-$p.txt"
+      --threads "$THREADS" | peer_seconds >>"$work/pytorch-$p.txt"
   done
 done
 isa=$(grep -m1 -o -w -E 'amx_bf16' /proc/cpuinfo || grep -m1 -o -w 'avx512_bf16' /proc/cpuinfo || echo "no bf16 instructions")
-echo "machine: $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') ($isa)"
+echo "machine: $(nproc --all) cores, $(cpu_model) ($isa)"
 echo "blind DnCNN depth 20, width $WIDTH, $PATCHES patches/epoch, $THREADS ATen x 1 BLAS threads,"
 echo "$REPEATS runs x $EPOCHS epochs each, median seconds per epoch"
+declare -A m  # median seconds per epoch, by tool-precision
+for t in deepgen pytorch; do for p in fp32 bf16; do m[$t-$p]=$(median "$work/$t-$p.txt"); done; done
 printf '%-6s %8s %8s  %s\n' precision deepgen pytorch "pytorch / deepgen (>1: deepgen faster)"
 for p in fp32 bf16; do
-  d=$(median "$work/deepgen-$p.txt")
-  t=$(median "$work/pytorch-$p.txt")
-  printf '%-9s %8.2f %8.2f  %.2fx\n' "$p" "$d" "$t" "$(echo "$t / $d" | bc -l)"
+  printf '%-9s %8.2f %8.2f  %.2fx\n' "$p" "${m[deepgen-$p]}" "${m[pytorch-$p]}" "$(echo "${m[pytorch-$p]} / ${m[deepgen-$p]}" | bc -l)"
 done
 printf 'bf16 speed-up: deepgen %.2fx, pytorch %.2fx (fp32 / bf16)\n' \
-  "$(echo "$(median "$work/deepgen-fp32.txt") / $(median "$work/deepgen-bf16.txt")" | bc -l)" \
-  "$(echo "$(median "$work/pytorch-fp32.txt") / $(median "$work/pytorch-bf16.txt")" | bc -l)"
+  "$(echo "${m[deepgen-fp32]} / ${m[deepgen-bf16]}" | bc -l)" "$(echo "${m[pytorch-fp32]} / ${m[pytorch-bf16]}" | bc -l)"

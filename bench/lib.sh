@@ -1,7 +1,26 @@
-# Helpers shared by the bench scripts (sourced, not run).
+# Helpers shared by the bench scripts (sourced, not run). They set PYTHON (Debian's python3, whose
+# torch is the LibTorch deepgen links) and DEEPGEN (the binary; override with DEEPGEN=...).
+PYTHON=/usr/bin/python3
+DEEPGEN=${DEEPGEN:-build/deepgen}
+
+# need_deepgen: exits with a hint unless the deepgen binary is built.
+need_deepgen() { [ -x "$DEEPGEN" ] || { echo "needs $DEEPGEN: run make build" >&2; exit 1; }; }
+
+# need_python MODULE PACKAGE...: exits with the apt-get line unless $PYTHON imports MODULE (e.g. "torch, PIL").
+need_python() {
+  local modules=$1; shift
+  "$PYTHON" -c "import $modules" 2>/dev/null ||
+    { echo "needs Debian's $*: apt-get install $*" >&2; exit 1; }
+}
 
 # epoch_seconds RUN_DIR: the seconds of each training epoch of a deepgen run, one per line.
 epoch_seconds() { grep '"split":"train"' "$1/metrics.jsonl" | sed 's/.*"seconds":\([0-9.e-]*\).*/\1/'; }
 
+# peer_seconds: the seconds of each epoch from a Python peer's JSON lines on stdin, one per line.
+peer_seconds() { sed 's/.*"seconds": \([0-9.e-]*\).*/\1/'; }
+
 # median FILE: the median of the numbers in FILE, one per line.
 median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2)}'; }
+
+# cpu_model: the CPU's model name.
+cpu_model() { grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'; }
