@@ -243,6 +243,7 @@ expect_file "$WORK/dn-pics/s9-sigma25.png"
 expect_ok "train blind dncnn (bf16)" "$DEEPGEN" train dncnn --sigma-range 5 50 --depth 3 --width 4 --patch-size 24 --precision bf16 "${RTINY[@]}" --out "$WORK/dnb"
 grep -q '"psnr_s50"' "$WORK/dnb/metrics.jsonl" && pass || fail "blind dncnn reports each sigma"
 grep -q '"precision": "bf16"' "$WORK/dnb/config.json" && pass || fail "config.json records --precision"
+grep -q '"sigma_sampling": "uniform"' "$WORK/dnb/config.json" && pass || fail "config.json records --sigma-sampling"
 expect_error "precision fp16" "--precision: expected fp32 or bf16, found 'fp16'" "$DEEPGEN" train dncnn --precision fp16 "${RTINY[@]}" --out "$WORK/x"
 expect_ok "eval blind (default table)" "$DEEPGEN" eval "$WORK/dnb" --threads 1
 [ "$(grep -c '^denoise sigma' "$WORK/out")" -eq 3 ] && pass || { fail "blind eval: 3 sigma tables"; cat "$WORK/out"; }
@@ -271,6 +272,7 @@ expect_file "$WORK/dn-out/rgb.png"
 expect_error "sigma and sigma range" "give one" "$DEEPGEN" train dncnn --sigma 15 --sigma-range 5 50 "${RTINY[@]}" --out "$WORK/x"
 expect_error "eval --sigma on sr" "--sigma is for dncnn" "$DEEPGEN" eval "$WORK/sr" --sigma 25
 expect_error "sigma range reversed" "--sigma-range" "$DEEPGEN" train dncnn --sigma-range 50 5 "${RTINY[@]}" --out "$WORK/x"
+expect_error "log-uniform from 0" "needs a positive --sigma-range MIN" "$DEEPGEN" train dncnn --sigma-range 0 50 --sigma-sampling log-uniform "${RTINY[@]}" --out "$WORK/x"
 expect_error "sr patch not a multiple" "must be a multiple of the scale" "$DEEPGEN" train sr --scale 3 --patch-size 25 --depth 2 --width 2 "${RTINY[@]}" --out "$WORK/x"
 expect_error "patch larger than images" "smaller than the" "$DEEPGEN" train dncnn --patch-size 500 "${RTINY[@]}" --out "$WORK/x"
 

@@ -384,6 +384,9 @@ int main(int argc, char** argv) try {
   dncnn_app->add_option("--sigma", dn.sigma, "Fixed noise level (0-255 scale)")->capture_default_str()->check(CLI::PositiveNumber);
   dncnn_app->add_option("--sigma-range", train.sigma_range, "Blind: MIN MAX, a new sigma per patch (e.g. 5 50)")->expected(2)
       ->check(CLI::Range(0.0, 255.0));
+  dncnn_app->add_option("--sigma-sampling", dn.sigma_sampling,
+                        "Blind: how sigma is drawn from the range: uniform (the paper's), or log-uniform (more low-noise patches)")
+      ->capture_default_str()->check(CLI::IsMember({"uniform", "log-uniform"}));
   dncnn_app->add_option("--depth", dn.depth, "3x3 conv layers (0 = 17, or 20 when blind)")->capture_default_str()->check(CLI::NonNegativeNumber);
   dncnn_app->add_option("--width", dn.width, "Feature maps of the hidden layers")->capture_default_str()->check(CLI::PositiveNumber);
   dncnn_app->add_flag("--no-batch-norm", train.no_batch_norm, "Leave out batch norm in the middle layers");

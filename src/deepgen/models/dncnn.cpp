@@ -49,7 +49,8 @@ torch::Tensor ResidualCnnImpl::forward_train(const torch::Tensor& x, bool bf16) 
 
 void to_json(nlohmann::json& j, const DnCnnOptions& o) {
   j = {{"channels", o.channels}, {"depth", o.depth}, {"width", o.width}, {"batch_norm", o.batch_norm},
-       {"sigma", o.sigma}, {"sigma_min", o.sigma_min}, {"sigma_max", o.sigma_max}, {"precision", o.precision}, {"optimizer", o.optimizer}};
+       {"sigma", o.sigma}, {"sigma_min", o.sigma_min}, {"sigma_max", o.sigma_max},
+       {"sigma_sampling", o.sigma_sampling}, {"precision", o.precision}, {"optimizer", o.optimizer}};
 }
 void from_json(const nlohmann::json& j, DnCnnOptions& o) {
   o.channels = j.value("channels", o.channels);
@@ -59,6 +60,7 @@ void from_json(const nlohmann::json& j, DnCnnOptions& o) {
   o.sigma = j.value("sigma", o.sigma);
   o.sigma_min = j.value("sigma_min", o.sigma_min);
   o.sigma_max = j.value("sigma_max", o.sigma_max);
+  o.sigma_sampling = j.value("sigma_sampling", o.sigma_sampling);  // runs before it existed: uniform
   o.precision = j.value("precision", o.precision);
   o.optimizer = j.value("optimizer", o.optimizer);
 }
@@ -69,6 +71,10 @@ DnCnnOptions resolved(DnCnnOptions o) {
   if (o.blind()) {
     check(o.sigma_min >= 0 && o.sigma_min <= o.sigma_max, "--sigma-range: expected 0 <= MIN <= MAX, found ",
           o.sigma_min, " ", o.sigma_max);
+    check(o.sigma_sampling == "uniform" || o.sigma_sampling == "log-uniform",
+          "--sigma-sampling: expected uniform or log-uniform, found '", o.sigma_sampling, "'");
+    check(o.sigma_sampling == "uniform" || o.sigma_min > 0,
+          "--sigma-sampling log-uniform: needs a positive --sigma-range MIN (log 0 is -inf), found ", o.sigma_min);
   } else {
     check(o.sigma > 0, "--sigma: expected a positive noise level (0-255 scale), found ", o.sigma);
   }
@@ -82,7 +88,12 @@ torch::Tensor dncnn_loss(const torch::Tensor& residual, const torch::Tensor& noi
 
 torch::Tensor draw_sigmas(const DnCnnOptions& o, int64_t n, const torch::TensorOptions& tensor_options) {
   if (!o.blind()) return torch::full({n}, o.sigma, tensor_options);
-  return torch::rand({n}, tensor_options) * (o.sigma_max - o.sigma_min) + o.sigma_min;
+  auto u = torch::rand({n}, tensor_options);  // (n) in [0, 1)
+  if (o.sigma_sampling == "log-uniform") {
+    const double lo = std::log(o.sigma_min), hi = std::log(o.sigma_max);
+    return (u * (hi - lo) + lo).exp().clamp(o.sigma_min, o.sigma_max);  // clamp: exp(log x) may miss x by an ulp
+  }
+  return u * (o.sigma_max - o.sigma_min) + o.sigma_min;
 }
 
 DnCnnFamily::DnCnnFamily(const DnCnnOptions& options, torch::Device device)

@@ -35,6 +35,8 @@ struct DnCnnOptions {
   double sigma = 25;        // fixed noise level, on the 0-255 scale (ignored when blind)
   double sigma_min = 0;     // blind: a new sigma per patch, uniform in [sigma_min, sigma_max];
   double sigma_max = 0;     //   blind when sigma_max > 0 (the paper: 0..55; the lectures: 5..50)
+  std::string sigma_sampling = "uniform";  // blind: "uniform" (the paper's), or "log-uniform" (uniform in
+                                           //   log sigma: as many patches in 5..15 as in 15..45; needs MIN > 0)
   std::string precision = "fp32";  // training: fp32, or bf16 (autocast: convolutions in bfloat16, weights
                                    //   and loss float32; ~2.2x faster on CPUs with AMX); evaluation is fp32
   OptimizerOptions optimizer;  // Adam, lr 1e-3
@@ -47,8 +49,8 @@ void from_json(const nlohmann::json& j, DnCnnOptions& o);
 // y - x = v is the noise that was added. residual: R(y); noise: v. Both (N, C, H, W).
 torch::Tensor dncnn_loss(const torch::Tensor& residual, const torch::Tensor& noise);
 
-// Per-patch noise levels for a batch of n: the fixed sigma, or uniform in [sigma_min, sigma_max] for
-// blind training, on the 0-255 scale; (n) float, drawn from the global generator.
+// Per-patch noise levels for a batch of n: the fixed sigma, or uniform (or log-uniform, as
+// sigma_sampling says) in [sigma_min, sigma_max] for blind training, on the 0-255 scale; (n) float, drawn from the global generator.
 torch::Tensor draw_sigmas(const DnCnnOptions& options, int64_t n, const torch::TensorOptions& tensor_options);
 
 class DnCnnFamily : public Family {
