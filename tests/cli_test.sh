@@ -272,6 +272,7 @@ expect_file "$WORK/dn-out/rgb.png"
 expect_error "sigma and sigma range" "give one" "$DEEPGEN" train dncnn --sigma 15 --sigma-range 5 50 "${RTINY[@]}" --out "$WORK/x"
 expect_error "eval --sigma on sr" "--sigma is for dncnn" "$DEEPGEN" eval "$WORK/sr" --sigma 25
 expect_error "sigma range reversed" "--sigma-range" "$DEEPGEN" train dncnn --sigma-range 50 5 "${RTINY[@]}" --out "$WORK/x"
+expect_error "sampling without a range" "--sigma-sampling is for a blind model" "$DEEPGEN" train dncnn --sigma 15 --sigma-sampling log-uniform "${RTINY[@]}" --out "$WORK/x"
 expect_error "log-uniform from 0" "needs a positive --sigma-range MIN" "$DEEPGEN" train dncnn --sigma-range 0 50 --sigma-sampling log-uniform "${RTINY[@]}" --out "$WORK/x"
 expect_error "sr patch not a multiple" "must be a multiple of the scale" "$DEEPGEN" train sr --scale 3 --patch-size 25 --depth 2 --width 2 "${RTINY[@]}" --out "$WORK/x"
 expect_error "patch larger than images" "smaller than the" "$DEEPGEN" train dncnn --patch-size 500 "${RTINY[@]}" --out "$WORK/x"

@@ -489,6 +489,8 @@ int main(int argc, char** argv) try {
       if (fs::is_directory(train.data.dir)) train.data.dir = fs::absolute(train.data.dir).lexically_normal().string();
       check(train.sigma_range.empty() || dncnn_app->get_option("--sigma")->count() == 0,
             "--sigma and --sigma-range: give one (a fixed noise level, or the range of a blind model)");
+      check(!train.sigma_range.empty() || dncnn_app->get_option("--sigma-sampling")->count() == 0,
+            "--sigma-sampling is for a blind model: give --sigma-range MIN MAX with it");
       if (train.sigma_range.size() == 2) {
         train.dncnn.sigma_min = train.sigma_range[0];
         train.dncnn.sigma_max = train.sigma_range[1];

@@ -49,8 +49,9 @@ void from_json(const nlohmann::json& j, DnCnnOptions& o);
 // y - x = v is the noise that was added. residual: R(y); noise: v. Both (N, C, H, W).
 torch::Tensor dncnn_loss(const torch::Tensor& residual, const torch::Tensor& noise);
 
-// Per-patch noise levels for a batch of n: the fixed sigma, or uniform (or log-uniform, as
-// sigma_sampling says) in [sigma_min, sigma_max] for blind training, on the 0-255 scale; (n) float, drawn from the global generator.
+// Per-patch noise levels for a batch of n: the fixed sigma, or uniform (or log-uniform, as sigma_sampling
+// says) in [sigma_min, sigma_max] for blind training, on the 0-255 scale; (n) float, drawn from the global
+// generator.
 torch::Tensor draw_sigmas(const DnCnnOptions& options, int64_t n, const torch::TensorOptions& tensor_options);
 
 class DnCnnFamily : public Family {
