@@ -47,12 +47,11 @@ train dncnn-w64cos-blind dncnn --sigma-range 5 50 --depth 20 $COS
 train dncnn-w64p50-blind dncnn --sigma-range 5 50 --depth 20 --patch-size 50 $W64
 # The blind model with DnCNN-B's budget relative to DnCNN-S in the paper (128x3000 patches of 50x50
 # against 128x1600 of 40x40): 22500 patches of 50x50 against the fixed models' 12000 of 40x40.
-train dncnn-w64pb-blind dncnn --sigma-range 5 50 --depth 20 --width 64 --precision bf16 --patches 22500 \
-  --patch-size 50 $LONG
+PB="dncnn --sigma-range 5 50 --depth 20 --width 64 --precision bf16 --patches 22500 --patch-size 50 $LONG"
+train dncnn-w64pb-blind $PB
 # The same with sigma drawn log-uniformly in 5..50 (as many patches in 5..15 as in 15..45; uniform gives
 # 5..15 22%): the low-noise end, where the blind model over-smooths texture, gets more of the training.
-train dncnn-w64pbl-blind dncnn --sigma-range 5 50 --sigma-sampling log-uniform --depth 20 --width 64 --precision bf16 \
-  --patches 22500 --patch-size 50 $LONG
+train dncnn-w64pbl-blind $PB --sigma-sampling log-uniform
 SR="--depth 12 --width 32 --patches 10000 --epochs 3 --schedule step --step-size 2"
 for s in 2 3 4; do train sr-x$s sr --scale $s $SR; done
 IP="--width 32 --patches 10000 --epochs 4 --schedule step --step-size 3"
@@ -73,7 +72,7 @@ for r in w64cos-blind w64p50-blind w64pb-blind w64pbl-blind; do "$BIN" eval "$OU
 # Where the sigma-15 gap is: what each model removes, and its error in flat and textured regions.
 mkdir -p "$OUT/residuals-s15"
 args=()
-for r in w64pb-blind w64-s15; do
+for r in w64pbl-blind w64pb-blind w64-s15; do
   for i in astronaut camera chelsea coins; do
     "$BIN" denoise "$OUT/dncnn-$r" "data/natural/test/$i.png" "$OUT/residuals-s15/$r-$i.png" --add-noise 15 >/dev/null
     args+=("data/natural/test/$i.png" "$OUT/residuals-s15/$r-$i.png")

@@ -33,7 +33,7 @@ struct DnCnnOptions {
   int64_t width = 64;       // feature maps of the hidden layers
   bool batch_norm = true;   // BN on the middle layers (the paper's)
   double sigma = 25;        // fixed noise level, on the 0-255 scale (ignored when blind)
-  double sigma_min = 0;     // blind: a new sigma per patch, uniform in [sigma_min, sigma_max];
+  double sigma_min = 0;     // blind: a new sigma per patch, drawn from [sigma_min, sigma_max];
   double sigma_max = 0;     //   blind when sigma_max > 0 (the paper: 0..55; the lectures: 5..50)
   std::string sigma_sampling = "uniform";  // blind: "uniform" (the paper's), or "log-uniform" (uniform in
                                            //   log sigma: as many patches in 5..15 as in 15..45; needs MIN > 0)
