@@ -2,7 +2,8 @@
 #   make demo   install what is missing, build, train the default VAE on Fashion-MNIST, write its
 #               pictures and metrics to runs/demo
 #   make test   install what is missing, build, run the test suite with ctest
-# Other targets: make build (build/deepgen), make images (natural images for the restoration models),
+# Other targets: make build (build/deepgen), make images (natural images for the restoration models;
+# make images-plus, a larger training set),
 # make bench (deepgen vs PyTorch, CPU), make clean.
 
 BUILD ?= build
@@ -22,8 +23,18 @@ TEST_IMAGES := astronaut.png camera.png chelsea.png coins.png
 TRAIN_IMAGES := brick.png cell.png coffee.png grass.png gravel.png hubble_deep_field.jpg ihc.png \
                 microaneurysms.png moon.png motorcycle_left.png motorcycle_right.png page.png \
                 retina.jpg rocket.jpg text.png
+# A larger training set, `make images-plus`: those fifteen plus thirty photographs from the examples
+# in Debian's opencv-doc (a 96 MB download, not installed); the same four test images.
+IMAGES_PLUS ?= data/natural-plus
+OPENCV_EXAMPLES := ./usr/share/doc/opencv-doc/examples
+OPENCV_PHOTOS := $(addprefix data/,aero1.jpg aero3.jpg aloeL.jpg apple.jpg baboon.jpg basketball1.png \
+                   board.jpg building.jpg butterfly.jpg chicky_512.png ela_original.jpg fruits.jpg graf1.png \
+                   home.jpg leuvenA.jpg messi5.jpg orange.jpg rubberwhale1.png smarties.png squirrel_cls.jpg \
+                   stuff.jpg) \
+                 $(addprefix text/scenetext0,1.jpg 2.jpg 3.jpg 4.jpg 5.jpg 6.jpg) \
+                 alphamat/input_images/plant.jpg hfs/data/000.jpg reg/home.png
 
-.PHONY: deps build demo test bench clean images
+.PHONY: deps build demo test bench clean images images-plus
 
 deps:
 	@missing=$$(for p in $(PACKAGES) $(EXTRA_PACKAGES); do \
@@ -65,6 +76,19 @@ $(IMAGES)/test/camera.png:
 	  mv $(TRAIN_IMAGES) $(CURDIR)/$(IMAGES).tmp/train/
 	rm -rf $(IMAGES).tmp/deb $(IMAGES) && mv $(IMAGES).tmp $(IMAGES)
 	@echo "natural images: $(IMAGES)/train ($(words $(TRAIN_IMAGES))), $(IMAGES)/test ($(words $(TEST_IMAGES)))"
+
+images-plus: $(IMAGES_PLUS)/test/camera.png
+
+$(IMAGES_PLUS)/test/camera.png: $(IMAGES)/test/camera.png
+	rm -rf $(IMAGES_PLUS).tmp && mkdir -p $(IMAGES_PLUS).tmp/deb $(IMAGES_PLUS).tmp/train
+	cd $(IMAGES_PLUS).tmp/deb && (apt-get download opencv-doc || ($(SUDO) apt-get update -qq && apt-get download opencv-doc))
+	dpkg-deb --fsys-tarfile $(IMAGES_PLUS).tmp/deb/opencv-doc_*.deb | \
+	  tar -x -C $(IMAGES_PLUS).tmp/deb $(addprefix $(OPENCV_EXAMPLES)/,$(OPENCV_PHOTOS))
+	cd $(IMAGES_PLUS).tmp/deb/$(OPENCV_EXAMPLES) && \
+	  for f in $(OPENCV_PHOTOS); do cp $$f $(CURDIR)/$(IMAGES_PLUS).tmp/train/opencv_$$(echo $$f | tr / _); done
+	cp $(IMAGES)/train/* $(IMAGES_PLUS).tmp/train/ && cp -r $(IMAGES)/test $(IMAGES_PLUS).tmp/test
+	rm -rf $(IMAGES_PLUS).tmp/deb $(IMAGES_PLUS) && mv $(IMAGES_PLUS).tmp $(IMAGES_PLUS)
+	@echo "natural images plus: $(IMAGES_PLUS)/train ($$(ls $(IMAGES_PLUS)/train | wc -l)), $(IMAGES_PLUS)/test ($(words $(TEST_IMAGES)))"
 
 clean:
 	rm -rf $(BUILD)
