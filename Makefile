@@ -34,6 +34,11 @@ OPENCV_PHOTOS := $(addprefix data/,aero1.jpg aero3.jpg aloeL.jpg apple.jpg baboo
                  $(addprefix text/scenetext0,1.jpg 2.jpg 3.jpg 4.jpg 5.jpg 6.jpg) \
                  alphamat/input_images/plant.jpg hfs/data/000.jpg reg/home.png
 
+# $(call deb_extract,DIR,PACKAGE,FILES): download PACKAGE's .deb into DIR (running apt-get update once
+# if apt does not know it yet) and extract only FILES (paths inside the package) under DIR; no install.
+deb_extract = cd $(1) && (apt-get download $(2) || ($(SUDO) apt-get update -qq && apt-get download $(2))) && \
+  dpkg-deb --fsys-tarfile $(2)_*.deb | tar -x $(3)
+
 .PHONY: deps build demo test bench clean images images-plus
 
 deps:
@@ -69,9 +74,7 @@ images: $(IMAGES)/test/camera.png
 
 $(IMAGES)/test/camera.png:
 	rm -rf $(IMAGES).tmp && mkdir -p $(IMAGES).tmp/deb $(IMAGES).tmp/train $(IMAGES).tmp/test
-	cd $(IMAGES).tmp/deb && (apt-get download python3-skimage || ($(SUDO) apt-get update -qq && apt-get download python3-skimage))
-	dpkg-deb --fsys-tarfile $(IMAGES).tmp/deb/python3-skimage_*.deb | \
-	  tar -x -C $(IMAGES).tmp/deb $(addprefix $(SKIMAGE_DATA)/,$(TEST_IMAGES) $(TRAIN_IMAGES))
+	$(call deb_extract,$(IMAGES).tmp/deb,python3-skimage,$(addprefix $(SKIMAGE_DATA)/,$(TEST_IMAGES) $(TRAIN_IMAGES)))
 	cd $(IMAGES).tmp/deb/$(SKIMAGE_DATA) && mv $(TEST_IMAGES) $(CURDIR)/$(IMAGES).tmp/test/ && \
 	  mv $(TRAIN_IMAGES) $(CURDIR)/$(IMAGES).tmp/train/
 	rm -rf $(IMAGES).tmp/deb $(IMAGES) && mv $(IMAGES).tmp $(IMAGES)
@@ -81,14 +84,12 @@ images-plus: $(IMAGES_PLUS)/test/camera.png
 
 $(IMAGES_PLUS)/test/camera.png: $(IMAGES)/test/camera.png
 	rm -rf $(IMAGES_PLUS).tmp && mkdir -p $(IMAGES_PLUS).tmp/deb $(IMAGES_PLUS).tmp/train
-	cd $(IMAGES_PLUS).tmp/deb && (apt-get download opencv-doc || ($(SUDO) apt-get update -qq && apt-get download opencv-doc))
-	dpkg-deb --fsys-tarfile $(IMAGES_PLUS).tmp/deb/opencv-doc_*.deb | \
-	  tar -x -C $(IMAGES_PLUS).tmp/deb $(addprefix $(OPENCV_EXAMPLES)/,$(OPENCV_PHOTOS))
+	$(call deb_extract,$(IMAGES_PLUS).tmp/deb,opencv-doc,$(addprefix $(OPENCV_EXAMPLES)/,$(OPENCV_PHOTOS)))
 	cd $(IMAGES_PLUS).tmp/deb/$(OPENCV_EXAMPLES) && \
 	  for f in $(OPENCV_PHOTOS); do cp $$f $(CURDIR)/$(IMAGES_PLUS).tmp/train/opencv_$$(echo $$f | tr / _); done
 	cp $(IMAGES)/train/* $(IMAGES_PLUS).tmp/train/ && cp -r $(IMAGES)/test $(IMAGES_PLUS).tmp/test
 	rm -rf $(IMAGES_PLUS).tmp/deb $(IMAGES_PLUS) && mv $(IMAGES_PLUS).tmp $(IMAGES_PLUS)
-	@echo "natural images plus: $(IMAGES_PLUS)/train ($$(ls $(IMAGES_PLUS)/train | wc -l)), $(IMAGES_PLUS)/test ($(words $(TEST_IMAGES)))"
+	@echo "natural images plus: $(IMAGES_PLUS)/train ($(words $(TRAIN_IMAGES) $(OPENCV_PHOTOS))), $(IMAGES_PLUS)/test ($(words $(TEST_IMAGES)))"
 
 clean:
 	rm -rf $(BUILD)
