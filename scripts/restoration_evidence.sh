@@ -87,12 +87,10 @@ done
 for s in 15 25 50; do
   for r in w64 plus-w64; do "$BIN" eval "$OUT/dncnn-$r-s$s" --sigma $s --json > "$OUT/eval-dncnn-$r-s$s.json"; done
 done
-"$BIN" eval "$OUT/dncnn-w64cos-s15" --sigma 15 --json > "$OUT/eval-dncnn-w64cos-s15.json"
-for r in w32x3 w32bf; do
-  "$BIN" eval "$OUT/dncnn-$r-s15" --sigma 15 --json > "$OUT/eval-dncnn-$r-s15.json"
-  "$BIN" eval "$OUT/dncnn-$r-blind" --sigma 15 25 50 --json > "$OUT/eval-dncnn-$r-blind.json"
+for r in w64cos w32bf w32x3; do "$BIN" eval "$OUT/dncnn-$r-s15" --sigma 15 --json > "$OUT/eval-dncnn-$r-s15.json"; done
+for r in w64cos-blind w64p50-blind w64pb-blind w64pbl-blind plus-w64pb-blind w32bf-blind w32x3-blind; do
+  "$BIN" eval "$OUT/dncnn-$r" --sigma 15 25 50 --json > "$OUT/eval-dncnn-$r.json"
 done
-for r in w64cos-blind w64p50-blind w64pb-blind w64pbl-blind plus-w64pb-blind; do "$BIN" eval "$OUT/dncnn-$r" --sigma 15 25 50 --json > "$OUT/eval-dncnn-$r.json"; done
 # Where the sigma-15 gap is: what each model removes, and its error in flat and textured regions.
 mkdir -p "$OUT/residuals-s15"
 args=()
