@@ -211,7 +211,7 @@ TEST(Pca, ReconstructionEqualsTheSvdClosedForm) {
   // Closed form: project the centred data on the top-3 right singular vectors.
   auto flat = data.view({300, 16}).to(torch::kDouble);
   auto mean = flat.mean(0);
-  auto svd = torch::linalg::svd(flat - mean, false, c10::nullopt);
+  auto svd = torch::linalg_svd(flat - mean, false);
   auto v = std::get<2>(svd).narrow(0, 0, 3);  // (3, 16)
   auto expected = ((flat - mean).matmul(v.t()).matmul(v) + mean).to(torch::kFloat).view({300, 1, 4, 4});
   EXPECT_TRUE(torch::allclose(pca.reconstruct(data), expected, 1e-4, 1e-5));

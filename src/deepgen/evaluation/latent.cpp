@@ -21,7 +21,7 @@ Projection project_2d(const torch::Tensor& codes) {
   if (codes.size(1) == 2) return {codes, 1.0};
   auto centred = (codes - codes.mean(0)).to(torch::kDouble);
   auto covariance = centred.t().matmul(centred) / double(codes.size(0));
-  auto [values, vectors] = torch::linalg::eigh(covariance, "L");  // ascending
+  auto [values, vectors] = torch::linalg_eigh(covariance, "L");  // ascending
   auto axes = vectors.narrow(1, vectors.size(1) - 2, 2).flip({1});  // (D, 2)
   const double kept = values.narrow(0, values.size(0) - 2, 2).sum().item<double>();
   return {centred.matmul(axes).to(torch::kFloat), kept / std::max(1e-12, values.sum().item<double>())};

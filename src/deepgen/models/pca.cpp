@@ -46,7 +46,7 @@ void PcaFamily::fit() {
   auto mean = sum_ / count_;
   // Covariance = E[x x^T] - mean mean^T, symmetric positive semi-definite.
   auto covariance = outer_ / count_ - torch::outer(mean, mean);
-  auto [eigenvalues, eigenvectors] = torch::linalg::eigh(covariance, "L");  // ascending
+  auto [eigenvalues, eigenvectors] = torch::linalg_eigh(covariance, "L");  // ascending
   const int64_t k = options_.code_size;
   auto top = eigenvectors.narrow(1, eigenvectors.size(1) - k, k).flip({1});   // (D, k), largest first
   variances_ = eigenvalues.narrow(0, eigenvalues.size(0) - k, k).flip({0}).clamp_min(0).to(torch::kFloat);
