@@ -55,6 +55,7 @@ grep -q '"split":"train"' "$WORK/straight/metrics.jsonl" && pass || fail "metric
 expect_ok "sample" "$DEEPGEN" sample "$WORK/straight" --n 16 --out "$WORK/s.png"
 expect_file "$WORK/s.png"
 expect_ok "sample default path" "$DEEPGEN" sample "$WORK/straight/checkpoint.pt"
+expect_error "sample to an SVG name" "--out: expected a file name ending in .png" "$DEEPGEN" sample "$WORK/straight" --out "$WORK/s.svg"
 expect_file "$WORK/straight/samples.png"
 expect_ok "reconstruct" "$DEEPGEN" reconstruct "$WORK/straight"
 expect_file "$WORK/straight/reconstructions.png"
@@ -168,7 +169,10 @@ expect_ok "reconstruct on an image folder" "$DEEPGEN" reconstruct "$WORK/own-vae
 
 # Bad input.
 expect_error "unknown model" "valid models: vae, ae, pca, gan, classifier" "$DEEPGEN" train transformer
-expect_error "non-numeric option" "--epochs" "$DEEPGEN" train vae --epochs many
+expect_error "non-numeric option" "--epochs: expected a number > 0, found 'many'" "$DEEPGEN" train vae --epochs many
+expect_error "zero epochs" "--epochs: expected a number > 0, found 0" "$DEEPGEN" train vae --epochs 0
+expect_error "negative threads" "--threads: expected a number >= 0, found -1" "$DEEPGEN" --threads -1 train vae
+expect_error "negative sigma" "--sigma: expected a number > 0, found -3" "$DEEPGEN" train dncnn --sigma -3
 expect_error "missing data folder" "/nonexistent/data" "$DEEPGEN" train vae --data /nonexistent/data --out "$WORK/x"
 mkdir -p "$WORK/bad-idx"
 printf 'not an idx file at all' | gzip >"$WORK/bad-idx/train-images-idx3-ubyte.gz"
@@ -236,6 +240,9 @@ expect_file "$WORK/dn-out/d.noisy.png"
 grep -q "^PSNR .* -> " "$WORK/out" && pass || { fail "denoise prints PSNR before -> after"; cat "$WORK/out"; }
 expect_ok "denoise tiled" "$DEEPGEN" denoise "$WORK/dn" "$WORK/dn-out/d.noisy.png" "$WORK/dn-out/t.png" --sigma 30 --tile 32 --threads 1
 expect_file "$WORK/dn-out/t.png"
+expect_error "denoise to a non-PNG name" "output: expected a file name ending in .png (the format written), found '$WORK/dn-out/t.jpg'" \
+  "$DEEPGEN" denoise "$WORK/dn" "$WORK/dn-out/d.noisy.png" "$WORK/dn-out/t.jpg"
+[ ! -e "$WORK/dn-out/t.jpg" ] && pass || fail "denoise wrote a PNG under a .jpg name"
 expect_ok "eval dncnn --images" "$DEEPGEN" eval "$WORK/dn" --images "$WORK/nat/test" --sigma 15 25 --json --pictures "$WORK/dn-pics" --threads 1
 grep -q '"denoise sigma 15"' "$WORK/out" && grep -q '"nlm"' "$WORK/out" && grep -q '"gaussian"' "$WORK/out" && pass \
   || { fail "eval dncnn tables"; cat "$WORK/out"; }

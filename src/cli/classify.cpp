@@ -187,7 +187,7 @@ void evaluate_ensemble(const std::vector<std::string>& runs, const GlobalOptions
 void add_classifier_commands(CLI::App& app, const GlobalOptions& global) {
   auto shared = std::make_shared<Shared>();
   auto* attack_app = app.add_subcommand("attack", "FGSM adversarial examples: accuracy on clean and attacked test images");
-  add_common(attack_app, *shared, "SVG picture (default <run>/attack.svg); attack.json goes beside the checkpoint");
+  add_common(attack_app, *shared, "SVG picture (default <run>/attack.svg); attack.json goes beside the checkpoint", ".svg");
   auto eps = std::make_shared<std::string>("0.05,0.1,0.2");
   auto limit = std::make_shared<int64_t>(0);
   auto as_json = std::make_shared<bool>(false);

@@ -1,5 +1,8 @@
 #include "common.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <filesystem>
 
 #include "deepgen/core/error.h"
@@ -42,15 +45,45 @@ DataSplits load_run_data(const LoadedRun& run, const std::string& data_dir, bool
   return load_data(options, run.family->pixel_range(), run.device);
 }
 
+namespace {
+CLI::Validator number_check(bool zero_allowed) {
+  const std::string expected = zero_allowed ? "a number >= 0" : "a number > 0";
+  return CLI::Validator(
+      [zero_allowed, expected](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size()) return "expected " + expected + ", found '" + text + "'";
+        if (!(zero_allowed ? value >= 0 : value > 0)) return "expected " + expected + ", found " + text;
+        return {};
+      },
+      zero_allowed ? "NONNEGATIVE" : "POSITIVE");
+}
+}  // namespace
+
+const CLI::Validator Positive = number_check(false);
+const CLI::Validator NonNegative = number_check(true);
+
+CLI::Validator file_ending(const std::string& extension) {
+  return CLI::Validator(
+      [extension](std::string& name) -> std::string {
+        std::string ending = fs::path(name).extension().string();
+        std::transform(ending.begin(), ending.end(), ending.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (ending == extension && fs::path(name).stem() != "") return {};
+        return "expected a file name ending in " + extension + " (the format written), found '" + name + "'";
+      },
+      "FILE" + extension);
+}
+
 std::string default_output(const std::string& run, const std::string& name) {
   const fs::path checkpoint(checkpoint_path(run));
   return (checkpoint.has_parent_path() ? checkpoint.parent_path() / name : fs::path(name)).string();
 }
 
-void add_common(CLI::App* command, Shared& shared, const std::string& out_help) {
+void add_common(CLI::App* command, Shared& shared, const std::string& out_help, const std::string& out_extension) {
   command->fallthrough();
   command->add_option("run", shared.run, "Run directory or checkpoint file")->required();
-  command->add_option("--out", shared.out, out_help);
+  auto* out = command->add_option("--out", shared.out, out_help);
+  if (!out_extension.empty()) out->check(file_ending(out_extension));
   command->add_option("--data", shared.data_dir, "Data folder (default: the run's)");
   command->add_option("--seed", shared.seed, "Seed for anything random")->capture_default_str();
 }

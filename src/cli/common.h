@@ -14,6 +14,13 @@
 
 namespace deepgen::cli {
 
+// Checks for numeric options, used instead of CLI11's PositiveNumber and NonNegativeNumber, whose
+// message reads "Value 0 not in range 0.000000 to 1797693...": these say what was expected and found.
+extern const CLI::Validator Positive;     // a number > 0
+extern const CLI::Validator NonNegative;  // a number >= 0
+// An output file name that ends in `extension` (".png"; any case), since that is the format written.
+CLI::Validator file_ending(const std::string& extension);
+
 struct GlobalOptions {
   int threads = 0;              // total CPU threads; 0 = all cores
   std::string device = "auto";  // auto | cpu | cuda
@@ -42,7 +49,8 @@ struct Shared {
   uint64_t seed = 0;
   int64_t label = -1;  // --class of conditional generators; -1 = not given
 };
-void add_common(CLI::App* command, Shared& shared, const std::string& out_help);
+// `out_extension`: what --out must end in ("" = anything).
+void add_common(CLI::App* command, Shared& shared, const std::string& out_help, const std::string& out_extension);
 // --class, for commands that decode codes with a conditional generator.
 void add_class_option(CLI::App* command, Shared& shared);
 // Applies --class to the run's model when given (a model that is not conditional refuses it).

@@ -351,26 +351,26 @@ void add_explore_commands(CLI::App& app, const GlobalOptions& global) {
   curves_app->add_option("--metric", curves_command->metric, "Metric name, e.g. loss, bits_per_char, accuracy, grad_norm")->capture_default_str();
   curves_app->add_option("--split", curves_command->split, "train or test")->capture_default_str()->check(CLI::IsMember({"train", "test"}));
   curves_app->add_option("--labels", curves_command->labels, "Legend names, one per run (comma-separated)")->delimiter(',');
-  curves_app->add_option("--out", curves_command->out, "SVG file")->capture_default_str();
+  curves_app->add_option("--out", curves_command->out, "SVG file")->capture_default_str()->check(file_ending(".svg"));
   curves_app->callback([=] { curves(*curves_command); });
 
   auto shared = std::make_shared<Shared>();
 
   auto* latent_app = app.add_subcommand("latent", "Scatter the test codes by class (PCA to 2-D if wider); k-means purity");
-  add_common(latent_app, *shared, "SVG file (default <run>/latent.svg); latent.json goes beside it");
+  add_common(latent_app, *shared, "SVG file (default <run>/latent.svg); latent.json goes beside it", ".svg");
   auto clusters = std::make_shared<int64_t>(0), limit = std::make_shared<int64_t>(0);
   latent_app->add_option("--clusters", *clusters, "k of k-means (0 = number of classes)");
   latent_app->add_option("--limit", *limit, "Use the first N test images (0 = all)");
   latent_app->callback([=, &global] { latent(*shared, global, *clusters, *limit); });
 
   auto* manifold_app = app.add_subcommand("manifold", "Decode a grid over a 2-D latent plane (the learned manifold)");
-  add_common(manifold_app, *shared, "PNG file (default <run>/manifold.png)");
+  add_common(manifold_app, *shared, "PNG file (default <run>/manifold.png)", ".png");
   auto side = std::make_shared<int64_t>(20);
   manifold_app->add_option("--n", *side, "Grid side")->capture_default_str()->check(CLI::Range(2, 64));
   manifold_app->callback([=, &global] { manifold(*shared, global, *side); });
 
   auto* interpolate_app = app.add_subcommand("interpolate", "Decode the straight line between two codes");
-  add_common(interpolate_app, *shared, "PNG file (default <run>/interpolation.png)");
+  add_common(interpolate_app, *shared, "PNG file (default <run>/interpolation.png)", ".png");
   auto pairs = std::make_shared<int64_t>(6), steps = std::make_shared<int64_t>(10);
   auto from = std::make_shared<int64_t>(-1), to = std::make_shared<int64_t>(-1);
   interpolate_app->add_option("--pairs", *pairs, "Rows: pairs of test images 0-1, 2-3, ... (or of random codes)")->capture_default_str();
@@ -381,7 +381,7 @@ void add_explore_commands(CLI::App& app, const GlobalOptions& global) {
   interpolate_app->callback([=, &global] { interpolate(*shared, global, *pairs, *steps, *from, *to); });
 
   auto* traverse_app = app.add_subcommand("traverse", "Vary one latent dimension at a time");
-  add_common(traverse_app, *shared, "PNG file (default <run>/traversal.png)");
+  add_common(traverse_app, *shared, "PNG file (default <run>/traversal.png)", ".png");
   auto dims = std::make_shared<int64_t>(0), traverse_steps = std::make_shared<int64_t>(9), image = std::make_shared<int64_t>(0);
   auto range = std::make_shared<double>(3.0);
   traverse_app->add_option("--dims", *dims, "Dimensions to show (0 = all, at most 32)");
@@ -392,7 +392,7 @@ void add_explore_commands(CLI::App& app, const GlobalOptions& global) {
   traverse_app->callback([=, &global] { traverse(*shared, global, *dims, *traverse_steps, *range, *image); });
 
   auto* denoise_app = app.add_subcommand("denoise-ae", "Corrupt test images, reconstruct them; PSNR and noisy/denoised/clean rows");
-  add_common(denoise_app, *shared, "PNG file (default <run>/denoising.png)");
+  add_common(denoise_app, *shared, "PNG file (default <run>/denoising.png)", ".png");
   auto noise = std::make_shared<std::string>("gaussian");
   auto level = std::make_shared<double>(0.3);
   auto as_json = std::make_shared<bool>(false);

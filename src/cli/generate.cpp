@@ -121,7 +121,7 @@ void add_generator_commands(CLI::App& app, const GlobalOptions& global) {
 
   auto* arithmetic_app = app.add_subcommand(
       "arithmetic", "Latent vector arithmetic: decode mean z(A) - mean z(B) + mean z(C) of chosen samples");
-  add_common(arithmetic_app, *shared, "PNG file (default <run>/arithmetic.png)");
+  add_common(arithmetic_app, *shared, "PNG file (default <run>/arithmetic.png)", ".png");
   add_class_option(arithmetic_app, *shared);
   auto arithmetic_command = std::make_shared<ArithmeticCommand>();
   arithmetic_app->add_option("--a", arithmetic_command->a, "Indices of concept A's samples in `deepgen sample RUN --n N --seed S` (row-major from 0)")
@@ -130,21 +130,21 @@ void add_generator_commands(CLI::App& app, const GlobalOptions& global) {
   arithmetic_app->add_option("--c", arithmetic_command->c, "Indices of concept C's samples (added)")->required()->delimiter(',');
   arithmetic_app->add_option("--n", arithmetic_command->samples, "The sample grid's --n")->capture_default_str()->check(CLI::Range(1, 4096));
   arithmetic_app->add_option("--variants", arithmetic_command->variants, "Noisy decodings of the result")->capture_default_str()->check(CLI::Range(0, 64));
-  arithmetic_app->add_option("--noise", arithmetic_command->noise, "Standard deviation of their noise")->capture_default_str()->check(CLI::NonNegativeNumber);
+  arithmetic_app->add_option("--noise", arithmetic_command->noise, "Standard deviation of their noise")->capture_default_str()->check(NonNegative);
   arithmetic_app->callback([=, &global] { arithmetic(*shared, global, *arithmetic_command); });
 
   auto* inpaint_app = app.add_subcommand(
       "inpaint", "Semantic inpainting (Yeh et al. 2017): fill masked pixels with the GAN sample that fits the rest");
-  add_common(inpaint_app, *shared, "PNG file (default <run>/inpainting.png); <name>.json goes beside it");
+  add_common(inpaint_app, *shared, "PNG file (default <run>/inpainting.png); <name>.json goes beside it", ".png");
   auto inpaint = std::make_shared<InpaintCommand>();
   inpaint_app->add_option("--image", inpaint->images, "Image file(s) to complete (default: the first --count test images)");
   inpaint_app->add_option("--count", inpaint->count, "Test images to complete when no --image is given")->capture_default_str()->check(CLI::Range(1, 256));
   inpaint_app->add_option("--mask", inpaint->mask, "center, left, right, top, bottom, random (80% missing) or a PNG (white = known)")->capture_default_str();
-  inpaint_app->add_option("--steps", inpaint->options.steps, "Adam steps on z")->capture_default_str()->check(CLI::NonNegativeNumber);
-  inpaint_app->add_option("--lr", inpaint->options.lr, "Adam learning rate on z")->capture_default_str()->check(CLI::PositiveNumber);
-  inpaint_app->add_option("--lambda", inpaint->options.perceptual_weight, "Weight of the perceptual loss log(1 - D(G(z)))")->capture_default_str()->check(CLI::NonNegativeNumber);
+  inpaint_app->add_option("--steps", inpaint->options.steps, "Adam steps on z")->capture_default_str()->check(NonNegative);
+  inpaint_app->add_option("--lr", inpaint->options.lr, "Adam learning rate on z")->capture_default_str()->check(Positive);
+  inpaint_app->add_option("--lambda", inpaint->options.perceptual_weight, "Weight of the perceptual loss log(1 - D(G(z)))")->capture_default_str()->check(NonNegative);
   inpaint_app->add_option("--restarts", inpaint->options.restarts, "Starting codes per image; the lowest loss wins")->capture_default_str()->check(CLI::Range(1, 256));
-  inpaint_app->add_option("--window", inpaint->options.window, "Side of the contextual-weight window (odd)")->capture_default_str()->check(CLI::PositiveNumber);
+  inpaint_app->add_option("--window", inpaint->options.window, "Side of the contextual-weight window (odd)")->capture_default_str()->check(Positive);
   inpaint_app->add_option("--blend", inpaint->blend, "none (paste the known pixels back) or poisson")->capture_default_str()
       ->check(CLI::IsMember({"none", "poisson"}));
   inpaint_app->callback([=, &global] { inpaint_command(*shared, global, *inpaint); });

@@ -35,6 +35,8 @@
 namespace fs = std::filesystem;
 using namespace deepgen;
 using deepgen::cli::GlobalOptions;
+using deepgen::cli::NonNegative;
+using deepgen::cli::Positive;
 
 namespace {
 
@@ -237,7 +239,7 @@ int main(int argc, char** argv) try {
   app.allow_config_extras(CLI::config_extras_mode::error);
   GlobalOptions global;
   app.add_option("--threads", global.threads, "CPU threads in all (0 = all cores), split between ATen and OpenBLAS so they never oversubscribe")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative);
   app.add_option("--device", global.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
 
   // train
@@ -247,19 +249,19 @@ int main(int argc, char** argv) try {
   train_app->require_subcommand(1);
   train_app->add_option("--data", train.data.dir, std::string("MNIST-style IDX folder or image folder; dncnn, sr, inpaint-ae: a folder of natural images of any size (default ") +
                         kDefaultNaturalImages + ", made by `make images`)")->capture_default_str();
-  train_app->add_option("--epochs", train.trainer.epochs, "Total epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  train_app->add_option("--batch-size", train.trainer.batch_size, "Images per step (charlm: parallel text streams)")->capture_default_str()->check(CLI::PositiveNumber);
-  train_app->add_option("--lr", train.lr, "Learning rate (default: the model's)")->check(CLI::PositiveNumber);
+  train_app->add_option("--epochs", train.trainer.epochs, "Total epochs")->capture_default_str()->check(Positive);
+  train_app->add_option("--batch-size", train.trainer.batch_size, "Images per step (charlm: parallel text streams)")->capture_default_str()->check(Positive);
+  train_app->add_option("--lr", train.lr, "Learning rate (default: the model's)")->check(Positive);
   train_app->add_option("--optimizer", train.optimizer, "sgd, momentum, nesterov or adam (default: the model's)")
       ->check(CLI::IsMember({"sgd", "momentum", "nesterov", "adam"}));
   train_app->add_option("--momentum", train.momentum, "Momentum of momentum/nesterov (default 0.9)")->check(CLI::Range(0.0, 0.999999));
-  train_app->add_option("--weight-decay", train.weight_decay, "L2 weight decay (default 0)")->check(CLI::NonNegativeNumber);
-  train_app->add_option("--clip-grad", train.clip_grad, "Clip the global gradient norm (default: the model's, 0 = off; charlm: 5)")->check(CLI::NonNegativeNumber);
+  train_app->add_option("--weight-decay", train.weight_decay, "L2 weight decay (default 0)")->check(NonNegative);
+  train_app->add_option("--clip-grad", train.clip_grad, "Clip the global gradient norm (default: the model's, 0 = off; charlm: 5)")->check(NonNegative);
   train_app->add_option("--schedule", train.trainer.schedule.name, "Learning-rate schedule: none, step or sgdr")
       ->capture_default_str()->check(CLI::IsMember({"none", "step", "sgdr"}));
-  train_app->add_option("--step-size", train.trainer.schedule.step_size, "step: epochs between decays")->capture_default_str()->check(CLI::PositiveNumber);
-  train_app->add_option("--gamma", train.trainer.schedule.gamma, "step: decay factor")->capture_default_str()->check(CLI::PositiveNumber);
-  train_app->add_option("--sgdr-period", train.trainer.schedule.period, "sgdr: epochs of the first cycle")->capture_default_str()->check(CLI::PositiveNumber);
+  train_app->add_option("--step-size", train.trainer.schedule.step_size, "step: epochs between decays")->capture_default_str()->check(Positive);
+  train_app->add_option("--gamma", train.trainer.schedule.gamma, "step: decay factor")->capture_default_str()->check(Positive);
+  train_app->add_option("--sgdr-period", train.trainer.schedule.period, "sgdr: epochs of the first cycle")->capture_default_str()->check(Positive);
   train_app->add_option("--sgdr-mult", train.trainer.schedule.period_mult, "sgdr: growth of each next cycle")->capture_default_str()->check(CLI::Range(1.0, 100.0));
   train_app->add_option("--min-lr-factor", train.trainer.schedule.min_factor, "sgdr: floor as a fraction of --lr")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   train_app->add_option("--seed", train.trainer.seed, "Seed for initialization, shuffling and noise")->capture_default_str();
@@ -278,9 +280,9 @@ int main(int argc, char** argv) try {
   auto* vae_app = train_app->add_subcommand("vae", "Variational autoencoder (dense 784-400-20 or conv), Bernoulli decoder");
   vae_app->fallthrough();
   vae_app->add_option("--arch", train.vae.arch, "dense or conv")->capture_default_str()->check(CLI::IsMember({"dense", "conv"}));
-  vae_app->add_option("--latent-dim", train.vae.latent_dim, "Size of z")->capture_default_str()->check(CLI::PositiveNumber);
-  vae_app->add_option("--hidden", train.vae.hidden, "Hidden units")->capture_default_str()->check(CLI::PositiveNumber);
-  vae_app->add_option("--beta", train.vae.beta, "KL weight (1 = ELBO, >1 = beta-VAE)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  vae_app->add_option("--latent-dim", train.vae.latent_dim, "Size of z")->capture_default_str()->check(Positive);
+  vae_app->add_option("--hidden", train.vae.hidden, "Hidden units")->capture_default_str()->check(Positive);
+  vae_app->add_option("--beta", train.vae.beta, "KL weight (1 = ELBO, >1 = beta-VAE)")->capture_default_str()->check(NonNegative);
 
   auto* ae_app = train_app->add_subcommand("ae", "Autoencoders: plain (under/over-complete, tied), sparse, contractive, denoising");
   ae_app->fallthrough();
@@ -288,22 +290,22 @@ int main(int argc, char** argv) try {
       ->check(CLI::IsMember({"plain", "sparse", "contractive", "denoising"}));
   ae_app->add_option("--arch", train.ae.arch, "dense or conv")->capture_default_str()->check(CLI::IsMember({"dense", "conv"}));
   ae_app->add_option("--code-size", train.ae.code_size, "Units in the code (under-complete below the pixel count, over-complete above)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(Positive);
   ae_app->add_option("--hidden", train.ae.hidden, "Dense: a ReLU layer of this width before the code (0 = one layer)")->capture_default_str();
   ae_app->add_option("--code-activation", train.ae.code_activation, "sigmoid, relu or linear")->capture_default_str()
       ->check(CLI::IsMember({"sigmoid", "relu", "linear"}));
   ae_app->add_flag("--tied", train.ae.tied, "Decoder weights = transposed encoder weights (dense)");
   ae_app->add_option("--recon", train.ae.recon, "Reconstruction loss: bce (inputs in [0,1]) or mse")->capture_default_str()
       ->check(CLI::IsMember({"bce", "mse"}));
-  ae_app->add_option("--sparsity", train.ae.sparsity, "sparse: L1 weight on the code")->capture_default_str()->check(CLI::NonNegativeNumber);
-  ae_app->add_option("--contraction", train.ae.contraction, "contractive: weight of ||dh/dx||_F^2")->capture_default_str()->check(CLI::NonNegativeNumber);
+  ae_app->add_option("--sparsity", train.ae.sparsity, "sparse: L1 weight on the code")->capture_default_str()->check(NonNegative);
+  ae_app->add_option("--contraction", train.ae.contraction, "contractive: weight of ||dh/dx||_F^2")->capture_default_str()->check(NonNegative);
   ae_app->add_option("--noise", train.ae.noise, "denoising: gaussian, masking or salt-pepper")->capture_default_str()
       ->check(CLI::IsMember({"gaussian", "masking", "salt-pepper"}));
-  ae_app->add_option("--noise-level", train.ae.noise_level, "denoising: gaussian sigma or fraction of pixels")->capture_default_str()->check(CLI::NonNegativeNumber);
+  ae_app->add_option("--noise-level", train.ae.noise_level, "denoising: gaussian sigma or fraction of pixels")->capture_default_str()->check(NonNegative);
 
   auto* pca_app = train_app->add_subcommand("pca", "PCA, the linear baseline (closed form; one epoch suffices)");
   pca_app->fallthrough();
-  pca_app->add_option("--code-size", train.pca.code_size, "Principal components kept")->capture_default_str()->check(CLI::PositiveNumber);
+  pca_app->add_option("--code-size", train.pca.code_size, "Principal components kept")->capture_default_str()->check(Positive);
 
   auto* classifier_app = train_app->add_subcommand("classifier", "Image classifiers: mlp, lenet5, vgg, vgg16, inception, resnet");
   classifier_app->fallthrough();
@@ -322,7 +324,7 @@ int main(int argc, char** argv) try {
   classifier_app->add_flag("--naive-inception", train.naive_inception, "inception: no 1x1 reductions");
   classifier_app->add_option("--adversarial-training", c.adversarial_alpha, "alpha: train on alpha*C(x) + (1-alpha)*C(x~) with FGSM x~")
       ->check(CLI::Range(0.0, 1.0));
-  classifier_app->add_option("--adversarial-eps", c.adversarial_eps, "FGSM step of adversarial training")->capture_default_str()->check(CLI::NonNegativeNumber);
+  classifier_app->add_option("--adversarial-eps", c.adversarial_eps, "FGSM step of adversarial training")->capture_default_str()->check(NonNegative);
 
   auto* gan_app = train_app->add_subcommand("gan", "GANs: dense (mlp) or DCGAN networks; minimax, non-saturating or least-squares game");
   gan_app->fallthrough();
@@ -331,16 +333,16 @@ int main(int argc, char** argv) try {
       ->check(CLI::IsMember({"mlp", "dcgan"}));
   gan_app->add_option("--loss", g.loss, "minimax (G minimizes log(1 - D(G(z)))), nonsaturating (G maximizes log D(G(z))) or lsgan (least squares)")
       ->capture_default_str()->check(CLI::IsMember({"minimax", "nonsaturating", "lsgan"}));
-  gan_app->add_option("--d-steps", g.d_steps, "Discriminator updates per generator update (k)")->capture_default_str()->check(CLI::PositiveNumber);
+  gan_app->add_option("--d-steps", g.d_steps, "Discriminator updates per generator update (k)")->capture_default_str()->check(Positive);
   gan_app->add_flag("--conditional", g.conditional, "Feed the class label to G and D (sample --class then picks the class)");
   gan_app->add_option("--label-smoothing", g.label_smoothing, "One-sided: D's target for real images is 1 - this (e.g. 0.1)")
       ->capture_default_str()->check(CLI::Range(0.0, 0.49));
   gan_app->add_option("--ema", g.ema_decay, "Decay of the moving average of G's weights used for sampling (0 = off)")
       ->capture_default_str()->check(CLI::Range(0.0, 0.999999));
-  gan_app->add_option("--latent-dim", g.latent_dim, "Size of z")->capture_default_str()->check(CLI::PositiveNumber);
-  gan_app->add_option("--g-features", g.g_features, "dcgan: generator feature maps (ngf)")->capture_default_str()->check(CLI::PositiveNumber);
-  gan_app->add_option("--d-features", g.d_features, "dcgan: discriminator feature maps (ndf)")->capture_default_str()->check(CLI::PositiveNumber);
-  gan_app->add_option("--hidden", g.hidden, "mlp: G is z-h-2h-4h-image, D is image-4h-2h-h-1")->capture_default_str()->check(CLI::PositiveNumber);
+  gan_app->add_option("--latent-dim", g.latent_dim, "Size of z")->capture_default_str()->check(Positive);
+  gan_app->add_option("--g-features", g.g_features, "dcgan: generator feature maps (ngf)")->capture_default_str()->check(Positive);
+  gan_app->add_option("--d-features", g.d_features, "dcgan: discriminator feature maps (ndf)")->capture_default_str()->check(Positive);
+  gan_app->add_option("--hidden", g.hidden, "mlp: G is z-h-2h-4h-image, D is image-4h-2h-h-1")->capture_default_str()->check(Positive);
   gan_app->add_option("--beta1", train.beta1, "Adam beta1 (default 0.5)")->check(CLI::Range(0.0, 0.999999));
 
   auto* charlm_app = train_app->add_subcommand("charlm", "Character-level language model: RNN, LSTM or GRU, truncated BPTT (--batch-size = parallel streams)");
@@ -348,11 +350,11 @@ int main(int argc, char** argv) try {
   auto& lm = train.charlm;
   charlm_app->add_option("--text", train.data.text, "UTF-8 text file: first 90% of the lines train, the rest validate (default: Debian's fortunes, every 10th fortune validates)");
   charlm_app->add_option("--cell", lm.cell, "rnn (tanh), lstm or gru")->capture_default_str()->check(CLI::IsMember({"rnn", "lstm", "gru"}));
-  charlm_app->add_option("--layers", lm.layers, "Stacked recurrent layers")->capture_default_str()->check(CLI::PositiveNumber);
-  charlm_app->add_option("--hidden", lm.hidden, "Units per layer")->capture_default_str()->check(CLI::PositiveNumber);
+  charlm_app->add_option("--layers", lm.layers, "Stacked recurrent layers")->capture_default_str()->check(Positive);
+  charlm_app->add_option("--hidden", lm.hidden, "Units per layer")->capture_default_str()->check(Positive);
   charlm_app->add_option("--dropout", lm.dropout, "Dropout between recurrent layers")->capture_default_str()->check(CLI::Range(0.0, 0.99));
   charlm_app->add_option("--seq-len", lm.seq_len, "Characters per chunk: how far back gradients flow (truncated BPTT)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(Positive);
 
   auto* seqclass_app = train_app->add_subcommand("seqclass", "Many-to-one: which fortune file a fortune comes from, read by a (bi)directional RNN/LSTM/GRU, or the bag-of-characters baseline");
   seqclass_app->fallthrough();
@@ -361,34 +363,34 @@ int main(int argc, char** argv) try {
   seqclass_app->add_option("--arch", sc.arch, "rnn (a recurrent reader) or bow (linear softmax on character shares, the baseline)")
       ->capture_default_str()->check(CLI::IsMember({"rnn", "bow"}));
   seqclass_app->add_option("--cell", sc.cell, "rnn (tanh), lstm or gru")->capture_default_str()->check(CLI::IsMember({"rnn", "lstm", "gru"}));
-  seqclass_app->add_option("--layers", sc.layers, "Stacked recurrent layers")->capture_default_str()->check(CLI::PositiveNumber);
-  seqclass_app->add_option("--hidden", sc.hidden, "Units per layer and direction")->capture_default_str()->check(CLI::PositiveNumber);
+  seqclass_app->add_option("--layers", sc.layers, "Stacked recurrent layers")->capture_default_str()->check(Positive);
+  seqclass_app->add_option("--hidden", sc.hidden, "Units per layer and direction")->capture_default_str()->check(Positive);
   seqclass_app->add_flag("--bidirectional,!--unidirectional", sc.bidirectional, "Read each text both ways (default) or forwards only");
   seqclass_app->add_option("--dropout", sc.dropout, "Dropout between recurrent layers")->capture_default_str()->check(CLI::Range(0.0, 0.99));
-  seqclass_app->add_option("--max-len", sc.max_len, "Characters read per text (longer texts are cut)")->capture_default_str()->check(CLI::PositiveNumber);
+  seqclass_app->add_option("--max-len", sc.max_len, "Characters read per text (longer texts are cut)")->capture_default_str()->check(Positive);
 
   // restoration models: options every one of them takes
   auto add_patch_options = [&](CLI::App* command) {
     command->fallthrough();
     command->add_option("--patch-size", train.patches.patch_size, "Side of the random training patches (0 = the model's default)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
+        ->capture_default_str()->check(NonNegative);
     command->add_option("--patches", train.patches.patches, "Training patches, cropped at random once per run (an epoch visits each once, with a random flip/rotation)")
-        ->capture_default_str()->check(CLI::PositiveNumber);
+        ->capture_default_str()->check(Positive);
     command->add_option("--test-patches", train.patches.test_patches, "Patches of the test images for the per-epoch evaluation")
-        ->capture_default_str()->check(CLI::PositiveNumber);
+        ->capture_default_str()->check(Positive);
   };
 
   auto* dncnn_app = train_app->add_subcommand("dncnn", "DnCNN residual denoiser (Zhang et al. 2017): fixed --sigma or blind --sigma-range");
   add_patch_options(dncnn_app);
   auto& dn = train.dncnn;
-  dncnn_app->add_option("--sigma", dn.sigma, "Fixed noise level (0-255 scale)")->capture_default_str()->check(CLI::PositiveNumber);
+  dncnn_app->add_option("--sigma", dn.sigma, "Fixed noise level (0-255 scale)")->capture_default_str()->check(Positive);
   dncnn_app->add_option("--sigma-range", train.sigma_range, "Blind: MIN MAX, a new sigma per patch (e.g. 5 50)")->expected(2)
       ->check(CLI::Range(0.0, 255.0));
   dncnn_app->add_option("--sigma-sampling", dn.sigma_sampling,
                         "Blind: how sigma is drawn from the range: uniform (the paper's), or log-uniform (more low-noise patches)")
       ->capture_default_str()->check(CLI::IsMember({"uniform", "log-uniform"}));
-  dncnn_app->add_option("--depth", dn.depth, "3x3 conv layers (0 = 17, or 20 when blind)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  dncnn_app->add_option("--width", dn.width, "Feature maps of the hidden layers")->capture_default_str()->check(CLI::PositiveNumber);
+  dncnn_app->add_option("--depth", dn.depth, "3x3 conv layers (0 = 17, or 20 when blind)")->capture_default_str()->check(NonNegative);
+  dncnn_app->add_option("--width", dn.width, "Feature maps of the hidden layers")->capture_default_str()->check(Positive);
   dncnn_app->add_flag("--no-batch-norm", train.no_batch_norm, "Leave out batch norm in the middle layers");
   dncnn_app->add_option("--precision", dn.precision, "Training arithmetic: fp32, or bf16 (autocast; ~2.2x faster at width 32 on CPUs with AMX)")
       ->capture_default_str();
@@ -397,12 +399,12 @@ int main(int argc, char** argv) try {
   add_patch_options(sr_app);
   sr_app->add_option("--scale", train.sr.scale, "Upscaling factor")->capture_default_str()->check(CLI::IsMember({2, 3, 4}));
   sr_app->add_option("--depth", train.sr.depth, "3x3 conv layers")->capture_default_str()->check(CLI::Range(2, 1000));
-  sr_app->add_option("--width", train.sr.width, "Feature maps of the hidden layers")->capture_default_str()->check(CLI::PositiveNumber);
+  sr_app->add_option("--width", train.sr.width, "Feature maps of the hidden layers")->capture_default_str()->check(Positive);
   sr_app->add_option("--precision", train.sr.precision, "Training arithmetic: fp32 or bf16 (as for dncnn)")->capture_default_str();
 
   auto* inpaint_ae_app = train_app->add_subcommand("inpaint-ae", "Context-encoder-style inpainting autoencoder (L2 loss on the hole)");
   add_patch_options(inpaint_ae_app);
-  inpaint_ae_app->add_option("--width", train.inpaint.width, "Feature maps of the first layer")->capture_default_str()->check(CLI::PositiveNumber);
+  inpaint_ae_app->add_option("--width", train.inpaint.width, "Feature maps of the first layer")->capture_default_str()->check(Positive);
   inpaint_ae_app->add_option("--mask", train.inpaint.mask, "Training holes: center (half-side square), random (80% of the pixels) or mixed")
       ->capture_default_str()->check(CLI::IsMember({"center", "random", "mixed"}));
 
@@ -416,7 +418,7 @@ int main(int argc, char** argv) try {
   sample_app->add_option("run", run, "Run directory or checkpoint file")->required();
   sample_app->add_option("--n", count, "Number of images")->capture_default_str()->check(CLI::Range(1, 4096));
   sample_app->add_option("--seed", seed, "Seed of the latent codes")->capture_default_str();
-  sample_app->add_option("--out", output, "PNG file (default <run>/samples.png)");
+  sample_app->add_option("--out", output, "PNG file (default <run>/samples.png)")->check(deepgen::cli::file_ending(".png"));
   int64_t label = -1;
   auto* sample_class = sample_app->add_option("--class", label, "Conditional gan: draw every image from this class (default: classes in turn)");
 
@@ -424,7 +426,7 @@ int main(int argc, char** argv) try {
   auto* reconstruct_app = app.add_subcommand("reconstruct", "Write test images above their reconstructions (autoencoders)");
   reconstruct_app->fallthrough();
   reconstruct_app->add_option("run", run, "Run directory or checkpoint file")->required();
-  reconstruct_app->add_option("--out", output, "PNG file (default <run>/reconstructions.png)");
+  reconstruct_app->add_option("--out", output, "PNG file (default <run>/reconstructions.png)")->check(deepgen::cli::file_ending(".png"));
   std::string data_dir;
   reconstruct_app->add_option("--data", data_dir, "Data folder (default: the run's)");
 
@@ -439,7 +441,7 @@ int main(int argc, char** argv) try {
   eval_app->add_flag("--json", as_json, "Print JSON instead of a table");
   eval_app->add_option("--data", data_dir, "Data folder (default: the run's)");
   eval_app->add_option("--seed", seed, "Seed of the evaluation noise")->capture_default_str();
-  eval_app->add_option("--batch-size", eval_batch, "Images per evaluation batch")->capture_default_str()->check(CLI::PositiveNumber);
+  eval_app->add_option("--batch-size", eval_batch, "Images per evaluation batch")->capture_default_str()->check(Positive);
   std::string classifier_run;
   GeneratorQualityOptions quality_options;
   eval_app->add_option("--classifier", classifier_run, "Generators (gan, vae): score samples with this classifier run (Frechet distance, class coverage)");
@@ -447,11 +449,11 @@ int main(int argc, char** argv) try {
   cli::RestorationEval restoration_eval;
   eval_app->add_option("--images", restoration_eval.images, "Restoration runs: folder of images to evaluate on (default: the run's test images)");
   eval_app->add_option("--sigma", restoration_eval.sigmas, "dncnn: noise level(s) on the 0-255 scale (default: as trained; 15 25 50 when blind)")
-      ->check(CLI::PositiveNumber);
+      ->check(Positive);
   eval_app->add_option("--mask", restoration_eval.mask, "inpaint-ae: center, left, right, top, bottom or random")->capture_default_str();
-  eval_app->add_option("--crops", restoration_eval.crops, "inpaint-ae: crops per image (the model's patch size)")->capture_default_str()->check(CLI::PositiveNumber);
+  eval_app->add_option("--crops", restoration_eval.crops, "inpaint-ae: crops per image (the model's patch size)")->capture_default_str()->check(Positive);
   eval_app->add_option("--pictures", restoration_eval.pictures, "Restoration runs: write before/after pictures to this folder");
-  eval_app->add_option("--tile", restoration_eval.tiles.tile, "Restoration runs: tile side (0 = automatic)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  eval_app->add_option("--tile", restoration_eval.tiles.tile, "Restoration runs: tile side (0 = automatic)")->capture_default_str()->check(NonNegative);
 
   cli::add_explore_commands(app, global);
   cli::add_classifier_commands(app, global);

@@ -69,9 +69,9 @@ void denoise_command(const Shared& s, const GlobalOptions& global, const Denoise
   const double sigma = c.sigma > 0 ? c.sigma : c.add_noise;
   auto denoised = denoise_image(model, noisy, sigma, c.tiles);
   write_image(c.output, denoised);
-  std::cout << c.output << " (" << image.size(2) << "x" << image.size(1) << ", "
-            << (model.settings().blind() ? "blind model" : "model trained at sigma " + std::to_string(model.settings().sigma))
-            << ")" << std::endl;
+  std::cout << c.output << " (" << image.size(2) << "x" << image.size(1) << ", ";
+  if (model.settings().blind()) std::cout << "blind model)" << std::endl;
+  else std::cout << "model trained at sigma " << model.settings().sigma << ")" << std::endl;
   if (c.add_noise > 0) {
     const std::string noisy_path = beside(c.output, "noisy");
     write_image(noisy_path, noisy.clamp(0, 1));
@@ -156,7 +156,7 @@ void add_run_and_seed(CLI::App* command, Shared& shared) {
 
 void add_tile_options(CLI::App* command, TileOptions& tiles) {
   command->add_option("--tile", tiles.tile, "Tile side in pixels (0 = one piece up to 1 Mpixel, 256-pixel tiles above)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(NonNegative);
   command->add_option("--tile-margin", tiles.margin, "Context pixels around each tile (-1 = the net's receptive radius: seamless)")
       ->capture_default_str()->check(CLI::Range(-1, 1 << 20));
 }
@@ -251,11 +251,11 @@ void add_restoration_commands(CLI::App& app, const GlobalOptions& global) {
   auto* denoise_app = app.add_subcommand("denoise", "Denoise an image of any size with a DnCNN run (tiled when large)");
   add_run_and_seed(denoise_app, *shared);
   denoise_app->add_option("input", denoise->input, "Noisy PNG/JPEG image")->required();
-  denoise_app->add_option("output", denoise->output, "Denoised PNG to write")->required();
+  denoise_app->add_option("output", denoise->output, "Denoised PNG to write")->required()->check(file_ending(".png"));
   denoise_app->add_option("--sigma", denoise->sigma, "Noise level of the input (0-255); a fixed-sigma model rescales to it (default: as trained)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative);
   denoise_app->add_option("--add-noise", denoise->add_noise, "Demo: add Gaussian noise of this sigma first (writes OUT.noisy.png, prints PSNR)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative);
   add_tile_options(denoise_app, denoise->tiles);
   denoise_app->callback([=, &global] { denoise_command(*shared, global, *denoise); });
 
@@ -263,14 +263,14 @@ void add_restoration_commands(CLI::App& app, const GlobalOptions& global) {
   auto* upscale_app = app.add_subcommand("upscale", "Upscale an image by the scale of a super-resolution run (writes OUT.bicubic.png beside)");
   add_run_and_seed(upscale_app, *shared);
   upscale_app->add_option("input", upscale->input, "Low-resolution PNG/JPEG image")->required();
-  upscale_app->add_option("output", upscale->output, "Upscaled PNG to write")->required();
+  upscale_app->add_option("output", upscale->output, "Upscaled PNG to write")->required()->check(file_ending(".png"));
   upscale_app->add_flag("--downscale-first", upscale->downscale_first, "Demo: downscale the input by the scale first (writes OUT.low.png) and compare with it");
   add_tile_options(upscale_app, upscale->tiles);
   upscale_app->callback([=, &global] { upscale_command(*shared, global, *upscale); });
 
   auto inpaint = std::make_shared<InpaintAeCommand>();
   auto* inpaint_app = app.add_subcommand("inpaint-ae", "Fill a hole in an image with an inpainting-autoencoder run");
-  add_common(inpaint_app, *shared, "PNG file (default <run>/inpainted.png); OUT.masked.png goes beside it");
+  add_common(inpaint_app, *shared, "PNG file (default <run>/inpainted.png); OUT.masked.png goes beside it", ".png");
   inpaint_app->add_option("--image", inpaint->image, "Image to complete (the hole's pixels are ignored)")->required();
   inpaint_app->add_option("--mask", inpaint->mask, "center, left, right, top, bottom, random (80% missing) or a PNG of the image's size (white = known)")
       ->capture_default_str();

@@ -107,23 +107,23 @@ void add_text_commands(CLI::App& app, const GlobalOptions& global) {
   auto shared = std::make_shared<Shared>();
   auto options = std::make_shared<GenerateOptions>();
   auto* generate_app = app.add_subcommand("generate", "Write text with a character-level language model (charlm run)");
-  add_common(generate_app, *shared, "Text file (default: print to standard output)");
+  add_common(generate_app, *shared, "Text file (default: print to standard output)", "");
   generate_app->add_option("--prime", options->prime, "Text the model reads first; the output starts with it (default: a line break)");
   generate_app->add_option("--length", options->length, "Characters to generate after the prime")->capture_default_str()
       ->check(CLI::Range(int64_t(0), int64_t(10000000)));
   generate_app->add_option("--temperature", options->temperature, "Divides the logits: below 1 more conservative, above 1 more random, 0 greedy")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(NonNegative);
   generate_app->add_option("--top-k", options->top_k, "Sample only among the k most likely characters (0 = all)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(NonNegative);
   generate_app->callback([=, &global] { generate(*shared, global, *options); });
 
   auto cells_command = std::make_shared<CellsCommand>();
   auto* cells_app = app.add_subcommand("cells", "Which units of a charlm track position in line, quotes, brackets...; an HTML page of the text coloured by them");
-  add_common(cells_app, *shared, "HTML file (default <run>/cells.html); <name>.json goes beside it");
+  add_common(cells_app, *shared, "HTML file (default <run>/cells.html); <name>.json goes beside it", ".html");
   cells_app->add_option("--text", cells_command->text, "UTF-8 text to read (default: the run's validation text)");
-  cells_app->add_option("--limit", cells_command->limit, "Characters read for the correlations")->capture_default_str()->check(CLI::PositiveNumber);
-  cells_app->add_option("--show", cells_command->show, "Characters shown per unit in the page")->capture_default_str()->check(CLI::PositiveNumber);
-  cells_app->add_option("--top", cells_command->top, "Units listed per feature")->capture_default_str()->check(CLI::PositiveNumber);
+  cells_app->add_option("--limit", cells_command->limit, "Characters read for the correlations")->capture_default_str()->check(Positive);
+  cells_app->add_option("--show", cells_command->show, "Characters shown per unit in the page")->capture_default_str()->check(Positive);
+  cells_app->add_option("--top", cells_command->top, "Units listed per feature")->capture_default_str()->check(Positive);
   cells_app->add_option("--unit", cells_command->units, "Also show these units (comma-separated)")->delimiter(',');
   cells_app->callback([=, &global] { cells(*shared, global, *cells_command); });
 }
