@@ -69,6 +69,7 @@ bench: EXTRA_PACKAGES := python3-torch python3-pil
 bench: build images
 	bench/compare_vae_cpu.sh 1 3 3
 	bench/compare_charlm_cpu.sh 1 3 3
+	bench/compare_classifier_cpu.sh lenet5 1 3 2
 	bench/dncnn_precision.sh 32 3 2 1536
 
 images: $(IMAGES)/test/camera.png
