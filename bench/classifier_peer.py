@@ -5,7 +5,6 @@ Adam 1e-3, batch 128, pixels in [0, 1] held in one tensor and shuffled with rand
 loss.item() and the batch accuracy read each step. Prints one JSON line per epoch with the training
 seconds. Runs on Debian's python3-torch, the LibTorch deepgen links."""
 import argparse
-import gzip
 import json
 import time
 
@@ -14,13 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+from idx_file import read_idx
 
 
 def conv_bn_relu(cin, cout, kernel, padding, bn):

@@ -3,22 +3,14 @@ over pixels + KL), Adam 1e-3, batch 128, data held in one tensor and shuffled wi
 loss.item() each batch. Prints one JSON line per epoch with the training seconds. Runs on Debian's
 python3-torch, i.e. the same LibTorch 1.13 build that deepgen links against."""
 import argparse
-import gzip
 import json
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+from idx_file import read_idx
 
 
 class VAE(nn.Module):
