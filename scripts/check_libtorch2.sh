@@ -24,6 +24,8 @@ cp /etc/resolv.conf "$ROOT/etc/"
 rm -rf "$ROOT/src/deepgen"
 mkdir -p "$ROOT/src"
 git clone -q "$REPO" "$ROOT/src/deepgen"
+# minbase has no make; `make test` installs the rest (its `deps` target)
+chroot "$ROOT" bash -c 'command -v make >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends make; }'
 chroot "$ROOT" bash -c 'cd /src/deepgen && make test'
 chroot "$ROOT" dpkg-query -W libtorch-dev g++
 [ "${BENCH:-0}" != 1 ] || chroot "$ROOT" bash -c 'cd /src/deepgen && make bench'
