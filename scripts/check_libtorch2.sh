@@ -3,7 +3,7 @@
 # 2.6.0, inside a debootstrap chroot, since Debian 12 ships 1.13.1. What it checks is the committed
 # state (HEAD is cloned into the chroot). With BENCH=1 it then runs `make bench` there too (deepgen
 # against PyTorch 2.6 on the same LibTorch build). Needs root and `apt-get install debootstrap`, about
-# 3 GB of disk (with the benches) and 20 minutes on 2 cores the first time, BENCH=1 15 more (the
+# 3 GB of disk (with the benches) and 10 minutes on 2 cores the first time, BENCH=1 15 more (the
 # chroot is kept and reused).
 #   sudo [BENCH=1] scripts/check_libtorch2.sh [ROOT]      (ROOT defaults to /tmp/deepgen-trixie)
 set -euo pipefail
