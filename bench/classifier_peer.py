@@ -8,12 +8,11 @@ import argparse
 import json
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from idx_file import read_idx
+from idx_file import train_images, train_labels
 
 
 def conv_bn_relu(cin, cout, kernel, padding, bn):
@@ -72,8 +71,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    images = torch.from_numpy(read_idx(f"{args.data}/train-images-idx3-ubyte.gz").copy()).float().div_(255)
-    labels = torch.from_numpy(read_idx(f"{args.data}/train-labels-idx1-ubyte.gz").astype(np.int64))
+    images, labels = train_images(args.data), train_labels(args.data)
     if args.train_limit > 0:
         images, labels = images[: args.train_limit], labels[: args.train_limit]
     images = images.unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)

@@ -28,10 +28,7 @@ for r in $(seq "$REPEATS"); do
   "$PYTHON" bench/classifier_peer.py --arch "$ARCH" --epochs "$EPOCHS" --threads "$THREADS" "${limit[@]}" \
     | peer_seconds >>"$work/pytorch.txt"
 done
-d=$(median "$work/deepgen.txt")
-p=$(median "$work/pytorch.txt")
 echo "machine: $(nproc --all) cores, $(cpu_model)"
 echo "classifier $ARCH on Fashion-MNIST (${LIMIT/#0/60000} training images), $THREADS ATen x 1 OpenBLAS threads"
 echo "$REPEATS runs x $EPOCHS epochs each, median seconds per epoch"
-printf 'deepgen  %.2f s/epoch\npytorch  %.2f s/epoch\nratio    %.2fx (pytorch / deepgen; >1 means deepgen is faster)\n' \
-  "$d" "$p" "$(echo "$p / $d" | bc -l)"
+print_ratio "$work/deepgen.txt" "$work/pytorch.txt"

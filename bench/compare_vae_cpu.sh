@@ -23,9 +23,6 @@ for r in $(seq "$REPEATS"); do
   epoch_seconds "$work/run$r" >>"$work/deepgen.txt"
   "$PYTHON" bench/vae_peer.py --epochs "$EPOCHS" --threads "$THREADS" | peer_seconds >>"$work/pytorch.txt"
 done
-d=$(median "$work/deepgen.txt")
-p=$(median "$work/pytorch.txt")
 echo "machine: $CORES cores, $(cpu_model)"
 echo "threads: $THREADS (ATen x OpenBLAS <= $THREADS), $REPEATS runs x $EPOCHS epochs each, median seconds per epoch"
-printf 'deepgen  %.2f s/epoch\npytorch  %.2f s/epoch\nratio    %.2fx (pytorch / deepgen; >1 means deepgen is faster)\n' \
-  "$d" "$p" "$(echo "$p / $d" | bc -l)"
+print_ratio "$work/deepgen.txt" "$work/pytorch.txt"

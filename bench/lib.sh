@@ -22,5 +22,14 @@ peer_seconds() { sed 's/.*"seconds": \([0-9.e-]*\).*/\1/'; }
 # median FILE: the median of the numbers in FILE, one per line.
 median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2)}'; }
 
+# print_ratio DEEPGEN_TIMES PYTORCH_TIMES: the median of each file of seconds per epoch and their ratio.
+print_ratio() {
+  local d p
+  d=$(median "$1")
+  p=$(median "$2")
+  printf 'deepgen  %.2f s/epoch\npytorch  %.2f s/epoch\nratio    %.2fx (pytorch / deepgen; >1 means deepgen is faster)\n' \
+    "$d" "$p" "$(echo "$p / $d" | bc -l)"
+}
+
 # cpu_model: the CPU's model name.
 cpu_model() { grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'; }

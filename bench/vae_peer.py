@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from idx_file import read_idx
+from idx_file import train_images
 
 
 class VAE(nn.Module):
@@ -37,7 +37,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    images = torch.from_numpy(read_idx(f"{args.data}/train-images-idx3-ubyte.gz").copy()).float().div_(255)
+    images = train_images(args.data)
     images = images.view(-1, 784)
     model = VAE()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
