@@ -55,8 +55,8 @@ grep -q '"split":"train"' "$WORK/straight/metrics.jsonl" && pass || fail "metric
 expect_ok "sample" "$DEEPGEN" sample "$WORK/straight" --n 16 --out "$WORK/s.png"
 expect_file "$WORK/s.png"
 expect_ok "sample default path" "$DEEPGEN" sample "$WORK/straight/checkpoint.pt"
-expect_error "sample to an SVG name" "--out: expected a file name ending in .png" "$DEEPGEN" sample "$WORK/straight" --out "$WORK/s.svg"
 expect_file "$WORK/straight/samples.png"
+expect_error "sample to an SVG name" "--out: expected a file name ending in .png" "$DEEPGEN" sample "$WORK/straight" --out "$WORK/s.svg"
 expect_ok "reconstruct" "$DEEPGEN" reconstruct "$WORK/straight"
 expect_file "$WORK/straight/reconstructions.png"
 expect_ok "eval json" "$DEEPGEN" eval "$WORK/straight" --json
