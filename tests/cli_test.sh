@@ -299,6 +299,8 @@ expect_error "wrong-kind checkpoint" "needs an autoencoder" "$DEEPGEN" reconstru
 expect_error "resume wrong kind" "holds a 'vae' model" "$DEEPGEN" train gan --resume --epochs 3 --out "$WORK/straight"
 expect_error "overwrite a run" "already holds a checkpoint" "$DEEPGEN" train vae --out "$WORK/straight"
 expect_error "resume finished run" "already completed 2 epochs" "$DEEPGEN" train vae --resume --epochs 2 --out "$WORK/straight"
+expect_error "resume with a new learning rate" "--resume: --lr cannot change a run" "$DEEPGEN" train vae --resume --epochs 3 --lr 0.01 --out "$WORK/straight"
+expect_error "resume with a new model option" "drop --beta" "$DEEPGEN" train vae --resume --epochs 3 --beta 4 --out "$WORK/straight"
 command -v nvidia-smi >/dev/null || expect_error "cuda without a GPU" "--device" "$DEEPGEN" --device cuda train vae --out "$WORK/x" "${TINY[@]}"
 echo "bogus = 1" >"$WORK/bad.toml"
 expect_error "unknown config key" "bogus" "$DEEPGEN" --config "$WORK/bad.toml" train vae

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <set>
 
 #include "common.h"
 #include "deepgen/core/error.h"
@@ -484,6 +485,21 @@ int main(int argc, char** argv) try {
     const std::string kind = *vae_app ? "vae" : *ae_app ? "ae" : *pca_app ? "pca" : *classifier_app ? "classifier"
                              : *charlm_app ? "charlm" : *seqclass_app ? "seqclass" : *dncnn_app ? "dncnn"
                              : *sr_app ? "sr" : *inpaint_ae_app ? "inpaint-ae" : "gan";
+    if (train.resume) {
+      // A resumed run goes on with the options in its checkpoint (data, model, optimizer, schedule, seed):
+      // one given anew would be ignored, so it is an error instead.
+      const std::set<std::string> resumable = {"--epochs", "--out", "--resume", "--progress", "--no-pictures"};
+      for (const CLI::App* level : {train_app, train_app->get_subcommands().at(0)}) {
+        for (const CLI::Option* option : level->get_options()) {
+          const std::string name = option->get_name();
+          check(option->count() == 0 || name.empty() || resumable.count(name) > 0, "--resume: ", name,
+                " cannot change a run that is resumed; it goes on with its own options (see ",
+                (fs::path(train.trainer.out_dir) / "config.json").string(), "). Only --epochs, --progress, ",
+                "--no-pictures, --threads and --device apply to a resumed run: drop ", name,
+                ", or start a new run with it");
+        }
+      }
+    }
     if (cli::is_restoration(kind)) {
       // Natural images, not Fashion-MNIST, unless --data says otherwise.
       if (train_app->get_option("--data")->count() == 0) train.data.dir = kDefaultNaturalImages;
