@@ -11,11 +11,28 @@ OUT=${1:-runs/restoration}
 BIN=${BIN:-build/deepgen}
 make images >/dev/null
 mkdir -p "$OUT"
-train() {  # name, then the train arguments
-  local name=$1; shift
-  [ -f "$OUT/$name/checkpoint.pt" ] && return 0
-  /usr/bin/time -f "$name: %e s" "$BIN" train "$@" --out "$OUT/$name" --progress lines --batch-size 64 2>&1 \
-    | grep -E "^(epoch|  |run|deepgen|.*: [0-9.]+ s$)" | tee "$OUT/$name.log"
+train() {  # name, model, then the train arguments; a run an interruption left short of its --epochs resumes
+  local name=$1 model=$2 epochs="" threads=() i j
+  shift
+  local args=("$@" --batch-size 64)
+  for ((i = 1; i < $#; i++)); do
+    case ${!i} in
+      --epochs) j=$((i + 1)); epochs=${!j} ;;
+      --threads) j=$((i + 1)); threads=(--threads "${!j}") ;;
+    esac
+  done
+  : "${epochs:?train $name: give --epochs}"
+  if [ -f "$OUT/$name/checkpoint.pt" ]; then
+    # The checkpoint's JSON header ("epoch":N) is stored uncompressed in the archive.
+    local done_epochs
+    done_epochs=$(grep -ao '"epoch":[0-9]*' "$OUT/$name/checkpoint.pt" | tail -1 | cut -d: -f2 || true)
+    [ "${done_epochs:-0}" -ge "$epochs" ] && return 0
+    args=("$model" --resume --epochs "$epochs" "${threads[@]}")
+  else
+    : >"$OUT/$name.log"
+  fi
+  /usr/bin/time -f "$name: %e s" "$BIN" train "${args[@]}" --out "$OUT/$name" --progress lines 2>&1 \
+    | grep -E "^(epoch|  |run|deepgen|.*: [0-9.]+ s$)" | tee -a "$OUT/$name.log"
 }
 FIXED="dncnn --depth 17 --width 32 --patches 12000"
 BLIND="dncnn --sigma-range 5 50 --depth 20 --width 32 --patches 12000"
@@ -58,7 +75,8 @@ train dncnn-w64pbl-blind $PB --sigma-sampling log-uniform
 # all retrained on it, two runs at a time with one thread each (as measured).
 make images-plus >/dev/null
 PLUS="--data data/natural-plus --threads 1"
-train dncnn-plus-w64pb-blind $PB $PLUS & blind=$!
+# Then the two things that helped most at once: those 45 images and log-uniform sigmas.
+{ train dncnn-plus-w64pb-blind $PB $PLUS; train dncnn-plus-w64pbl-blind $PB --sigma-sampling log-uniform $PLUS; } & blind=$!
 for s in 15 25 50; do train dncnn-plus-w64-s$s dncnn --depth 17 --sigma $s $W64 $PLUS; done
 wait $blind
 # Is the sigma-15 gap the training budget? Tested at width 32, which this CPU can train 3x as long: the
@@ -88,7 +106,7 @@ for s in 15 25 50; do
   for r in w64 plus-w64; do "$BIN" eval "$OUT/dncnn-$r-s$s" --sigma $s --json > "$OUT/eval-dncnn-$r-s$s.json"; done
 done
 for r in w64cos w32bf w32x3; do "$BIN" eval "$OUT/dncnn-$r-s15" --sigma 15 --json > "$OUT/eval-dncnn-$r-s15.json"; done
-for r in w64cos-blind w64p50-blind w64pb-blind w64pbl-blind plus-w64pb-blind w32bf-blind w32x3-blind; do
+for r in w64cos-blind w64p50-blind w64pb-blind w64pbl-blind plus-w64pb-blind plus-w64pbl-blind w32bf-blind w32x3-blind; do
   "$BIN" eval "$OUT/dncnn-$r" --sigma 15 25 50 --json > "$OUT/eval-dncnn-$r.json"
 done
 # Where the sigma-15 gap is: what each model removes, and its error in flat and textured regions.
