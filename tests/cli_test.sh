@@ -278,6 +278,11 @@ expect_ok "denoise RGB" "$DEEPGEN" denoise "$WORK/dn-rgb" "$WORK/nat/test/s9.png
 expect_file "$WORK/dn-out/rgb.png"
 expect_error "sigma and sigma range" "give one" "$DEEPGEN" train dncnn --sigma 15 --sigma-range 5 50 "${RTINY[@]}" --out "$WORK/x"
 expect_error "eval --sigma on sr" "--sigma is for dncnn" "$DEEPGEN" eval "$WORK/sr" --sigma 25
+expect_error "eval --mask on dncnn" "--mask is for inpaint-ae runs" "$DEEPGEN" eval "$WORK/dn" --mask center
+expect_error "eval --pictures on a vae" "holds a 'vae' model. Drop --pictures" "$DEEPGEN" eval "$WORK/straight" --pictures "$WORK/x"
+expect_error "eval --samples without --classifier" "--samples is for scoring" "$DEEPGEN" eval "$WORK/straight" --samples 50
+expect_error "eval --ensemble with --sigma" "--ensemble evaluates classifier runs" "$DEEPGEN" eval --ensemble "$WORK/mlp" "$WORK/lenet" --sigma 15
+expect_error "eval --images and --data" "not both" "$DEEPGEN" eval "$WORK/dn" --images "$WORK/nat/test" --data "$WORK/nat"
 expect_error "sigma range reversed" "--sigma-range" "$DEEPGEN" train dncnn --sigma-range 50 5 "${RTINY[@]}" --out "$WORK/x"
 expect_error "sampling without a range" "--sigma-sampling is for a blind model" "$DEEPGEN" train dncnn --sigma 15 --sigma-sampling log-uniform "${RTINY[@]}" --out "$WORK/x"
 expect_error "log-uniform from 0" "needs a positive --sigma-range MIN" "$DEEPGEN" train dncnn --sigma-range 0 50 --sigma-sampling log-uniform "${RTINY[@]}" --out "$WORK/x"

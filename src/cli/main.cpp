@@ -10,6 +10,7 @@
 #include <iomanip>
 #include <iostream>
 #include <set>
+#include <tuple>
 
 #include "common.h"
 #include "deepgen/core/error.h"
@@ -228,6 +229,30 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
   std::cout << "run " << trainer.out_dir << ": " << result.epochs << " epochs, test "
             << format_metrics(result.test) << std::endl;
   return 0;
+}
+
+// Each eval option serves some runs; one given for another run is an error, never silently ignored.
+// `holder` says what is evaluated: "<checkpoint> holds a 'vae' model" or "--ensemble evaluates classifier runs".
+void check_eval_options(const CLI::App& eval, const std::string& holder, const std::string& kind, bool ensemble) {
+  const bool restoration = cli::is_restoration(kind);
+  const bool scoring = eval.get_option("--classifier")->count() > 0;
+  const std::tuple<const char*, bool, const char*> scoped[] = {
+      {"--images", restoration, "restoration runs (dncnn, sr, inpaint-ae)"},
+      {"--sigma", kind == "dncnn", "dncnn runs"},
+      {"--mask", kind == "inpaint-ae", "inpaint-ae runs"},
+      {"--crops", kind == "inpaint-ae", "inpaint-ae runs"},
+      {"--pictures", restoration, "restoration runs (dncnn, sr, inpaint-ae)"},
+      {"--tile", kind == "dncnn" || kind == "sr", "dncnn and sr runs"},
+      {"--classifier", !restoration && !ensemble, "generator runs (gan, vae)"},
+      {"--samples", scoring, "scoring a generator with --classifier"},
+      {"--batch-size", !restoration && !ensemble, "vae, ae, pca, gan, classifier, charlm and seqclass runs (their batched test split)"},
+      {"--seed", !ensemble, "one run, not --ensemble"}};
+  for (const auto& [name, applies, audience] : scoped) {
+    check(applies || eval.get_option(name)->count() == 0, "eval ", name, " is for ", audience, "; ", holder,
+          ". Drop ", name);
+  }
+  check(eval.get_option("--images")->count() == 0 || eval.get_option("--data")->count() == 0,
+        "eval: give --images DIR (every image in it) or --data DIR (its test split), not both");
 }
 
 }  // namespace
@@ -523,6 +548,7 @@ int main(int argc, char** argv) try {
   if (!*sample_app && !*reconstruct_app && !*eval_app) return 0;  // another command ran in its callback
   if (*eval_app && !ensemble.empty()) {
     if (!run.empty()) ensemble.insert(ensemble.begin(), run);
+    check_eval_options(*eval_app, "--ensemble evaluates classifier runs", "classifier", /*ensemble=*/true);
     cli::evaluate_ensemble(ensemble, global, data_dir, as_json);
     return 0;
   }
@@ -530,9 +556,10 @@ int main(int argc, char** argv) try {
   auto loaded = cli::open_run(run, global);
   auto& family = loaded.family;
   const RunState& state = loaded.state;
-  check(!*eval_app || cli::is_restoration(state.kind) || (restoration_eval.images.empty() && restoration_eval.sigmas.empty()),
-        "eval --images/--sigma: ", checkpoint_path(run), " holds a '", state.kind,
-        "' model; --images and --sigma are for restoration runs (dncnn, sr, inpaint-ae); use --data for its own test split");
+  if (*eval_app) {
+    check_eval_options(*eval_app, checkpoint_path(run) + " holds a '" + state.kind + "' model", state.kind,
+                       /*ensemble=*/false);
+  }
   if (*eval_app && cli::is_restoration(state.kind)) {
     restoration_eval.data = data_dir;
     restoration_eval.seed = seed;
