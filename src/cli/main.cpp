@@ -231,6 +231,38 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
   return 0;
 }
 
+// Options that shape only some variants of a model (--sparsity only the sparse autoencoder, --depth not
+// LeNet-5's fixed stack): given for another variant they would be ignored, so they are errors.
+void check_model_options(const std::string& kind, const TrainCommand& t, const CLI::App& model) {
+  const auto& c = t.classifier;
+  const bool rnn_stack = t.seqclass.arch == "rnn" && t.seqclass.layers > 1;
+  const std::tuple<const char*, const char*, bool, const char*> scoped[] = {
+      {"ae", "--hidden", t.ae.arch == "dense", "--arch dense"},
+      {"ae", "--sparsity", t.ae.variant == "sparse", "--variant sparse"},
+      {"ae", "--contraction", t.ae.variant == "contractive", "--variant contractive"},
+      {"ae", "--noise", t.ae.variant == "denoising", "--variant denoising"},
+      {"ae", "--noise-level", t.ae.variant == "denoising", "--variant denoising"},
+      {"gan", "--hidden", t.gan.arch == "mlp", "--arch mlp"},
+      {"gan", "--g-features", t.gan.arch == "dcgan", "--arch dcgan"},
+      {"gan", "--d-features", t.gan.arch == "dcgan", "--arch dcgan"},
+      {"classifier", "--width", c.arch != "lenet5" && c.arch != "vgg16", "--arch mlp, vgg, inception or resnet"},
+      {"classifier", "--depth", c.arch == "mlp" || c.arch == "vgg" || c.arch == "resnet", "--arch mlp, vgg or resnet"},
+      {"classifier", "--naive-inception", c.arch == "inception", "--arch inception"},
+      {"classifier", "--adversarial-eps", kind == "classifier" && model.get_option("--adversarial-training")->count() > 0,
+       "--adversarial-training ALPHA"},
+      {"charlm", "--dropout", t.charlm.layers > 1, "--layers 2 or more (it acts between stacked layers)"},
+      {"seqclass", "--cell", t.seqclass.arch == "rnn", "--arch rnn"},
+      {"seqclass", "--layers", t.seqclass.arch == "rnn", "--arch rnn"},
+      {"seqclass", "--hidden", t.seqclass.arch == "rnn", "--arch rnn"},
+      {"seqclass", "--bidirectional", t.seqclass.arch == "rnn", "--arch rnn"},
+      {"seqclass", "--dropout", rnn_stack, "--arch rnn and --layers 2 or more (it acts between stacked layers)"}};
+  for (const auto& [model_kind, name, applies, variant] : scoped) {
+    if (kind != model_kind || applies) continue;
+    check(model.get_option(name)->count() == 0, "train ", kind, " ", name, ": only used with ", variant,
+          ", so here it would be ignored; drop ", name, " or choose that variant");
+  }
+}
+
 // Each eval option serves some runs; one given for another run is an error, never silently ignored.
 // `holder` says what is evaluated: "<checkpoint> holds a 'vae' model" or "--ensemble evaluates classifier runs".
 void check_eval_options(const CLI::App& eval, const std::string& holder, const std::string& kind, bool ensemble) {
@@ -525,6 +557,7 @@ int main(int argc, char** argv) try {
         }
       }
     }
+    if (!train.resume) check_model_options(kind, train, *train_app->get_subcommands().at(0));
     if (cli::is_restoration(kind)) {
       // Natural images, not Fashion-MNIST, unless --data says otherwise.
       if (train_app->get_option("--data")->count() == 0) train.data.dir = kDefaultNaturalImages;
