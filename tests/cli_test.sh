@@ -123,6 +123,8 @@ expect_ok "layers" "$DEEPGEN" layers lenet5
 grep -q 'total parameters 61706' "$WORK/out" && grep -q '(28 + 2\*2 - 5)/1 + 1 = 28' "$WORK/out" && pass || { fail "layers table"; cat "$WORK/out"; }
 expect_ok "layers dcgan" "$DEEPGEN" layers dcgan-generator
 grep -q '(7 - 1)\*2 - 2\*1 + 4 = 14' "$WORK/out" && pass || { fail "transposed conv arithmetic"; cat "$WORK/out"; }
+expect_error "layers: depth of LeNet-5" "lenet5 has no such setting" "$DEEPGEN" layers lenet5 --depth 3
+expect_error "layers: activation of a DCGAN" "it is for the classifiers" "$DEEPGEN" layers dcgan-generator --activation elu
 expect_error "attack needs a classifier" "needs a classifier run" "$DEEPGEN" attack "$WORK/straight"
 expect_error "bad eps" "--eps" "$DEEPGEN" attack "$WORK/mlp" --eps 0.1,big
 expect_error "bad optimizer" "--optimizer" "$DEEPGEN" train classifier --optimizer rmsprop

@@ -184,6 +184,13 @@ void evaluate_ensemble(const std::vector<std::string>& runs, const GlobalOptions
             << std::setprecision(4) << ensemble_loss / n << std::endl;
 }
 
+std::string classifier_option_scope(const std::string& arch, const std::string& option) {
+  if (option == "--width" && is_one_of(arch, {"lenet5", "vgg16"})) return "mlp, vgg, inception or resnet";
+  if (option == "--depth" && !is_one_of(arch, {"mlp", "vgg", "resnet"})) return "mlp, vgg or resnet";
+  if (option == "--naive-inception" && arch != "inception") return "inception";
+  return "";
+}
+
 void add_classifier_commands(CLI::App& app, const GlobalOptions& global) {
   auto shared = std::make_shared<Shared>();
   auto* attack_app = app.add_subcommand("attack", "FGSM adversarial examples: accuracy on clean and attacked test images");
@@ -215,6 +222,17 @@ void add_classifier_commands(CLI::App& app, const GlobalOptions& global) {
   layers_app->add_flag("--naive-inception", *naive, "inception: no 1x1 reductions");
   layers_app->add_option("--latent-dim", dcgan->latent_dim, "dcgan: size of z");
   layers_app->callback([=] {
+    // An option the chosen architecture does not have is an error, not silently ignored.
+    const bool dcgan_model = model->rfind("dcgan-", 0) == 0;
+    for (const CLI::Option* option : layers_app->get_options()) {
+      const std::string name = option->get_name();
+      if (option->count() == 0 || name.empty() || name == "model") continue;
+      const bool classifier_only = name != "--image-size" && name != "--channels" && name != "--latent-dim";
+      const std::string scope = dcgan_model ? (classifier_only ? "the classifiers" : "")
+                                            : name == "--latent-dim" ? "dcgan-generator and dcgan-discriminator"
+                                                                     : classifier_option_scope(*model, name);
+      check(scope.empty(), "layers ", name, ": ", *model, " has no such setting (it is for ", scope, "); drop ", name);
+    }
     const bool vgg16 = *model == "vgg16";
     options->image_size = dcgan->image_size = *size ? *size : vgg16 ? 224 : 28;
     options->channels = dcgan->channels = *channels ? *channels : vgg16 ? 3 : 1;

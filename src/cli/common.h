@@ -67,6 +67,10 @@ void add_text_commands(CLI::App& app, const GlobalOptions& global);
 
 // attack, layers.
 void add_classifier_commands(CLI::App& app, const GlobalOptions& global);
+// The classifier options an architecture ignores (LeNet-5 and VGG-16 have fixed shapes): "" when
+// `option` (--width, --depth, --naive-inception) shapes `arch`, else the architectures it is for
+// ("mlp, vgg or resnet").
+std::string classifier_option_scope(const std::string& arch, const std::string& option);
 
 // The restoration models (dncnn, sr, inpaint-ae) train on patches of natural images of any size.
 bool is_restoration(const std::string& kind);

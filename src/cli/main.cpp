@@ -234,30 +234,35 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
 // Options that shape only some variants of a model (--sparsity only the sparse autoencoder, --depth not
 // LeNet-5's fixed stack): given for another variant they would be ignored, so they are errors.
 void check_model_options(const std::string& kind, const TrainCommand& t, const CLI::App& model) {
-  const auto& c = t.classifier;
+  // "" where the option shapes this model, else the variant it is for.
+  auto for_ = [](bool applies, const char* variant) { return std::string(applies ? "" : variant); };
+  auto arch_scope = [&](const char* name) {
+    const std::string archs = cli::classifier_option_scope(t.classifier.arch, name);
+    return archs.empty() ? archs : "--arch " + archs;
+  };
   const bool rnn_stack = t.seqclass.arch == "rnn" && t.seqclass.layers > 1;
-  const std::tuple<const char*, const char*, bool, const char*> scoped[] = {
-      {"ae", "--hidden", t.ae.arch == "dense", "--arch dense"},
-      {"ae", "--sparsity", t.ae.variant == "sparse", "--variant sparse"},
-      {"ae", "--contraction", t.ae.variant == "contractive", "--variant contractive"},
-      {"ae", "--noise", t.ae.variant == "denoising", "--variant denoising"},
-      {"ae", "--noise-level", t.ae.variant == "denoising", "--variant denoising"},
-      {"gan", "--hidden", t.gan.arch == "mlp", "--arch mlp"},
-      {"gan", "--g-features", t.gan.arch == "dcgan", "--arch dcgan"},
-      {"gan", "--d-features", t.gan.arch == "dcgan", "--arch dcgan"},
-      {"classifier", "--width", c.arch != "lenet5" && c.arch != "vgg16", "--arch mlp, vgg, inception or resnet"},
-      {"classifier", "--depth", c.arch == "mlp" || c.arch == "vgg" || c.arch == "resnet", "--arch mlp, vgg or resnet"},
-      {"classifier", "--naive-inception", c.arch == "inception", "--arch inception"},
-      {"classifier", "--adversarial-eps", kind == "classifier" && model.get_option("--adversarial-training")->count() > 0,
-       "--adversarial-training ALPHA"},
-      {"charlm", "--dropout", t.charlm.layers > 1, "--layers 2 or more (it acts between stacked layers)"},
-      {"seqclass", "--cell", t.seqclass.arch == "rnn", "--arch rnn"},
-      {"seqclass", "--layers", t.seqclass.arch == "rnn", "--arch rnn"},
-      {"seqclass", "--hidden", t.seqclass.arch == "rnn", "--arch rnn"},
-      {"seqclass", "--bidirectional", t.seqclass.arch == "rnn", "--arch rnn"},
-      {"seqclass", "--dropout", rnn_stack, "--arch rnn and --layers 2 or more (it acts between stacked layers)"}};
-  for (const auto& [model_kind, name, applies, variant] : scoped) {
-    if (kind != model_kind || applies) continue;
+  const std::tuple<const char*, const char*, std::string> scoped[] = {
+      {"ae", "--hidden", for_(t.ae.arch == "dense", "--arch dense")},
+      {"ae", "--sparsity", for_(t.ae.variant == "sparse", "--variant sparse")},
+      {"ae", "--contraction", for_(t.ae.variant == "contractive", "--variant contractive")},
+      {"ae", "--noise", for_(t.ae.variant == "denoising", "--variant denoising")},
+      {"ae", "--noise-level", for_(t.ae.variant == "denoising", "--variant denoising")},
+      {"gan", "--hidden", for_(t.gan.arch == "mlp", "--arch mlp")},
+      {"gan", "--g-features", for_(t.gan.arch == "dcgan", "--arch dcgan")},
+      {"gan", "--d-features", for_(t.gan.arch == "dcgan", "--arch dcgan")},
+      {"classifier", "--width", arch_scope("--width")},
+      {"classifier", "--depth", arch_scope("--depth")},
+      {"classifier", "--naive-inception", arch_scope("--naive-inception")},
+      {"classifier", "--adversarial-eps",
+       for_(kind == "classifier" && model.get_option("--adversarial-training")->count() > 0, "--adversarial-training ALPHA")},
+      {"charlm", "--dropout", for_(t.charlm.layers > 1, "--layers 2 or more (it acts between stacked layers)")},
+      {"seqclass", "--cell", for_(t.seqclass.arch == "rnn", "--arch rnn")},
+      {"seqclass", "--layers", for_(t.seqclass.arch == "rnn", "--arch rnn")},
+      {"seqclass", "--hidden", for_(t.seqclass.arch == "rnn", "--arch rnn")},
+      {"seqclass", "--bidirectional", for_(t.seqclass.arch == "rnn", "--arch rnn")},
+      {"seqclass", "--dropout", for_(rnn_stack, "--arch rnn and --layers 2 or more (it acts between stacked layers)")}};
+  for (const auto& [model_kind, name, variant] : scoped) {
+    if (kind != model_kind || variant.empty()) continue;
     check(model.get_option(name)->count() == 0, "train ", kind, " ", name, ": only used with ", variant,
           ", so here it would be ignored; drop ", name, " or choose that variant");
   }
