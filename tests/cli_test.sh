@@ -94,6 +94,12 @@ expect_file "$WORK/ae/interpolation.png"
 expect_ok "interpolate generator" "$DEEPGEN" interpolate "$WORK/gan" --pairs 2 --steps 4
 expect_ok "traverse vae" "$DEEPGEN" traverse "$WORK/straight" --dims 3 --steps 5
 expect_file "$WORK/straight/traversal.png"
+expect_ok "interpolate one chosen pair" "$DEEPGEN" interpolate "$WORK/ae" --from 3 --to 5 --steps 4 --out "$WORK/pair.png"
+expect_file "$WORK/pair.png"
+expect_error "interpolate --from without --to" "give --from and --to together" "$DEEPGEN" interpolate "$WORK/ae" --from 3
+expect_error "interpolate --pairs and --from" "give one or the other" "$DEEPGEN" interpolate "$WORK/ae" --pairs 2 --from 1 --to 2
+expect_error "interpolate a generator from test images" "has no encoder" "$DEEPGEN" interpolate "$WORK/gan" --from 1 --to 2
+expect_error "traverse a generator from a test image" "drop --image" "$DEEPGEN" traverse "$WORK/gan" --image 2
 expect_ok "denoise-ae" "$DEEPGEN" denoise-ae "$WORK/dae" --json
 grep -q '"psnr_denoised"' "$WORK/out" && pass || fail "denoise-ae --json"
 expect_ok "compare-codes" "$DEEPGEN" compare-codes --sizes 2,5 --epochs 1 --train-limit 256 --test-limit 64 --progress none --out "$WORK/cc" --threads 1

@@ -93,6 +93,10 @@ void interpolate(const Shared& s, const GlobalOptions& global, int64_t pairs, in
   check(run.family->can_decode(), "interpolate: a '", run.state.kind, "' model has no decoder or generator");
   apply_class(run, s);
   check(steps >= 2 && pairs >= 1, "interpolate: expected --steps >= 2 and --pairs >= 1");
+  check((from >= 0) == (to >= 0), "interpolate: give --from and --to together (the test images at the two ends)");
+  check(from < 0 || run.family->can_encode(), "interpolate --from/--to: a '", run.state.kind,
+        "' model has no encoder, so it interpolates between random codes (--pairs rows, drawn from --seed); ",
+        "drop --from and --to");
   auto t = torch::linspace(0, 1, steps).unsqueeze(1);  // (steps, 1)
   std::vector<torch::Tensor> rows;
   int64_t columns = steps;
@@ -101,7 +105,7 @@ void interpolate(const Shared& s, const GlobalOptions& global, int64_t pairs, in
     const Dataset test = load_run_data(run, s.data_dir).test;
     std::vector<std::pair<int64_t, int64_t>> chosen;
     if (from >= 0 || to >= 0) {
-      chosen.push_back({std::max<int64_t>(from, 0), std::max<int64_t>(to, 0)});
+      chosen.push_back({from, to});
     } else {
       for (int64_t p = 0; p < pairs; ++p) chosen.push_back({2 * p, 2 * p + 1});
     }
@@ -126,9 +130,12 @@ void interpolate(const Shared& s, const GlobalOptions& global, int64_t pairs, in
                 run.family->pixel_range());
 }
 
-void traverse(const Shared& s, const GlobalOptions& global, int64_t dims, int64_t steps, double range, int64_t image) {
+void traverse(const Shared& s, const GlobalOptions& global, int64_t dims, int64_t steps, double range, int64_t image,
+              bool image_given) {
   const LoadedRun run = open_run(s.run, global);
   check(run.family->can_decode(), "traverse: a '", run.state.kind, "' model has no decoder or generator");
+  check(!image_given || run.family->can_encode(), "traverse --image: a '", run.state.kind,
+        "' model has no encoder, so it starts from a random code (drawn from --seed); drop --image");
   apply_class(run, s);
   const int64_t latent = run.family->latent_dim();
   dims = dims > 0 ? std::min(dims, latent) : std::min<int64_t>(latent, 32);
@@ -375,10 +382,15 @@ void add_explore_commands(CLI::App& app, const GlobalOptions& global) {
   auto from = std::make_shared<int64_t>(-1), to = std::make_shared<int64_t>(-1);
   interpolate_app->add_option("--pairs", *pairs, "Rows: pairs of test images 0-1, 2-3, ... (or of random codes)")->capture_default_str();
   interpolate_app->add_option("--steps", *steps, "Decoded points along each line")->capture_default_str();
-  interpolate_app->add_option("--from", *from, "Index of the first test image (one pair)");
-  interpolate_app->add_option("--to", *to, "Index of the second test image (one pair)");
+  auto* pairs_option = interpolate_app->get_option("--pairs");
+  interpolate_app->add_option("--from", *from, "Index of the first test image (one pair; with --to)")->check(NonNegative);
+  interpolate_app->add_option("--to", *to, "Index of the second test image (one pair; with --from)")->check(NonNegative);
   add_class_option(interpolate_app, *shared);
-  interpolate_app->callback([=, &global] { interpolate(*shared, global, *pairs, *steps, *from, *to); });
+  interpolate_app->callback([=, &global] {
+    check(pairs_option->count() == 0 || (*from < 0 && *to < 0), "interpolate: --pairs N takes the test images ",
+          "0-1, 2-3, ...; --from A --to B one chosen pair: give one or the other");
+    interpolate(*shared, global, *pairs, *steps, *from, *to);
+  });
 
   auto* traverse_app = app.add_subcommand("traverse", "Vary one latent dimension at a time");
   add_common(traverse_app, *shared, "PNG file (default <run>/traversal.png)", ".png");
@@ -387,9 +399,12 @@ void add_explore_commands(CLI::App& app, const GlobalOptions& global) {
   traverse_app->add_option("--dims", *dims, "Dimensions to show (0 = all, at most 32)");
   traverse_app->add_option("--steps", *traverse_steps, "Values per dimension")->capture_default_str();
   traverse_app->add_option("--range", *range, "Models with a N(0, I) prior: values from -R to R")->capture_default_str();
-  traverse_app->add_option("--image", *image, "Start from this test image's code (models with an encoder)")->capture_default_str();
+  auto* image_option = traverse_app->add_option("--image", *image, "Start from this test image's code (models with an encoder)")
+      ->capture_default_str();
   add_class_option(traverse_app, *shared);
-  traverse_app->callback([=, &global] { traverse(*shared, global, *dims, *traverse_steps, *range, *image); });
+  traverse_app->callback([=, &global] {
+    traverse(*shared, global, *dims, *traverse_steps, *range, *image, image_option->count() > 0);
+  });
 
   auto* denoise_app = app.add_subcommand("denoise-ae", "Corrupt test images, reconstruct them; PSNR and noisy/denoised/clean rows");
   add_common(denoise_app, *shared, "PNG file (default <run>/denoising.png)", ".png");
