@@ -96,6 +96,8 @@ expect_ok "traverse vae" "$DEEPGEN" traverse "$WORK/straight" --dims 3 --steps 5
 expect_file "$WORK/straight/traversal.png"
 expect_ok "interpolate one chosen pair" "$DEEPGEN" interpolate "$WORK/ae" --from 3 --to 5 --steps 4 --out "$WORK/pair.png"
 expect_file "$WORK/pair.png"
+expect_error "denoise --seed without --add-noise" "--seed requires --add-noise" "$DEEPGEN" denoise "$WORK/straight" "$WORK/s.png" "$WORK/o.png" --seed 3
+expect_error "cells has no --data" "--data" "$DEEPGEN" cells "$WORK/straight" --data "$WORK"
 expect_error "interpolate --from without --to" "give --from and --to together" "$DEEPGEN" interpolate "$WORK/ae" --from 3
 expect_error "interpolate --pairs and --from" "give one or the other" "$DEEPGEN" interpolate "$WORK/ae" --pairs 2 --from 1 --to 2
 expect_error "interpolate a generator from test images" "has no encoder" "$DEEPGEN" interpolate "$WORK/gan" --from 1 --to 2
@@ -163,6 +165,7 @@ expect_ok "inpaint a file with a PNG mask" "$DEEPGEN" inpaint "$WORK/cgan" --ima
 expect_file "$WORK/inpainted.json"
 expect_error "inpaint needs a gan" "needs a gan run" "$DEEPGEN" inpaint "$WORK/straight" --steps 1
 expect_error "unknown mask" "--mask: expected a PNG file or one of center" "$DEEPGEN" inpaint "$WORK/gan" --mask circle --steps 1
+expect_error "inpaint --image with --count" "--image excludes --count" "$DEEPGEN" inpaint "$WORK/gan" --image "$WORK/s.png" --count 2
 
 # A folder of the user's own pictures (RGB, two classes), resized to 32x32 for both families.
 mkdir -p "$WORK/own/shirts" "$WORK/own/shoes"

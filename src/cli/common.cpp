@@ -79,13 +79,14 @@ std::string default_output(const std::string& run, const std::string& name) {
   return (checkpoint.has_parent_path() ? checkpoint.parent_path() / name : fs::path(name)).string();
 }
 
-void add_common(CLI::App* command, Shared& shared, const std::string& out_help, const std::string& out_extension) {
+void add_common(CLI::App* command, Shared& shared, const std::string& out_help, const std::string& out_extension,
+                CommonOptions extra) {
   command->fallthrough();
   command->add_option("run", shared.run, "Run directory or checkpoint file")->required();
   auto* out = command->add_option("--out", shared.out, out_help);
   if (!out_extension.empty()) out->check(file_ending(out_extension));
-  command->add_option("--data", shared.data_dir, "Data folder (default: the run's)");
-  command->add_option("--seed", shared.seed, "Seed for anything random")->capture_default_str();
+  if (extra & kData) command->add_option("--data", shared.data_dir, "Data folder (default: the run's)");
+  if (extra & kSeed) command->add_option("--seed", shared.seed, "Seed for anything random")->capture_default_str();
 }
 
 void add_class_option(CLI::App* command, Shared& shared) {

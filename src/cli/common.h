@@ -49,8 +49,12 @@ struct Shared {
   uint64_t seed = 0;
   int64_t label = -1;  // --class of conditional generators; -1 = not given
 };
-// `out_extension`: what --out must end in ("" = anything).
-void add_common(CLI::App* command, Shared& shared, const std::string& out_help, const std::string& out_extension);
+// The run positional and --out, plus --data and --seed for the commands that read a data split or draw
+// random numbers (a command that would ignore them does not offer them). `out_extension`: what --out must
+// end in ("" = anything).
+enum CommonOptions : unsigned { kRunAndOut = 0, kData = 1, kSeed = 2, kDataAndSeed = kData | kSeed };
+void add_common(CLI::App* command, Shared& shared, const std::string& out_help, const std::string& out_extension,
+                CommonOptions extra = kDataAndSeed);
 // --class, for commands that decode codes with a conditional generator.
 void add_class_option(CLI::App* command, Shared& shared);
 // Applies --class to the run's model when given (a model that is not conditional refuses it).

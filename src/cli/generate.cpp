@@ -121,7 +121,7 @@ void add_generator_commands(CLI::App& app, const GlobalOptions& global) {
 
   auto* arithmetic_app = app.add_subcommand(
       "arithmetic", "Latent vector arithmetic: decode mean z(A) - mean z(B) + mean z(C) of chosen samples");
-  add_common(arithmetic_app, *shared, "PNG file (default <run>/arithmetic.png)", ".png");
+  add_common(arithmetic_app, *shared, "PNG file (default <run>/arithmetic.png)", ".png", kSeed);
   add_class_option(arithmetic_app, *shared);
   auto arithmetic_command = std::make_shared<ArithmeticCommand>();
   arithmetic_app->add_option("--a", arithmetic_command->a, "Indices of concept A's samples in `deepgen sample RUN --n N --seed S` (row-major from 0)")
@@ -137,8 +137,10 @@ void add_generator_commands(CLI::App& app, const GlobalOptions& global) {
       "inpaint", "Semantic inpainting (Yeh et al. 2017): fill masked pixels with the GAN sample that fits the rest");
   add_common(inpaint_app, *shared, "PNG file (default <run>/inpainting.png); <name>.json goes beside it", ".png");
   auto inpaint = std::make_shared<InpaintCommand>();
-  inpaint_app->add_option("--image", inpaint->images, "Image file(s) to complete (default: the first --count test images)");
-  inpaint_app->add_option("--count", inpaint->count, "Test images to complete when no --image is given")->capture_default_str()->check(CLI::Range(1, 256));
+  auto* image = inpaint_app->add_option("--image", inpaint->images, "Image file(s) to complete (default: the first --count test images)");
+  inpaint_app->add_option("--count", inpaint->count, "Test images to complete when no --image is given")->capture_default_str()
+      ->check(CLI::Range(1, 256))->excludes(image);
+  image->excludes(inpaint_app->get_option("--data"));  // --data and --count pick test images, --image files
   inpaint_app->add_option("--mask", inpaint->mask, "center, left, right, top, bottom, random (80% missing) or a PNG (white = known)")->capture_default_str();
   inpaint_app->add_option("--steps", inpaint->options.steps, "Adam steps on z")->capture_default_str()->check(NonNegative);
   inpaint_app->add_option("--lr", inpaint->options.lr, "Adam learning rate on z")->capture_default_str()->check(Positive);

@@ -147,11 +147,10 @@ void inpaint_ae_command(const Shared& s, const GlobalOptions& global, const Inpa
             << " dB" << std::endl;
 }
 
-// The run and --seed, for the commands whose output file is a positional argument.
-void add_run_and_seed(CLI::App* command, Shared& shared) {
+// The run positional, for the commands whose output file is a positional argument.
+void add_run(CLI::App* command, Shared& shared) {
   command->fallthrough();
   command->add_option("run", shared.run, "Run directory or checkpoint file")->required();
-  command->add_option("--seed", shared.seed, "Seed of the added noise")->capture_default_str();
 }
 
 void add_tile_options(CLI::App* command, TileOptions& tiles) {
@@ -249,19 +248,20 @@ void add_restoration_commands(CLI::App& app, const GlobalOptions& global) {
 
   auto denoise = std::make_shared<DenoiseCommand>();
   auto* denoise_app = app.add_subcommand("denoise", "Denoise an image of any size with a DnCNN run (tiled when large)");
-  add_run_and_seed(denoise_app, *shared);
+  add_run(denoise_app, *shared);
   denoise_app->add_option("input", denoise->input, "Noisy PNG/JPEG image")->required();
   denoise_app->add_option("output", denoise->output, "Denoised PNG to write")->required()->check(file_ending(".png"));
   denoise_app->add_option("--sigma", denoise->sigma, "Noise level of the input (0-255); a fixed-sigma model rescales to it (default: as trained)")
       ->check(NonNegative);
-  denoise_app->add_option("--add-noise", denoise->add_noise, "Demo: add Gaussian noise of this sigma first (writes OUT.noisy.png, prints PSNR)")
+  auto* add_noise = denoise_app->add_option("--add-noise", denoise->add_noise, "Demo: add Gaussian noise of this sigma first (writes OUT.noisy.png, prints PSNR)")
       ->check(NonNegative);
+  denoise_app->add_option("--seed", shared->seed, "Seed of the noise --add-noise adds")->capture_default_str()->needs(add_noise);
   add_tile_options(denoise_app, denoise->tiles);
   denoise_app->callback([=, &global] { denoise_command(*shared, global, *denoise); });
 
   auto upscale = std::make_shared<UpscaleCommand>();
   auto* upscale_app = app.add_subcommand("upscale", "Upscale an image by the scale of a super-resolution run (writes OUT.bicubic.png beside)");
-  add_run_and_seed(upscale_app, *shared);
+  add_run(upscale_app, *shared);
   upscale_app->add_option("input", upscale->input, "Low-resolution PNG/JPEG image")->required();
   upscale_app->add_option("output", upscale->output, "Upscaled PNG to write")->required()->check(file_ending(".png"));
   upscale_app->add_flag("--downscale-first", upscale->downscale_first, "Demo: downscale the input by the scale first (writes OUT.low.png) and compare with it");
@@ -270,7 +270,8 @@ void add_restoration_commands(CLI::App& app, const GlobalOptions& global) {
 
   auto inpaint = std::make_shared<InpaintAeCommand>();
   auto* inpaint_app = app.add_subcommand("inpaint-ae", "Fill a hole in an image with an inpainting-autoencoder run");
-  add_common(inpaint_app, *shared, "PNG file (default <run>/inpainted.png); OUT.masked.png goes beside it", ".png");
+  add_common(inpaint_app, *shared, "PNG file (default <run>/inpainted.png); OUT.masked.png goes beside it", ".png",
+             kSeed);
   inpaint_app->add_option("--image", inpaint->image, "Image to complete (the hole's pixels are ignored)")->required();
   inpaint_app->add_option("--mask", inpaint->mask, "center, left, right, top, bottom, random (80% missing) or a PNG of the image's size (white = known)")
       ->capture_default_str();

@@ -107,7 +107,7 @@ void add_text_commands(CLI::App& app, const GlobalOptions& global) {
   auto shared = std::make_shared<Shared>();
   auto options = std::make_shared<GenerateOptions>();
   auto* generate_app = app.add_subcommand("generate", "Write text with a character-level language model (charlm run)");
-  add_common(generate_app, *shared, "Text file (default: print to standard output)", "");
+  add_common(generate_app, *shared, "Text file (default: print to standard output)", "", kSeed);
   generate_app->add_option("--prime", options->prime, "Text the model reads first; the output starts with it (default: a line break)");
   generate_app->add_option("--length", options->length, "Characters to generate after the prime")->capture_default_str()
       ->check(CLI::Range(int64_t(0), int64_t(10000000)));
@@ -119,7 +119,8 @@ void add_text_commands(CLI::App& app, const GlobalOptions& global) {
 
   auto cells_command = std::make_shared<CellsCommand>();
   auto* cells_app = app.add_subcommand("cells", "Which units of a charlm track position in line, quotes, brackets...; an HTML page of the text coloured by them");
-  add_common(cells_app, *shared, "HTML file (default <run>/cells.html); <name>.json goes beside it", ".html");
+  add_common(cells_app, *shared, "HTML file (default <run>/cells.html); <name>.json goes beside it", ".html",
+             kRunAndOut);
   cells_app->add_option("--text", cells_command->text, "UTF-8 text to read (default: the run's validation text)");
   cells_app->add_option("--limit", cells_command->limit, "Characters read for the correlations")->capture_default_str()->check(Positive);
   cells_app->add_option("--show", cells_command->show, "Characters shown per unit in the page")->capture_default_str()->check(Positive);
