@@ -268,6 +268,20 @@ void check_model_options(const std::string& kind, const TrainCommand& t, const C
   }
 }
 
+// The data options of `train` that a kind of model does not read: an error, not silently ignored.
+void check_data_options(const std::string& kind, const CLI::App& train) {
+  const bool text = kind == "charlm" || kind == "seqclass";
+  const bool images = !text && !cli::is_restoration(kind);  // IDX data or a folder of class sub-folders
+  const char* why = text ? "a text model reads --text FILE" : "it trains on --patches crops (--patch-size) of natural images";
+  const std::pair<const char*, bool> options[] = {{"--data", !text},          {"--channels", !text},
+                                                  {"--image-size", images},   {"--train-limit", images},
+                                                  {"--test-limit", images},   {"--augment", !text}};
+  for (const auto& [name, used] : options) {
+    check(used || train.get_option(name)->count() == 0, "train ", kind, " ", name, ": not used by ", kind, " (", why,
+          "); drop ", name);
+  }
+}
+
 // Each eval option serves some runs; one given for another run is an error, never silently ignored.
 // `holder` says what is evaluated: "<checkpoint> holds a 'vae' model" or "--ensemble evaluates classifier runs".
 void check_eval_options(const CLI::App& eval, const std::string& holder, const std::string& kind, bool ensemble) {
@@ -562,7 +576,10 @@ int main(int argc, char** argv) try {
         }
       }
     }
-    if (!train.resume) check_model_options(kind, train, *train_app->get_subcommands().at(0));
+    if (!train.resume) {
+      check_data_options(kind, *train_app);
+      check_model_options(kind, train, *train_app->get_subcommands().at(0));
+    }
     if (cli::is_restoration(kind)) {
       // Natural images, not Fashion-MNIST, unless --data says otherwise.
       if (train_app->get_option("--data")->count() == 0) train.data.dir = kDefaultNaturalImages;
