@@ -320,6 +320,8 @@ expect_error "depth of the fixed LeNet-5" "only used with --arch mlp, vgg or res
 expect_error "dropout on one recurrent layer" "acts between stacked layers" "$DEEPGEN" train charlm --layers 1 --dropout 0.3 --out "$WORK/ignored"
 expect_error "image augmentation for text" "train charlm --augment: not used by charlm" "$DEEPGEN" train charlm --augment flip --out "$WORK/ignored"
 expect_error "image size of a patch model" "drop --image-size" "$DEEPGEN" train dncnn --image-size 32 --out "$WORK/ignored"
+expect_error "momentum for Adam" "--momentum: the optimizer is adam" "$DEEPGEN" train vae --momentum 0.5 --out "$WORK/ignored"
+expect_error "step decay without the step schedule" "add --schedule step or drop --gamma" "$DEEPGEN" train vae --gamma 0.5 --out "$WORK/ignored"
 expect_error "gan option of the other arch" "train gan --g-features" "$DEEPGEN" train gan --arch mlp --g-features 8 --out "$WORK/ignored"
 [ ! -e "$WORK/ignored" ] && pass || fail "a rejected train command left $WORK/ignored behind"
 expect_error "resume with a new learning rate" "--resume: --lr cannot change a run" "$DEEPGEN" train vae --resume --epochs 3 --lr 0.01 --out "$WORK/straight"

@@ -172,6 +172,13 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
             "' has no optimizer (it is fitted in closed form)");
       options["optimizer"][key] = value;
     }
+    if (options.contains("optimizer")) {  // momentum is SGD's, beta1 Adam's: one given to the other would be ignored
+      const std::string name = options["optimizer"].value("name", std::string());
+      check(command.momentum < 0 || name == "momentum" || name == "nesterov", "--momentum: the optimizer is ", name,
+            ", which has none; add --optimizer momentum (or nesterov), or drop --momentum");
+      check(command.beta1 < 0 || name == "adam", "--beta1: the optimizer is ", name,
+            ", which has none (it is Adam's); add --optimizer adam, or drop --beta1");
+    }
     family = make_family(kind, options, device);
     if (kind == "sr") {
       check(data.image_size % command.sr.scale == 0, "--patch-size: super-resolution patches must be a multiple of the ",
@@ -268,8 +275,9 @@ void check_model_options(const std::string& kind, const TrainCommand& t, const C
   }
 }
 
-// The data options of `train` that a kind of model does not read: an error, not silently ignored.
-void check_data_options(const std::string& kind, const CLI::App& train) {
+// The options of `train` that this run would not read (data options of another kind of model, settings
+// of another schedule): an error, not silently ignored.
+void check_train_options(const std::string& kind, const TrainerOptions& trainer, const CLI::App& train) {
   const bool text = kind == "charlm" || kind == "seqclass";
   const bool images = !text && !cli::is_restoration(kind);  // IDX data or a folder of class sub-folders
   const char* why = text ? "a text model reads --text FILE" : "it trains on --patches crops (--patch-size) of natural images";
@@ -279,6 +287,14 @@ void check_data_options(const std::string& kind, const CLI::App& train) {
   for (const auto& [name, used] : options) {
     check(used || train.get_option(name)->count() == 0, "train ", kind, " ", name, ": not used by ", kind, " (", why,
           "); drop ", name);
+  }
+  const std::string& schedule = trainer.schedule.name;
+  const std::pair<const char*, const char*> schedules[] = {{"--step-size", "step"},   {"--gamma", "step"},
+                                                           {"--sgdr-period", "sgdr"}, {"--sgdr-mult", "sgdr"},
+                                                           {"--min-lr-factor", "sgdr"}};
+  for (const auto& [name, owner] : schedules) {
+    check(schedule == owner || train.get_option(name)->count() == 0, name, ": a setting of --schedule ", owner,
+          ", but the schedule is ", schedule, "; add --schedule ", owner, " or drop ", name);
   }
 }
 
@@ -577,7 +593,7 @@ int main(int argc, char** argv) try {
       }
     }
     if (!train.resume) {
-      check_data_options(kind, *train_app);
+      check_train_options(kind, train.trainer, *train_app);
       check_model_options(kind, train, *train_app->get_subcommands().at(0));
     }
     if (cli::is_restoration(kind)) {
