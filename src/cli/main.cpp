@@ -238,6 +238,21 @@ int run_train(const std::string& kind, TrainCommand& command, const GlobalOption
   return 0;
 }
 
+// A resumed run goes on with the options in its checkpoint (data, model, optimizer, schedule, seed): one
+// given anew would be ignored, so it is an error instead.
+void check_resume_options(const CLI::App& train, const CLI::App& model, const std::string& out_dir) {
+  const std::set<std::string> resumable = {"--epochs", "--out", "--resume", "--progress", "--no-pictures"};
+  for (const CLI::App* level : {&train, &model}) {
+    for (const CLI::Option* option : level->get_options()) {
+      const std::string name = option->get_name();
+      check(option->count() == 0 || name.empty() || resumable.count(name) > 0, "--resume: ", name,
+            " cannot change a run that is resumed; it goes on with its own options (see ",
+            (fs::path(out_dir) / "config.json").string(), "). Only --epochs, --progress, --no-pictures, --threads ",
+            "and --device apply to a resumed run: drop ", name, ", or start a new run with it");
+    }
+  }
+}
+
 // Options that shape only some variants of a model (--sparsity only the sparse autoencoder, --depth not
 // LeNet-5's fixed stack): given for another variant they would be ignored, so they are errors.
 void check_model_options(const std::string& kind, const TrainCommand& t, const CLI::App& model) {
@@ -577,24 +592,12 @@ int main(int argc, char** argv) try {
     const std::string kind = *vae_app ? "vae" : *ae_app ? "ae" : *pca_app ? "pca" : *classifier_app ? "classifier"
                              : *charlm_app ? "charlm" : *seqclass_app ? "seqclass" : *dncnn_app ? "dncnn"
                              : *sr_app ? "sr" : *inpaint_ae_app ? "inpaint-ae" : "gan";
+    const CLI::App& model_app = *train_app->get_subcommands().at(0);
     if (train.resume) {
-      // A resumed run goes on with the options in its checkpoint (data, model, optimizer, schedule, seed):
-      // one given anew would be ignored, so it is an error instead.
-      const std::set<std::string> resumable = {"--epochs", "--out", "--resume", "--progress", "--no-pictures"};
-      for (const CLI::App* level : {train_app, train_app->get_subcommands().at(0)}) {
-        for (const CLI::Option* option : level->get_options()) {
-          const std::string name = option->get_name();
-          check(option->count() == 0 || name.empty() || resumable.count(name) > 0, "--resume: ", name,
-                " cannot change a run that is resumed; it goes on with its own options (see ",
-                (fs::path(train.trainer.out_dir) / "config.json").string(), "). Only --epochs, --progress, ",
-                "--no-pictures, --threads and --device apply to a resumed run: drop ", name,
-                ", or start a new run with it");
-        }
-      }
-    }
-    if (!train.resume) {
+      check_resume_options(*train_app, model_app, train.trainer.out_dir);
+    } else {
       check_train_options(kind, train.trainer, *train_app);
-      check_model_options(kind, train, *train_app->get_subcommands().at(0));
+      check_model_options(kind, train, model_app);
     }
     if (cli::is_restoration(kind)) {
       // Natural images, not Fashion-MNIST, unless --data says otherwise.
