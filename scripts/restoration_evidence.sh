@@ -4,7 +4,10 @@
 # the blind/fixed comparison once more on the larger set of `make images-plus`) and writes their
 # evaluation tables and pictures. CPU-sized networks (width 32 instead of 64, fewer patches than the
 # papers; width 64 for the blind/fixed comparison and its variants), then where the blind model's
-# sigma-15 error is (needs python3-numpy and python3-pil); about 12 hours on 2 cores.
+# sigma-15 error is (needs python3-numpy and python3-pil); about 12 hours on the 2-core Xeon (AMX) it was
+# first run on, and the width-64 bf16 runs 2-3x longer on a CPU without AMX (AMD EPYC: 330 s an epoch of
+# a fixed width-64 model on one thread, against about 135 s). Run it again after an interruption: finished
+# runs are skipped and the interrupted one resumes.
 # Usage: scripts/restoration_evidence.sh [OUT]
 set -euo pipefail
 OUT=${1:-runs/restoration}
