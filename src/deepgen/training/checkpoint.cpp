@@ -74,6 +74,12 @@ void save_checkpoint(const std::string& path, Family& family, const RunState& st
   family.save(model);
   archive.write("model", model);
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
+  // The CUDA generator too, where there is one (dropout masks and noise drawn on the GPU), so a resumed GPU
+  // run draws what the uninterrupted one would have. Through at::Context, so CPU builds compile it as well.
+  if (torch::cuda::is_available()) {
+    archive.write("rng_cuda", at::globalContext().defaultGenerator(at::Device(at::kCUDA, 0)).get_state(),
+                  /*is_buffer=*/true);
+  }
   const fs::path target(path);
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
   const std::string temporary = temporary_path(path);
@@ -107,6 +113,12 @@ std::unique_ptr<Family> load_checkpoint(const std::string& path, torch::Device d
       archive.read("rng_cpu", rng, /*is_buffer=*/true);
       at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle on the global one
       generator.set_state(rng.cpu());
+      // A checkpoint written without CUDA has no CUDA state; one written with it restores it where CUDA is.
+      torch::Tensor rng_cuda;
+      if (torch::cuda::is_available() && archive.try_read("rng_cuda", rng_cuda, /*is_buffer=*/true)) {
+        at::Generator cuda = at::globalContext().defaultGenerator(at::Device(at::kCUDA, 0));
+        cuda.set_state(rng_cuda.cpu());
+      }
     }
   } catch (const c10::Error& error) {
     fail("checkpoint ", path, ": the saved weights do not match its declared ", header.kind, " options (",
