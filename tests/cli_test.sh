@@ -265,6 +265,7 @@ grep -q '"sigma_sampling": "uniform"' "$WORK/dnb/config.json" && pass || fail "c
 expect_error "precision fp16" "--precision: expected fp32 or bf16, found 'fp16'" "$DEEPGEN" train dncnn --precision fp16 "${RTINY[@]}" --out "$WORK/x"
 expect_ok "eval blind (default table)" "$DEEPGEN" eval "$WORK/dnb" --threads 1
 [ "$(grep -c '^denoise sigma' "$WORK/out")" -eq 3 ] && pass || { fail "blind eval: 3 sigma tables"; cat "$WORK/out"; }
+expect_error "denoise --sigma with a blind model" "needs no noise level" "$DEEPGEN" denoise "$WORK/dnb" "$WORK/nat/test/s9.png" "$WORK/o.png" --sigma 25
 expect_ok "train sr" "$DEEPGEN" train sr --scale 3 --depth 3 --width 4 --patch-size 24 --precision bf16 "${RTINY[@]}" --out "$WORK/sr"
 expect_ok "upscale" "$DEEPGEN" upscale "$WORK/sr" "$WORK/nat/test/s6.png" "$WORK/up/u.png" --downscale-first --threads 1
 for f in u.png u.bicubic.png u.low.png; do expect_file "$WORK/up/$f"; done

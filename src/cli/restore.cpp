@@ -64,6 +64,9 @@ struct DenoiseCommand {
 void denoise_command(const Shared& s, const GlobalOptions& global, const DenoiseCommand& c) {
   const LoadedRun run = open_run(s.run, global);
   auto& model = model_of<DnCnnFamily>(run, "denoise", "dncnn", "deepgen train dncnn");
+  check(c.sigma == 0 || !model.settings().blind(), "denoise --sigma: ", checkpoint_path(s.run),
+        " is a blind model (trained on sigma ", model.settings().sigma_min, "..", model.settings().sigma_max,
+        "), which needs no noise level and would ignore it; drop --sigma");
   auto image = read_image(c.input, channels_of(run));
   auto noisy = c.add_noise > 0 ? add_gaussian_noise(image, c.add_noise, s.seed) : image;
   const double sigma = c.sigma > 0 ? c.sigma : c.add_noise;
