@@ -87,7 +87,8 @@ DataSplits restoration_splits(const std::string& kind, const DataOptions& data, 
 struct RestorationEval {
   std::string images;          // folder of images, all evaluated; "" = the test split of `data`
   std::string data;            // natural-image folder whose test split is used; "" = the run's
-  std::vector<double> sigmas;  // dncnn: noise levels (default: the trained sigma, or 15 25 50 when blind)
+  std::vector<double> sigmas;  // dncnn: noise levels (default: the trained sigma, or 15 25 50 when blind);
+                               // main's check_eval_options refuses them for other runs
   std::string mask = "center"; // inpaint-ae: the hole
   int64_t crops = 16;          // inpaint-ae: crops per image
   std::string pictures;        // folder for before/after pictures ("" = none)

@@ -104,7 +104,7 @@ void interpolate(const Shared& s, const GlobalOptions& global, int64_t pairs, in
     // Between the codes of two test images, shown left and right of the decoded path.
     const Dataset test = load_run_data(run, s.data_dir).test;
     std::vector<std::pair<int64_t, int64_t>> chosen;
-    if (from >= 0 || to >= 0) {
+    if (from >= 0) {  // with --to (checked above)
       chosen.push_back({from, to});
     } else {
       for (int64_t p = 0; p < pairs; ++p) chosen.push_back({2 * p, 2 * p + 1});

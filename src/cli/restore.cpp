@@ -201,8 +201,6 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
                           denoise_image(*dncnn, noisy, sigma, o.tiles)}, 160);
       }
     }
-  } else if (!o.sigmas.empty()) {
-    fail("eval --sigma: ", checkpoint_path(run.run), " holds a '", run.state.kind, "' model; --sigma is for dncnn runs");
   } else if (auto* sr = dynamic_cast<SrFamily*>(run.family.get())) {
     tables.push_back(evaluate_super_resolution(*sr, images, o.tiles));
     for (size_t i = 0; i < images.images.size() && !o.pictures.empty(); ++i) {
