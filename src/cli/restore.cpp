@@ -188,7 +188,7 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
   std::vector<RestorationTable> tables;
   if (auto* dncnn = dynamic_cast<DnCnnFamily*>(run.family.get())) {
     std::vector<double> sigmas = o.sigmas;
-    if (sigmas.empty()) sigmas = dncnn->settings().blind() ? std::vector<double>{15, 25, 50} : std::vector<double>{dncnn->settings().sigma};
+    if (sigmas.empty()) sigmas = dncnn->settings().measured_sigmas();
     for (const double sigma : sigmas) {
       tables.push_back(evaluate_denoising(*dncnn, images, sigma, o.seed, o.tiles));
       if (o.pictures.empty()) continue;

@@ -121,7 +121,7 @@ Metrics DnCnnFamily::train_step(const torch::Tensor& images, const torch::Tensor
 Metrics DnCnnFamily::evaluate(const Dataset& data, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   net_->eval();
-  const std::vector<double> sigmas = options_.blind() ? std::vector<double>{15, 25, 50} : std::vector<double>{options_.sigma};
+  const std::vector<double> sigmas = options_.measured_sigmas();
   Metrics metrics;
   double psnr_sum = 0;
   for (const double sigma : sigmas) {

@@ -41,6 +41,8 @@ struct DnCnnOptions {
                                    //   and loss float32; ~2.2x faster on CPUs with AMX); evaluation is fp32
   OptimizerOptions optimizer;  // Adam, lr 1e-3
   bool blind() const { return sigma_max > 0; }
+  // The noise levels a model is measured at unless told otherwise: its own, or 15 25 50 when blind.
+  std::vector<double> measured_sigmas() const { return blind() ? std::vector<double>{15, 25, 50} : std::vector<double>{sigma}; }
 };
 void to_json(nlohmann::json& j, const DnCnnOptions& o);
 void from_json(const nlohmann::json& j, DnCnnOptions& o);
