@@ -3,6 +3,10 @@
 # (each must give a one-line error naming the culprit and a non-zero exit, never a crash).
 set -u
 DEEPGEN=${1:?usage: cli_test.sh path/to/deepgen}
+if [ ! -e /usr/share/datasets/fashion-mnist ]; then
+  echo "skipped: the runs train on Debian's dataset-fashion-mnist, which is not installed"
+  exit 77
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 failures=0
@@ -328,6 +332,17 @@ expect_error "gan option of the other arch" "train gan --g-features" "$DEEPGEN" 
 expect_error "resume with a new learning rate" "--resume: --lr cannot change a run" "$DEEPGEN" train vae --resume --epochs 3 --lr 0.01 --out "$WORK/straight"
 expect_error "resume with a new model option" "drop --beta" "$DEEPGEN" train vae --resume --epochs 3 --beta 4 --out "$WORK/straight"
 command -v nvidia-smi >/dev/null || expect_error "cuda without a GPU" "--device" "$DEEPGEN" --device cuda train vae --out "$WORK/x" "${TINY[@]}"
+# Names: a misspelled command, model or option gets a suggestion, and another model's option names the
+# model that has it; re-running the command that started a run, with --resume added, is accepted.
+expect_error "misspelled command" "did you mean 'train'" "$DEEPGEN" trian vae
+expect_error "misspelled model" "did you mean 'vae'" "$DEEPGEN" train vea
+expect_error "misspelled option" "did you mean --latent-dim" "$DEEPGEN" train vae --latent-dimm 3 --out "$WORK/ignored"
+expect_error "another model's option" "not an option of vae; it is one of ae" "$DEEPGEN" train vae --sparsity 0.1 --out "$WORK/ignored"
+cp -r "$WORK/split" "$WORK/again"
+expect_ok "resume with the run's own options" "$DEEPGEN" train vae "${TINY[@]}" --epochs 3 --hidden 64 --resume --log-every 1 --out "$WORK/again"
+[ "$(grep -c '"split":"test"' "$WORK/again/metrics.jsonl")" -eq 3 ] && pass || fail "resume with its own options: 3 test lines"
+expect_error "resume with another batch size" "--resume: --batch-size cannot change" "$DEEPGEN" train vae --resume --epochs 4 --batch-size 16 --out "$WORK/again"
+[ ! -e "$WORK/ignored" ] && pass || fail "a rejected train command left $WORK/ignored behind"
 echo "bogus = 1" >"$WORK/bad.toml"
 expect_error "unknown config key" "bogus" "$DEEPGEN" --config "$WORK/bad.toml" train vae
 

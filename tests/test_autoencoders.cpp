@@ -3,6 +3,7 @@
 // k-means finds separable clusters.
 #include <gtest/gtest.h>
 
+#include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
 #include "deepgen/evaluation/latent.h"
 #include "deepgen/models/autoencoder.h"
@@ -126,6 +127,7 @@ TEST(TiedWeights, DecoderUsesTheEncoderWeights) {
 }
 
 TEST(Autoencoder, EveryVariantLearnsOnASmallSubset) {
+  DEEPGEN_NEEDS_FASHION_MNIST();
   const DataSplits data = small_fashion_mnist(512, 64);
   struct Case {
     std::string name;
@@ -160,6 +162,7 @@ TEST(Autoencoder, EveryVariantLearnsOnASmallSubset) {
 }
 
 TEST(Autoencoder, SparsityDrivesCodesToZero) {
+  DEEPGEN_NEEDS_FASHION_MNIST();
   const DataSplits data = small_fashion_mnist(512, 128);
   auto near_zero = [&](double sparsity) {
     TempDir dir("sparse");

@@ -142,7 +142,7 @@ TEST(Gan, KDiscriminatorStepsPerGeneratorStep) {
   for (int step = 1; step <= 6; ++step) {
     const auto g_before = snapshot(*family.generator());
     const auto d_before = snapshot(*family.discriminator());
-    const Metrics metrics = family.train_step(real, labels);
+    const Metrics metrics = MetricSums::of(family.train_step(real, labels));
     const bool g_turn = step % 3 == 0;
     EXPECT_TRUE(changed(*family.discriminator(), d_before)) << "step " << step;
     EXPECT_EQ(changed(*family.generator(), g_before), g_turn) << "step " << step;
@@ -227,7 +227,7 @@ TEST(Gan, CheckpointRestoresNetworksEmaAndCounters) {
   ASSERT_NE(gan, nullptr);
   EXPECT_EQ(gan->d_updates(), 3);
   EXPECT_EQ(gan->g_updates(), 1);
-  EXPECT_TRUE(torch::equal(gan->sample(4, 9), family->sample(4, 9)));
+  EXPECT_TRUE(torch::equal(gan->sample(4, 9), capability<ImageSampler>(*family)->sample(4, 9)));
 }
 
 TEST(FrechetDistance, ZeroForASetWithItselfAndGrowsWithNoise) {

@@ -7,7 +7,7 @@
 #include "deepgen/core/error.h"
 #include "deepgen/data/dataset.h"
 #include "deepgen/data/image_folder.h"
-#include "deepgen/report/image_grid.h"
+#include "deepgen/data/image_grid.h"
 #include "test_util.h"
 
 using namespace deepgen;

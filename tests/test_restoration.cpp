@@ -6,13 +6,14 @@
 
 #include <cmath>
 
+#include "deepgen/models/registry.h"
 #include "deepgen/apps/inpainting.h"
 #include "deepgen/apps/restoration.h"
 #include "deepgen/core/error.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/image_folder.h"
 #include "deepgen/data/natural_images.h"
-#include "deepgen/evaluation/image_quality.h"
+#include "deepgen/nn/image_quality.h"
 #include "deepgen/models/dncnn.h"
 #include "deepgen/models/inpaint_ae.h"
 #include "deepgen/models/super_resolution.h"
@@ -426,7 +427,8 @@ TEST(Restoration, CheckpointsGiveIdenticalOutputs) {
   torch::manual_seed(8);
   auto y = torch::rand({1, 1, 20, 20});
   for (const std::string kind : {"dncnn", "sr", "inpaint-ae"}) {
-    nlohmann::json options = {{"depth", 3}, {"width", 4}};
+    nlohmann::json options = {{"width", 4}};
+    if (kind != "inpaint-ae") options["depth"] = 3;  // it has no depth, and an unknown key is an error
     auto family = make_family(kind, options, torch::kCPU);
     auto patches = torch::rand({4, 1, 16, 16});
     family->train_step(patches, torch::Tensor());  // move BN statistics and weights away from their start
@@ -440,6 +442,6 @@ TEST(Restoration, CheckpointsGiveIdenticalOutputs) {
       auto mask = named_mask("center", int64_t{20}, int64_t{20});
       EXPECT_TRUE(torch::equal(dynamic_cast<InpaintAeFamily&>(*family).fill(y, mask), dynamic_cast<InpaintAeFamily&>(*copy).fill(y, mask)));
     }
-    EXPECT_THROW(family->sample(1, 0), Error);  // restoration models do not generate
+    EXPECT_EQ(capability<ImageSampler>(*family), nullptr);  // restoration models do not generate
   }
 }

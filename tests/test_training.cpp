@@ -1,6 +1,8 @@
 // The generic trainer: loss falls, resume equals an uninterrupted run, divergence is caught and the
 // last good checkpoint survives.
 #include <gtest/gtest.h>
+
+#include <thread>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -8,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/training/trainer.h"
@@ -52,13 +55,12 @@ class FlakyFamily : public Family {
   nlohmann::json options() const override { return nlohmann::json::object(); }
   PixelRange pixel_range() const override { return PixelRange::kUnit; }
   bool conv_heavy() const override { return false; }
-  Metrics train_step(const torch::Tensor& images, const torch::Tensor&) override {
+  StepMetrics train_step(const torch::Tensor& images, const torch::Tensor&) override {
     weight_ += 1;
-    return {{"loss", epoch_ == bad_epoch_ ? std::nan("") : 1.0}};
+    return {{"loss", metric(epoch_ == bad_epoch_ ? std::nan("") : 1.0, torch::kCPU)}};
   }
   Metrics evaluate(const Dataset&, int64_t) override { return {{"loss", double(++epoch_)}}; }
   std::map<std::string, Picture> pictures(const Dataset&) override { return {}; }
-  torch::Tensor sample(int64_t n, uint64_t) override { return torch::zeros({n, 1, 2, 2}); }
   void save(torch::serialize::OutputArchive& archive) override { archive.write("weight", weight_); }
   void load(torch::serialize::InputArchive& archive) override { archive.read("weight", weight_); }
 
@@ -70,6 +72,7 @@ class FlakyFamily : public Family {
 }  // namespace
 
 TEST(Trainer, VaeLossFallsAndRunDirectoryIsComplete) {
+  DEEPGEN_NEEDS_FASHION_MNIST();
   TempDir dir("fit");
   const DataSplits data = small_fashion_mnist(1024, 128);
   torch::manual_seed(1);
@@ -95,6 +98,7 @@ TEST(Trainer, VaeLossFallsAndRunDirectoryIsComplete) {
 }
 
 TEST(Trainer, ResumeEqualsUninterruptedRun) {
+  DEEPGEN_NEEDS_FASHION_MNIST();
   const DataSplits data = small_fashion_mnist(384, 128);
   for (const std::string kind : {"vae", "gan"}) {
     const DataSplits& d = kind == "vae" ? data : small_fashion_mnist(256, 64, PixelRange::kSymmetric);
@@ -116,11 +120,13 @@ TEST(Trainer, ResumeEqualsUninterruptedRun) {
     EXPECT_EQ(rest.epochs, 2);
     EXPECT_DOUBLE_EQ(rest.test.at("loss"), whole.test.at("loss")) << kind;
     EXPECT_DOUBLE_EQ(rest.train.at("loss"), whole.train.at("loss")) << kind;
-    EXPECT_TRUE(torch::equal(a->sample(4, 7), resumed->sample(4, 7))) << kind;
+    EXPECT_TRUE(torch::equal(capability<ImageSampler>(*a)->sample(4, 7), capability<ImageSampler>(*resumed)->sample(4, 7)))
+        << kind;
   }
 }
 
 TEST(Trainer, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
+  DEEPGEN_NEEDS_FASHION_MNIST();
   TempDir dir("nan");
   const DataSplits data = small_fashion_mnist(64, 16);
   FlakyFamily family(/*bad_epoch=*/2);
@@ -163,14 +169,20 @@ TEST(Runtime, KeepFreedMemoryServesLargeTensorsFromTheHeapAndKeepsThem) {
 #endif
 }
 
-TEST(Runtime, ThreadSplitNeverOversubscribes) {
+// All the threads go to one pool, the other gets one: BLAS for the dense models (matrix products), ATen
+// for the convolutional ones; never aten x blas > total.
+TEST(Runtime, ThreadSplitGivesTheThreadsToOnePool) {
   for (int total : {1, 2, 4}) {
-    for (bool conv : {false, true}) {
-      const ThreadConfig config = configure_threads(total, conv);
-      EXPECT_LE(config.aten * config.blas, total);
-      EXPECT_EQ(torch::get_num_threads(), config.aten);
-    }
+    const ThreadConfig dense = configure_threads(total, /*conv_heavy=*/false);
+    EXPECT_EQ(dense.aten, 1);
+    EXPECT_EQ(dense.blas, total);
+    EXPECT_EQ(torch::get_num_threads(), 1);
+    const ThreadConfig conv = configure_threads(total, /*conv_heavy=*/true);
+    EXPECT_EQ(conv.aten, total);
+    EXPECT_EQ(conv.blas, 1);
+    EXPECT_EQ(torch::get_num_threads(), total);
   }
+  EXPECT_EQ(configure_threads(0, false).blas, int(std::max(1u, std::thread::hardware_concurrency())));  // 0 = all cores
   EXPECT_THROW(resolve_device("tpu"), Error);
   EXPECT_EQ(resolve_device("cpu"), torch::Device(torch::kCPU));
 }

@@ -10,6 +10,12 @@
 #include <string>
 #include <vector>
 
+// A test that trains on real Fashion-MNIST skips, saying why, where Debian's dataset-fashion-mnist is
+// not installed, instead of failing.
+#define DEEPGEN_NEEDS_FASHION_MNIST()                       \
+  if (!std::filesystem::exists(DEEPGEN_FASHION_MNIST))      \
+  GTEST_SKIP() << "needs Debian's dataset-fashion-mnist (" << DEEPGEN_FASHION_MNIST << ")"
+
 namespace deepgen::testing {
 
 // A fresh folder under the system temp dir, removed when the object goes.

@@ -17,9 +17,10 @@ namespace deepgen::cli {
 namespace {
 
 ClassifierFamily& as_classifier(const LoadedRun& run, const std::string& command) {
-  auto* classifier = dynamic_cast<ClassifierFamily*>(run.family.get());
-  check(classifier != nullptr, command, ": ", checkpoint_path(run.run), " holds a '", run.state.kind,
-        "' model; this needs a classifier run (deepgen train classifier)");
+  auto* classifier = capability<ClassifierFamily>(*run.family);
+  const std::string kinds = models_with<ClassifierFamily>();
+  check(classifier != nullptr, command, ": ", checkpoint_path(run.path), " holds a '", run.state.kind,
+        "' model; this needs a ", kinds, " run (deepgen train ", kinds, ")");
   return *classifier;
 }
 
@@ -184,13 +185,6 @@ void evaluate_ensemble(const std::vector<std::string>& runs, const GlobalOptions
             << std::setprecision(4) << ensemble_loss / n << std::endl;
 }
 
-std::string classifier_option_scope(const std::string& arch, const std::string& option) {
-  if (option == "--width" && is_one_of(arch, {"lenet5", "vgg16"})) return "mlp, vgg, inception or resnet";
-  if (option == "--depth" && !is_one_of(arch, {"mlp", "vgg", "resnet"})) return "mlp, vgg or resnet";
-  if (option == "--naive-inception" && arch != "inception") return "inception";
-  return "";
-}
-
 void add_classifier_commands(CLI::App& app, const GlobalOptions& global) {
   auto shared = std::make_shared<Shared>();
   auto* attack_app = app.add_subcommand("attack", "FGSM adversarial examples: accuracy on clean and attacked test images");
@@ -230,7 +224,7 @@ void add_classifier_commands(CLI::App& app, const GlobalOptions& global) {
       const bool classifier_only = name != "--image-size" && name != "--channels" && name != "--latent-dim";
       const std::string scope = dcgan_model ? (classifier_only ? "the classifiers" : "")
                                             : name == "--latent-dim" ? "dcgan-generator and dcgan-discriminator"
-                                                                     : classifier_option_scope(*model, name);
+                                                                     : classifier_arch_scope(*model, name).substr(classifier_arch_scope(*model, name).empty() ? 0 : 7);
       check(scope.empty(), "layers ", name, ": ", *model, " has no such setting (it is for ", scope, "); drop ", name);
     }
     const bool vgg16 = *model == "vgg16";

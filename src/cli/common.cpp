@@ -8,42 +8,19 @@
 #include "deepgen/core/error.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/text.h"
-#include "deepgen/models/seqclass.h"
 
 namespace deepgen::cli {
 namespace fs = std::filesystem;
 
 LoadedRun open_run(const std::string& run, const GlobalOptions& global) {
-  LoadedRun loaded;
-  loaded.run = run;
-  loaded.device = resolve_device(global.device);
-  loaded.family = load_checkpoint(checkpoint_path(run), loaded.device, &loaded.state);
-  configure_threads(global.threads, loaded.family->conv_heavy());
-  return loaded;
+  return deepgen::open_run(run, global.device, global.threads);
 }
 
 DataSplits load_run_data(const LoadedRun& run, const std::string& data_dir, bool with_train) {
-  DataOptions options = run.state.config.at("data").get<DataOptions>();
-  if (run.state.kind == "charlm") {  // --data names a text file here; read with the run's vocabulary
-    const auto model = run.family->options();
-    const TextCorpus corpus = load_corpus(data_dir.empty() ? options.text : data_dir);
-    const Vocabulary vocabulary(model.at("symbols").get<std::vector<std::string>>());
-    return text_splits(corpus, vocabulary, run.state.config.at("trainer").at("batch_size").get<int64_t>(),
-                       model.at("seq_len").get<int64_t>(), run.device);
-  }
-  if (run.state.kind == "seqclass") {  // --data names a folder of fortune-style files here
-    const auto model = run.family->options();
-    const TextCorpus corpus = load_fortunes(data_dir.empty() ? options.text : data_dir);
-    const Vocabulary vocabulary(model.at("symbols").get<std::vector<std::string>>());
-    return document_splits(corpus, vocabulary, model.at("max_len").get<int64_t>(), run.device);
-  }
-  if (!data_dir.empty()) options.dir = data_dir;
-  const auto model = run.family->options();
-  options.channels = model.at("channels").get<int64_t>();
-  options.image_size = model.at("image_size").get<int64_t>();
-  if (!with_train) options.train_limit = 1;
-  return load_data(options, run.family->pixel_range(), run.device);
+  return run_data(run, data_dir, with_train);
 }
+
+bool is_restoration(const ModelSpec& spec) { return spec.data == ModelData::kPatches; }
 
 namespace {
 CLI::Validator number_check(bool zero_allowed) {

@@ -10,6 +10,7 @@
 #include "deepgen/data/dataset.h"
 #include "deepgen/data/natural_images.h"
 #include "deepgen/models/family.h"
+#include "deepgen/run/run.h"
 #include "deepgen/training/checkpoint.h"
 
 namespace deepgen::cli {
@@ -26,18 +27,13 @@ struct GlobalOptions {
   std::string device = "auto";  // auto | cpu | cuda
 };
 
-struct LoadedRun {
-  std::string run;              // as given: a run directory or a checkpoint file
-  std::unique_ptr<Family> family;
-  RunState state;
-  torch::Device device = torch::kCPU;
-};
+// A trained run, loaded for a command (the run API's OpenedRun).
+using LoadedRun = OpenedRun;
 
 // Loads the checkpoint of `run` onto the chosen device and sets the thread split for its model.
 LoadedRun open_run(const std::string& run, const GlobalOptions& global);
 
-// The run's own data (or `data_dir`), at the model's size and channels, normalized for it. Only the
-// test split is read unless `with_train`.
+// The run's own data (or `data_dir`), fitted to the model. Only the test split is read unless `with_train`.
 DataSplits load_run_data(const LoadedRun& run, const std::string& data_dir, bool with_train = false);
 
 // `name` beside the run's checkpoint.
@@ -71,17 +67,8 @@ void add_text_commands(CLI::App& app, const GlobalOptions& global);
 
 // attack, layers.
 void add_classifier_commands(CLI::App& app, const GlobalOptions& global);
-// The classifier options an architecture ignores (LeNet-5 and VGG-16 have fixed shapes): "" when
-// `option` (--width, --depth, --naive-inception) shapes `arch`, else the architectures it is for
-// ("mlp, vgg or resnet").
-std::string classifier_option_scope(const std::string& arch, const std::string& option);
-
-// The restoration models (dncnn, sr, inpaint-ae) train on patches of natural images of any size.
-bool is_restoration(const std::string& kind);
-// Their training and per-epoch test patches; a patch size of 0 becomes the model's default (dncnn 40,
-// sr 48, inpaint-ae 64), written back into `patches`.
-DataSplits restoration_splits(const std::string& kind, const DataOptions& data, PatchOptions& patches,
-                              torch::Device device, uint64_t seed);
+// Models that train on patches of natural images (the restoration models).
+bool is_restoration(const ModelSpec& spec);
 
 // `eval RUN --images DIR` of a restoration run: PSNR/SSIM tables against the classical baselines.
 struct RestorationEval {

@@ -9,12 +9,13 @@
 #include <sstream>
 
 #include "common.h"
+#include "deepgen/apps/compare_codes.h"
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/evaluation/latent.h"
 #include "deepgen/models/autoencoder.h"
-#include "deepgen/report/image_grid.h"
+#include "deepgen/data/image_grid.h"
 #include "deepgen/report/svg.h"
 #include "deepgen/training/trainer.h"
 
@@ -195,106 +196,18 @@ void denoise(const Shared& s, const GlobalOptions& global, const std::string& no
   }
 }
 
-struct CompareOptions {
-  std::string sizes = "2,5,10,20,50";  // code sizes to compare
-  int64_t epochs = 10;                 // epochs of the autoencoder and the VAE (PCA needs one)
-  int64_t batch_size = 128;
-  std::string out = "runs/compare-codes";
-  std::string progress = "lines";
-  DataOptions data;
-};
-
-// Per-pixel squared error of reconstructions over a split (mean codes for the VAE).
-double reconstruction_mse(Family& family, const Dataset& test) {
-  double total = 0;
-  for (int64_t start = 0; start < test.size(); start += 500) {
-    auto images = test.images.narrow(0, start, std::min<int64_t>(500, test.size() - start));
-    total += (family.reconstruct(images) - images).pow(2).sum().item<double>();
-  }
-  return total / double(test.images.numel());
-}
-
-void compare_codes(const CompareOptions& o, const GlobalOptions& global, uint64_t seed) {
-  std::vector<int64_t> sizes;
-  std::stringstream list(o.sizes);
-  for (std::string item; std::getline(list, item, ',');) {
-    const long long size = parse_int(item, "--sizes");
-    check(size >= 1, "--sizes: expected positive code sizes, found ", size);
-    sizes.push_back(size);
-  }
-  check(!sizes.empty(), "--sizes: expected a comma-separated list such as 2,5,10,20,50");
-  const torch::Device device = resolve_device(global.device);
-  const ThreadConfig threads = configure_threads(global.threads, false);
-  const DataSplits data = load_data(o.data, PixelRange::kUnit, device);
-  std::cerr << "compare-codes: " << data.train.size() << " train / " << data.test.size() << " test images, sizes "
-            << o.sizes << ", " << o.epochs << " epochs, " << threads.aten << "x" << threads.blas << " threads -> "
-            << o.out << std::endl;
-  const std::vector<std::string> kinds = {"pca", "ae", "vae"};
-  std::map<std::string, Series> series;
-  std::map<std::string, std::unique_ptr<Family>> kept;  // for the 2-D vs 5-D picture
-  nlohmann::json table = nlohmann::json::array();
-  for (int64_t size : sizes) {
-    nlohmann::json row = {{"code_size", size}};
-    for (const auto& kind : kinds) {
-      const std::string dir = (fs::path(o.out) / (kind + "-" + std::to_string(size))).string();
-      const int64_t epochs = kind == "pca" ? 1 : o.epochs;
-      nlohmann::json options = {{"channels", data.channels}, {"image_size", data.image_size}};
-      // The autoencoder mirrors the VAE's 784-400-k layout with a linear code, so only the
-      // variational part differs between them.
-      if (kind == "pca") options["code_size"] = size;
-      if (kind == "ae") options.update({{"code_size", size}, {"hidden", 400}, {"code_activation", "linear"}});
-      if (kind == "vae") options["latent_dim"] = size;
-      std::unique_ptr<Family> family;
-      const std::string checkpoint = (fs::path(dir) / "checkpoint.pt").string();
-      if (fs::exists(checkpoint) && read_checkpoint_state(checkpoint).epoch >= epochs) {
-        family = load_checkpoint(checkpoint, device, nullptr);  // already trained: reuse
-      } else {
-        fs::remove_all(dir);
-        seed_everything(seed);
-        family = make_family(kind, options, device);
-        TrainerOptions trainer;
-        trainer.epochs = epochs;
-        trainer.batch_size = o.batch_size;
-        trainer.seed = seed;
-        trainer.out_dir = dir;
-        trainer.progress = o.progress;
-        const nlohmann::json config = {{"model", kind}, {"model_options", family->options()}, {"data", o.data},
-                                       {"trainer", trainer}, {"device", device.str()}, {"threads", global.threads},
-                                       {"torch_version", torch_version()}};
-        write_text_atomically((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
-        std::cerr << "compare-codes: training " << kind << " with code size " << size << std::endl;
-        fit(*family, data, trainer, {kind, family->options(), config, 0, {}});
-      }
-      const double mse = reconstruction_mse(*family, data.test);
-      row[kind] = mse;
-      series[kind].name = kind == "ae" ? "autoencoder" : kind == "vae" ? "VAE (mean code)" : "PCA";
-      series[kind].x.push_back(double(size));
-      series[kind].y.push_back(mse);
-      if (size == 2 || size == 5) kept[kind + std::to_string(size)] = std::move(family);
-    }
-    table.push_back(row);
-  }
-  // Table (markdown + JSON) and chart.
-  std::ostringstream md;
-  md << "| code size | PCA | autoencoder | VAE |\n| --- | --- | --- | --- |\n" << std::fixed << std::setprecision(5);
-  for (const auto& row : table) {
-    md << "| " << row["code_size"].get<int64_t>() << " | " << row["pca"].get<double>() << " | "
-       << row["ae"].get<double>() << " | " << row["vae"].get<double>() << " |\n";
-  }
-  write_text_atomically((fs::path(o.out) / "compare.md").string(), md.str());
-  write_text_atomically((fs::path(o.out) / "compare.json").string(), table.dump(2) + "\n");
-  write_line_chart((fs::path(o.out) / "compare.svg").string(),
-                   "Test reconstruction error against code size (" + std::to_string(data.test.size()) + " images)",
-                   "code size", "MSE per pixel", {series["pca"], series["ae"], series["vae"]}, /*log_x=*/true);
-  std::cout << "Test reconstruction MSE per pixel (pixels in [0,1])\n" << md.str();
-  if (kept.count("vae2") && kept.count("vae5")) {
-    // Rows: 8 test images, then their reconstructions by PCA, AE and VAE with 2-D and with 5-D codes.
-    auto originals = data.test.images.narrow(0, 0, std::min<int64_t>(8, data.test.size()));
-    std::vector<torch::Tensor> rows = {originals};
-    for (const char* name : {"pca2", "ae2", "vae2", "pca5", "ae5", "vae5"}) rows.push_back(kept[name]->reconstruct(originals));
-    const std::string picture = (fs::path(o.out) / "latent_2d_vs_5d.png").string();
-    write_grid(picture, to_pixels(torch::cat(rows), PixelRange::kUnit), originals.size(0));
-    std::cout << "2-D vs 5-D (rows: originals, PCA-2, AE-2, VAE-2, PCA-5, AE-5, VAE-5): " << picture << std::endl;
+void compare_codes_command(CompareCodesOptions o, const std::string& sizes, const GlobalOptions& global, uint64_t seed) {
+  o.sizes.clear();
+  std::stringstream list(sizes);
+  for (std::string item; std::getline(list, item, ',');) o.sizes.push_back(parse_int(item, "--sizes"));
+  o.seed = seed;
+  o.device = global.device;
+  o.threads = global.threads;
+  const CompareCodesResult result = compare_codes(o, &std::cerr);
+  std::cout << "Test reconstruction MSE per pixel (pixels in [0,1])\n" << result.markdown;
+  if (!result.picture.empty()) {
+    std::cout << "2-D vs 5-D (rows: originals, then each model with 2-D codes, then with 5-D codes): " << result.picture
+              << std::endl;
   }
   std::cout << "table: " << (fs::path(o.out) / "compare.md").string() << ", chart: "
             << (fs::path(o.out) / "compare.svg").string() << std::endl;
@@ -417,11 +330,12 @@ void add_explore_commands(CLI::App& app, const GlobalOptions& global) {
   denoise_app->add_flag("--json", *as_json, "Print JSON");
   denoise_app->callback([=, &global] { denoise(*shared, global, *noise, *level, *as_json); });
 
-  auto compare = std::make_shared<CompareOptions>();
+  auto compare = std::make_shared<CompareCodesOptions>();
+  auto compare_sizes = std::make_shared<std::string>("2,5,10,20,50");
   auto compare_seed = std::make_shared<uint64_t>(1);
   auto* compare_app = app.add_subcommand("compare-codes", "Reconstruction error against code size: PCA, autoencoder, VAE");
   compare_app->fallthrough();
-  compare_app->add_option("--sizes", compare->sizes, "Code sizes, comma-separated")->capture_default_str();
+  compare_app->add_option("--sizes", *compare_sizes, "Code sizes, comma-separated")->capture_default_str();
   compare_app->add_option("--epochs", compare->epochs, "Epochs for the autoencoder and the VAE")->capture_default_str();
   compare_app->add_option("--batch-size", compare->batch_size, "Images per step")->capture_default_str();
   compare_app->add_option("--out", compare->out, "Folder for the runs, table and chart")->capture_default_str();
@@ -430,7 +344,7 @@ void add_explore_commands(CLI::App& app, const GlobalOptions& global) {
   compare_app->add_option("--test-limit", compare->data.test_limit, "Use the first N test images (0 = all)");
   compare_app->add_option("--progress", compare->progress, "auto, bar, lines or none")->capture_default_str();
   compare_app->add_option("--seed", *compare_seed, "Seed of every run")->capture_default_str();
-  compare_app->callback([=, &global] { compare_codes(*compare, global, *compare_seed); });
+  compare_app->callback([=, &global] { compare_codes_command(*compare, *compare_sizes, global, *compare_seed); });
 }
 
 }  // namespace deepgen::cli

@@ -10,7 +10,7 @@
 #include "deepgen/core/files.h"
 #include "deepgen/data/image_folder.h"
 #include "deepgen/evaluation/latent.h"
-#include "deepgen/report/image_grid.h"
+#include "deepgen/data/image_grid.h"
 
 namespace deepgen::cli {
 namespace fs = std::filesystem;
@@ -74,9 +74,9 @@ torch::Tensor inpaint_mask(const std::string& mask, int64_t size, uint64_t seed)
 
 void inpaint_command(const Shared& s, const GlobalOptions& global, InpaintCommand command) {
   const LoadedRun run = open_run(s.run, global);
-  auto* gan = dynamic_cast<GanFamily*>(run.family.get());
-  check(gan != nullptr, "inpaint: ", checkpoint_path(s.run), " holds a '", run.state.kind,
-        "' model; semantic inpainting needs a gan run (its discriminator gives the perceptual loss)");
+  auto* gan = capability<GanFamily>(*run.family);
+  check(gan != nullptr, "inpaint: ", checkpoint_path(s.run), " holds a '", run.state.kind, "' model; semantic inpainting needs a ",
+        models_with<GanFamily>(), " run (its discriminator gives the perceptual loss)");
   const auto images = inpaint_inputs(run, s, command);
   const auto masks = inpaint_mask(command.mask, images.size(-1), s.seed).to(run.device);
   command.options.poisson = command.blend == "poisson";
@@ -90,17 +90,14 @@ void inpaint_command(const Shared& s, const GlobalOptions& global, InpaintComman
   const std::string out = s.out.empty() ? default_output(s.run, "inpainting.png") : s.out;
   write_grid(out, to_pixels(rows.flatten(0, 1), gan->pixel_range()), 4);  // (B*4, C, H, W)
 
-  // How close the filled pixels are to the originals, in [0, 1] units.
-  const auto hole = (1 - known).expand_as(images);
-  const auto error = ((result.completed - images) * 0.5).pow(2) * hole;
-  const auto mse = error.sum({1, 2, 3}) / hole.sum({1, 2, 3}).clamp_min(1);
+  // How close the filled pixels are to the originals: hole_psnr of each image, pixels in [0, 1].
   nlohmann::json report = {{"run", s.run}, {"mask", command.mask}, {"blend", command.blend},
                            {"steps", command.options.steps}, {"restarts", command.options.restarts},
                            {"lambda", command.options.perceptual_weight}, {"picture", out},
                            {"columns", {"original", "masked", "generated", "completed"}}};
   double mean_psnr = 0;
   for (int64_t i = 0; i < images.size(0); ++i) {
-    const double psnr = -10 * std::log10(std::max(1e-10, mse[i].item<double>()));
+    const double psnr = hole_psnr((result.completed[i] + 1) * 0.5, (images[i] + 1) * 0.5, known[i]).item<double>();
     mean_psnr += psnr / double(images.size(0));
     report["images"].push_back({{"loss", result.loss[i].item<double>()}, {"hole_psnr_db", psnr}});
   }

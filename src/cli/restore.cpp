@@ -9,34 +9,24 @@
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
 #include "deepgen/data/image_folder.h"
-#include "deepgen/report/image_grid.h"
+#include "deepgen/data/image_grid.h"
+#include "deepgen/models/inpaint_ae.h"
+#include "deepgen/models/registry.h"
 
 namespace deepgen::cli {
 namespace fs = std::filesystem;
 
-bool is_restoration(const std::string& kind) { return is_one_of(kind, {"dncnn", "sr", "inpaint-ae"}); }
-
-DataSplits restoration_splits(const std::string& kind, const DataOptions& data, PatchOptions& patches,
-                              torch::Device device, uint64_t seed) {
-  if (patches.patch_size == 0) patches.patch_size = kind == "dncnn" ? 40 : kind == "sr" ? 48 : 64;
-  const NaturalImages images = load_natural_images(data.dir, data.channels ? data.channels : 1);
-  DataSplits splits = natural_patch_splits(images, patches, device, seed);
-  splits.format = "patches of " + std::to_string(images.train.images.size()) + " train / " +
-                  std::to_string(images.test.images.size()) + " test images, " + images.split;
-  return splits;
-}
-
 namespace {
 
-template <typename Model>
-Model& model_of(const LoadedRun& run, const char* command, const char* kind, const char* train_hint) {
-  auto* model = dynamic_cast<Model*>(run.family.get());
-  check(model != nullptr, command, ": ", checkpoint_path(run.run), " holds a '", run.state.kind, "' model; expected a '",
-        kind, "' run (", train_hint, ")");
+// The capability a command needs, or an error naming the models that have it.
+template <typename Capability>
+Capability& model_of(const LoadedRun& run, const char* command) {
+  auto* model = capability<Capability>(*run.family);
+  const std::string kinds = models_with<Capability>();
+  check(model != nullptr, command, ": ", checkpoint_path(run.path), " holds a '", run.state.kind, "' model; expected a '",
+        kinds, "' run (deepgen train ", kinds, ")");
   return *model;
 }
-
-int64_t channels_of(const LoadedRun& run) { return run.family->options().at("channels").get<int64_t>(); }
 
 // (C, H, W) in [0, 1] from a file, with the model's channels.
 torch::Tensor read_image(const std::string& path, int64_t channels) {
@@ -63,18 +53,18 @@ struct DenoiseCommand {
 
 void denoise_command(const Shared& s, const GlobalOptions& global, const DenoiseCommand& c) {
   const LoadedRun run = open_run(s.run, global);
-  auto& model = model_of<DnCnnFamily>(run, "denoise", "dncnn", "deepgen train dncnn");
-  check(c.sigma == 0 || !model.settings().blind(), "denoise --sigma: ", checkpoint_path(s.run),
-        " is a blind model (trained on sigma ", model.settings().sigma_min, "..", model.settings().sigma_max,
+  auto& model = model_of<Denoiser>(run, "denoise");
+  check(c.sigma == 0 || !model.blind(), "denoise --sigma: ", checkpoint_path(s.run),
+        " is a blind model (trained on sigma ", model.sigma_min(), "..", model.sigma_max(),
         "), which needs no noise level and would ignore it; drop --sigma");
-  auto image = read_image(c.input, channels_of(run));
+  auto image = read_image(c.input, model.image_channels());
   auto noisy = c.add_noise > 0 ? add_gaussian_noise(image, c.add_noise, s.seed) : image;
   const double sigma = c.sigma > 0 ? c.sigma : c.add_noise;
   auto denoised = denoise_image(model, noisy, sigma, c.tiles);
   write_image(c.output, denoised);
   std::cout << c.output << " (" << image.size(2) << "x" << image.size(1) << ", ";
-  if (model.settings().blind()) std::cout << "blind model)" << std::endl;
-  else std::cout << "model trained at sigma " << model.settings().sigma << ")" << std::endl;
+  if (model.blind()) std::cout << "blind model)" << std::endl;
+  else std::cout << "model trained at sigma " << model.sigma() << ")" << std::endl;
   if (c.add_noise > 0) {
     const std::string noisy_path = beside(c.output, "noisy");
     write_image(noisy_path, noisy.clamp(0, 1));
@@ -93,9 +83,9 @@ struct UpscaleCommand {
 
 void upscale_command(const Shared& s, const GlobalOptions& global, const UpscaleCommand& c) {
   const LoadedRun run = open_run(s.run, global);
-  auto& model = model_of<SrFamily>(run, "upscale", "sr", "deepgen train sr --scale 2|3|4");
-  const int64_t scale = model.settings().scale;
-  auto image = read_image(c.input, channels_of(run));
+  auto& model = model_of<Upscaler>(run, "upscale");
+  const int64_t scale = model.scale();
+  auto image = read_image(c.input, model.image_channels());
   torch::Tensor reference;
   if (c.downscale_first) {  // demo: make the low-resolution image from the input, compare with it
     const int64_t h = image.size(1) - image.size(1) % scale, w = image.size(2) - image.size(2) % scale;
@@ -122,9 +112,9 @@ struct InpaintAeCommand {
 
 void inpaint_ae_command(const Shared& s, const GlobalOptions& global, const InpaintAeCommand& c) {
   const LoadedRun run = open_run(s.run, global);
-  auto& model = model_of<InpaintAeFamily>(run, "inpaint-ae", "inpaint-ae", "deepgen train inpaint-ae");
+  auto& model = model_of<Inpainter>(run, "inpaint-ae");
   check(!c.image.empty(), "inpaint-ae: give the image to complete with --image FILE");
-  auto image = read_image(c.image, channels_of(run)).unsqueeze(0);  // (1, C, H, W)
+  auto image = read_image(c.image, model.image_channels()).unsqueeze(0);  // (1, C, H, W)
   const int64_t h = image.size(2), w = image.size(3);
   torch::Tensor mask;
   if (fs::exists(c.mask)) {
@@ -140,13 +130,10 @@ void inpaint_ae_command(const Shared& s, const GlobalOptions& global, const Inpa
   write_image(out, filled.squeeze(0));
   write_image(beside(out, "masked"), (image * mask).squeeze(0));
   auto hole = (1 - mask).expand_as(image);
-  auto hole_psnr = [&](const torch::Tensor& x) {
-    const double mse = (((x - image).pow(2) * hole).sum() / hole.sum().clamp_min(1)).item<double>();
-    return 10.0 * std::log10(1.0 / std::max(mse, 1e-12));
-  };
+  auto psnr_in_hole = [&](const torch::Tensor& x) { return hole_psnr(x, image, mask).item<double>(); };
   std::cout << out << " (masked input: " << beside(out, "masked") << ")\n"
             << "PSNR inside the hole (" << int64_t(hole.select(1, 0).sum().item<double>()) << " pixels), against "
-            << c.image << ": inpaint-ae " << hole_psnr(filled) << " dB, mean fill " << hole_psnr(mean_fill(image, mask))
+            << c.image << ": inpaint-ae " << psnr_in_hole(filled) << " dB, mean fill " << psnr_in_hole(mean_fill(image, mask))
             << " dB" << std::endl;
 }
 
@@ -176,7 +163,7 @@ void write_comparison(const std::string& path, const std::vector<torch::Tensor>&
 }  // namespace
 
 void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
-  const int64_t channels = channels_of(run);
+  const int64_t channels = run.family->options().at("channels").get<int64_t>();
   ImageList images;
   if (o.images.empty()) {
     images = load_natural_images(o.data.empty() ? run.state.config.at("data").at("dir").get<std::string>() : o.data,
@@ -186,11 +173,12 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
   }
   if (!o.pictures.empty()) fs::create_directories(o.pictures);
   std::vector<RestorationTable> tables;
-  if (auto* dncnn = dynamic_cast<DnCnnFamily*>(run.family.get())) {
+  const std::string name = run.state.kind;
+  if (auto* dncnn = capability<Denoiser>(*run.family)) {
     std::vector<double> sigmas = o.sigmas;
-    if (sigmas.empty()) sigmas = dncnn->settings().measured_sigmas();
+    if (sigmas.empty()) sigmas = dncnn->measured_sigmas();
     for (const double sigma : sigmas) {
-      tables.push_back(evaluate_denoising(*dncnn, images, sigma, o.seed, o.tiles));
+      tables.push_back(evaluate_denoising(*dncnn, name, images, sigma, o.seed, o.tiles));
       if (o.pictures.empty()) continue;
       for (size_t i = 0; i < images.images.size(); ++i) {
         auto clean = normalize_pixels(images.images[i], PixelRange::kUnit);
@@ -201,10 +189,10 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
                           denoise_image(*dncnn, noisy, sigma, o.tiles)}, 160);
       }
     }
-  } else if (auto* sr = dynamic_cast<SrFamily*>(run.family.get())) {
-    tables.push_back(evaluate_super_resolution(*sr, images, o.tiles));
+  } else if (auto* sr = capability<Upscaler>(*run.family)) {
+    tables.push_back(evaluate_super_resolution(*sr, name, images, o.tiles));
     for (size_t i = 0; i < images.images.size() && !o.pictures.empty(); ++i) {
-      const int64_t s = sr->settings().scale;
+      const int64_t s = sr->scale();
       auto image = normalize_pixels(images.images[i], PixelRange::kUnit);
       const int64_t h = image.size(1) - image.size(1) % s, w = image.size(2) - image.size(2) % s;
       auto high = image.narrow(1, 0, h).narrow(2, 0, w);
@@ -214,9 +202,9 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
                        {high, resize(low, h, w, "nearest"), resize(low, h, w, "bicubic").clamp(0, 1),
                         upscale_image(*sr, low, o.tiles)}, 160);
     }
-  } else if (auto* inpaint = dynamic_cast<InpaintAeFamily*>(run.family.get())) {
+  } else if (auto* inpaint = capability<Inpainter>(*run.family)) {
     const int64_t side = run.state.config.at("patches").at("patch_size").get<int64_t>();
-    tables.push_back(evaluate_inpainting(*inpaint, images, o.mask, side, o.crops, o.seed));
+    tables.push_back(evaluate_inpainting(*inpaint, name, images, o.mask, side, o.crops, o.seed));
     for (size_t i = 0; i < images.images.size() && !o.pictures.empty(); ++i) {
       auto image = normalize_pixels(images.images[i], PixelRange::kUnit).unsqueeze(0);
       auto crop = image.narrow(2, (image.size(2) - side) / 2, side).narrow(3, (image.size(3) - side) / 2, side);
@@ -226,16 +214,17 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
                        {crop[0], (crop * mask)[0], mean_fill(crop, mask)[0], inpaint->fill(crop, mask).cpu()[0]}, side);
     }
   } else {
-    fail("eval --images: ", checkpoint_path(run.run), " holds a '", run.state.kind,
-         "' model; --images is for restoration runs (dncnn, sr, inpaint-ae)");
+    fail("eval --images: ", checkpoint_path(run.path), " holds a '", run.state.kind,
+         "' model; --images is for restoration runs (", models_with<Denoiser>(), ", ", models_with<Upscaler>(), ", ",
+         models_with<Inpainter>(), ")");
   }
   if (o.json) {
-    nlohmann::json j = {{"run", run.run}, {"kind", run.state.kind}, {"epoch", run.state.epoch}};
+    nlohmann::json j = {{"run", run.path}, {"kind", run.state.kind}, {"epoch", run.state.epoch}};
     for (const auto& table : tables) j["tables"].push_back(table.to_json());
     std::cout << j.dump(2) << std::endl;
     return;
   }
-  std::cout << run.state.kind << " run " << run.run << ", epoch " << run.state.epoch << ", " << images.images.size()
+  std::cout << run.state.kind << " run " << run.path << ", epoch " << run.state.epoch << ", " << images.images.size()
             << " images\n";
   for (const auto& table : tables) {
     std::cout << "\n";

@@ -20,9 +20,10 @@ namespace {
 
 void generate(const Shared& s, const GlobalOptions& global, const GenerateOptions& options) {
   const LoadedRun run = open_run(s.run, global);
-  auto* model = dynamic_cast<CharLmFamily*>(run.family.get());
-  check(model != nullptr, "generate: ", checkpoint_path(s.run), " holds a '", run.state.kind,
-        "' model; generate needs a charlm run (deepgen train charlm); for images use `deepgen sample`");
+  auto* model = capability<CharLmFamily>(*run.family);
+  const std::string kinds = models_with<CharLmFamily>();
+  check(model != nullptr, "generate: ", checkpoint_path(s.run), " holds a '", run.state.kind, "' model; generate needs a ",
+        kinds, " run (deepgen train ", kinds, "); for images use `deepgen sample`");
   GenerateOptions with_seed = options;
   with_seed.seed = s.seed;
   const std::string text = model->generate(with_seed);
@@ -44,9 +45,10 @@ struct CellsCommand {
 
 void cells(const Shared& s, const GlobalOptions& global, const CellsCommand& command) {
   const LoadedRun run = open_run(s.run, global);
-  auto* model = dynamic_cast<CharLmFamily*>(run.family.get());
-  check(model != nullptr, "cells: ", checkpoint_path(s.run), " holds a '", run.state.kind,
-        "' model; cells needs a charlm run (deepgen train charlm)");
+  auto* model = capability<CharLmFamily>(*run.family);
+  const std::string kinds = models_with<CharLmFamily>();
+  check(model != nullptr, "cells: ", checkpoint_path(s.run), " holds a '", run.state.kind, "' model; cells needs a ",
+        kinds, " run (deepgen train ", kinds, ")");
   check(command.limit >= 1 && command.show >= 1 && command.top >= 1, "cells: --limit, --show and --top must be at least 1");
   std::vector<std::string> characters;
   std::string source;

@@ -5,30 +5,6 @@
 namespace deepgen {
 namespace F = torch::nn::functional;
 
-torch::Tensor named_mask(const std::string& name, int64_t height, int64_t width, uint64_t seed) {
-  check(height >= 2 && width >= 2, "mask: image sides must be at least 2, found ", width, "x", height);
-  auto mask = torch::ones({1, 1, height, width});
-  using torch::indexing::Slice;
-  if (name == "center") {
-    mask.index_put_({0, 0, Slice(height / 4, height / 4 + height / 2), Slice(width / 4, width / 4 + width / 2)}, 0);
-  } else if (name == "left") {
-    mask.index_put_({0, 0, Slice(), Slice(0, width / 2)}, 0);
-  } else if (name == "right") {
-    mask.index_put_({0, 0, Slice(), Slice(width / 2, width)}, 0);
-  } else if (name == "top") {
-    mask.index_put_({0, 0, Slice(0, height / 2), Slice()}, 0);
-  } else if (name == "bottom") {
-    mask.index_put_({0, 0, Slice(height / 2, height), Slice()}, 0);
-  } else if (name == "random") {
-    auto generator = at::detail::createCPUGenerator(seed);
-    mask = (torch::rand({1, 1, height, width}, generator, torch::kFloat) < 0.2).to(torch::kFloat);
-  } else {
-    fail("--mask: expected a PNG file or one of center, left, right, top, bottom, random; found '", name,
-         "' (no such file either)");
-  }
-  return mask;
-}
-
 torch::Tensor contextual_weights(const torch::Tensor& masks, int64_t window) {
   check(window >= 1 && window % 2 == 1, "inpaint: --window must be a positive odd number, found ", window);
   auto missing = F::avg_pool2d(1 - masks, F::AvgPool2dFuncOptions(window).stride(1).padding(window / 2).count_include_pad(false));

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "deepgen/models/gan.h"
+#include "deepgen/nn/image_quality.h"
 
 namespace deepgen {
 
@@ -32,13 +33,7 @@ struct InpaintResult {
   torch::Tensor loss;        // (B) final contextual + perceptual loss of z*
 };
 
-// Masks: (B or 1, 1, H, W), 1 = known pixel, 0 = missing. A named mask for height x width images:
-// center (a centred rectangle of half each side), left, right, top, bottom (halves), random (80% of the
-// pixels missing, drawn from `seed`). Throws listing the names for anything else.
-torch::Tensor named_mask(const std::string& name, int64_t height, int64_t width, uint64_t seed = 0);
-inline torch::Tensor named_mask(const std::string& name, int64_t side, uint64_t seed = 0) {
-  return named_mask(name, side, side, seed);
-}
+// Masks: (B or 1, 1, H, W), 1 = known pixel, 0 = missing; named_mask (nn/image_quality.h) makes them.
 
 // The contextual weights W of Yeh et al.: for each known pixel, the fraction of missing pixels in the
 // window around it; 0 on missing pixels. (B, 1, H, W) -> (B, 1, H, W).

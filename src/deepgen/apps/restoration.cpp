@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "deepgen/apps/inpainting.h"
+#include "deepgen/models/inpaint_ae.h"
 #include "deepgen/core/error.h"
 
 namespace deepgen {
@@ -46,25 +47,25 @@ int64_t margin_of(const TileOptions& tiles, int64_t receptive_radius) {
 }
 }  // namespace
 
-torch::Tensor denoise_image(DnCnnFamily& model, const torch::Tensor& noisy, double sigma, const TileOptions& tiles) {
-  check(noisy.size(0) == model.settings().channels, "denoise: the model works on ", model.settings().channels,
+torch::Tensor denoise_image(Denoiser& model, const torch::Tensor& noisy, double sigma, const TileOptions& tiles) {
+  check(noisy.size(0) == model.image_channels(), "denoise: the model works on ", model.image_channels(),
         "-channel images, the image has ", noisy.size(0));
-  const double scale = !model.settings().blind() && sigma > 0 ? model.settings().sigma / sigma : 1.0;
+  const double scale = !model.blind() && sigma > 0 ? model.sigma() / sigma : 1.0;
   auto x = as_batch(noisy) * scale;
   const int64_t tile = automatic_tile(x.size(2), x.size(3), tiles);
   auto out = tiled_apply([&](const torch::Tensor& piece) { return model.denoise(piece).cpu(); }, x, tile,
-                         margin_of(tiles, model.net()->receptive_radius()));
+                         margin_of(tiles, model.receptive_radius()));
   return (out / scale).clamp(0, 1).squeeze(0);
 }
 
-torch::Tensor upscale_image(SrFamily& model, const torch::Tensor& low, const TileOptions& tiles) {
-  check(low.size(0) == model.settings().channels, "upscale: the model works on ", model.settings().channels,
+torch::Tensor upscale_image(Upscaler& model, const torch::Tensor& low, const TileOptions& tiles) {
+  check(low.size(0) == model.image_channels(), "upscale: the model works on ", model.image_channels(),
         "-channel images, the image has ", low.size(0));
-  const int64_t s = model.settings().scale;
+  const int64_t s = model.scale();
   auto up = resize(as_batch(low), low.size(1) * s, low.size(2) * s, "bicubic");
   const int64_t tile = automatic_tile(up.size(2), up.size(3), tiles);
   auto out = tiled_apply([&](const torch::Tensor& piece) { return model.refine(piece).cpu(); }, up, tile,
-                         margin_of(tiles, model.net()->receptive_radius()));
+                         margin_of(tiles, model.receptive_radius()));
   return out.clamp(0, 1).squeeze(0);
 }
 
@@ -108,14 +109,14 @@ void RestorationTable::print(std::ostream& out) const {
   line("mean", mean());
 }
 
-RestorationTable evaluate_denoising(DnCnnFamily& model, const ImageList& images, double sigma, uint64_t seed,
-                                    const TileOptions& tiles) {
+RestorationTable evaluate_denoising(Denoiser& model, const std::string& name, const ImageList& images, double sigma,
+                                    uint64_t seed, const TileOptions& tiles) {
   check(sigma > 0, "--sigma: expected a positive noise level (0-255 scale), found ", sigma);
   RestorationTable table;
   std::ostringstream task;
   task << "denoise sigma " << sigma;
   table.task = task.str();
-  table.methods = {"noisy", "gaussian", "nlm", "dncnn"};
+  table.methods = {"noisy", "gaussian", "nlm", name};
   const double blurs[] = {0.5, 0.7, 1.0, 1.4, 2.0, 2.8};
   for (size_t i = 0; i < images.images.size(); ++i) {
     auto clean = normalize_pixels(images.images[i], PixelRange::kUnit);  // (C, H, W) in [0, 1]
@@ -133,11 +134,12 @@ RestorationTable evaluate_denoising(DnCnnFamily& model, const ImageList& images,
   return table;
 }
 
-RestorationTable evaluate_super_resolution(SrFamily& model, const ImageList& images, const TileOptions& tiles) {
-  const int64_t s = model.settings().scale;
+RestorationTable evaluate_super_resolution(Upscaler& model, const std::string& name, const ImageList& images,
+                                           const TileOptions& tiles) {
+  const int64_t s = model.scale();
   RestorationTable table;
   table.task = "upscale x" + std::to_string(s);
-  table.methods = {"nearest", "bicubic", "sr"};
+  table.methods = {"nearest", "bicubic", name};
   for (size_t i = 0; i < images.images.size(); ++i) {
     auto image = normalize_pixels(images.images[i], PixelRange::kUnit);
     const int64_t h = image.size(1) - image.size(1) % s, w = image.size(2) - image.size(2) % s;
@@ -151,18 +153,17 @@ RestorationTable evaluate_super_resolution(SrFamily& model, const ImageList& ima
   return table;
 }
 
-RestorationTable evaluate_inpainting(InpaintAeFamily& model, const ImageList& images, const std::string& mask,
-                                     int64_t side, int64_t crops, uint64_t seed) {
+RestorationTable evaluate_inpainting(Inpainter& model, const std::string& name, const ImageList& images,
+                                     const std::string& mask, int64_t side, int64_t crops, uint64_t seed) {
   check(crops >= 1, "--crops: expected a positive count, found ", crops);
   RestorationTable table;
   table.task = "inpaint " + mask + " (PSNR inside the hole, SSIM of the whole crop)";
-  table.methods = {"masked", "mean-fill", "inpaint-ae"};
+  table.methods = {"masked", "mean-fill", name};
   const auto grid = int64_t(std::ceil(std::sqrt(double(crops))));
   auto masks = named_mask(mask, side, side, seed);  // (1, 1, S, S)
-  auto hole_psnr = [&](const torch::Tensor& filled, const torch::Tensor& clean) {
-    auto hole = (1 - masks).expand_as(clean);
-    const double mse = (((filled - clean).pow(2) * hole).sum() / hole.sum().clamp_min(1)).item<double>();
-    return 10.0 * std::log10(1.0 / std::max(mse, 1e-12));
+  // The PSNR of a row pools the hole pixels of the image's crops (nn/image_quality.h: hole_psnr).
+  auto psnr_in_hole = [&](const torch::Tensor& filled, const torch::Tensor& clean) {
+    return hole_psnr(filled, clean, masks).item<double>();
   };
   for (size_t i = 0; i < images.images.size(); ++i) {
     auto image = normalize_pixels(images.images[i], PixelRange::kUnit);
@@ -181,9 +182,9 @@ RestorationTable evaluate_inpainting(InpaintAeFamily& model, const ImageList& im
     auto baseline = mean_fill(clean, masks);
     auto filled = model.fill(clean, masks).cpu();
     table.images.push_back(images.names[i]);
-    table.rows.push_back({{hole_psnr(masked, clean), ssim(masked, clean)},
-                          {hole_psnr(baseline, clean), ssim(baseline, clean)},
-                          {hole_psnr(filled, clean), ssim(filled, clean)}});
+    table.rows.push_back({{psnr_in_hole(masked, clean), ssim(masked, clean)},
+                          {psnr_in_hole(baseline, clean), ssim(baseline, clean)},
+                          {psnr_in_hole(filled, clean), ssim(filled, clean)}});
   }
   return table;
 }

@@ -15,10 +15,8 @@
 #include <vector>
 
 #include "deepgen/data/natural_images.h"
-#include "deepgen/evaluation/image_quality.h"
-#include "deepgen/models/dncnn.h"
-#include "deepgen/models/inpaint_ae.h"
-#include "deepgen/models/super_resolution.h"
+#include "deepgen/nn/image_quality.h"
+#include "deepgen/models/family.h"
 
 namespace deepgen {
 
@@ -39,10 +37,10 @@ int64_t automatic_tile(int64_t height, int64_t width, const TileOptions& options
 // Denoises `noisy` (C, H, W) in [0, 1], clamped to [0, 1]. A blind model ignores `sigma`. A fixed-sigma
 // model trained at s0 handed a different sigma (> 0) sees the image scaled by s0 / sigma, which turns
 // the noise into the noise it was trained on, and the result is scaled back.
-torch::Tensor denoise_image(DnCnnFamily& model, const torch::Tensor& noisy, double sigma, const TileOptions& tiles);
+torch::Tensor denoise_image(Denoiser& model, const torch::Tensor& noisy, double sigma, const TileOptions& tiles);
 
 // Upscales `low` (C, h, w) in [0, 1] by the model's scale: bicubic, then the net's detail; clamped.
-torch::Tensor upscale_image(SrFamily& model, const torch::Tensor& low, const TileOptions& tiles);
+torch::Tensor upscale_image(Upscaler& model, const torch::Tensor& low, const TileOptions& tiles);
 
 // Per-image quality of several methods, and their means.
 struct RestorationTable {
@@ -57,17 +55,19 @@ struct RestorationTable {
 
 // Noisy (sigma, seeded per image), Gaussian filter (the best blur per image and sigma: an oracle that
 // favours the baseline), non-local means, and the model, against the clean images.
-RestorationTable evaluate_denoising(DnCnnFamily& model, const ImageList& images, double sigma, uint64_t seed,
-                                    const TileOptions& tiles);
+// `name` heads the model's column (its kind).
+RestorationTable evaluate_denoising(Denoiser& model, const std::string& name, const ImageList& images, double sigma,
+                                    uint64_t seed, const TileOptions& tiles);
 
 // Each image cropped to a multiple of the scale and downscaled (antialiased bicubic) is upscaled back
 // by nearest neighbour, bicubic and the model; quality is measured with `scale` border pixels shaved.
-RestorationTable evaluate_super_resolution(SrFamily& model, const ImageList& images, const TileOptions& tiles);
+RestorationTable evaluate_super_resolution(Upscaler& model, const std::string& name, const ImageList& images,
+                                           const TileOptions& tiles);
 
 // Hole filling on `crops` side x side crops per image (a regular grid, side = the model's training
 // patch), under the named mask (center, random, ...): quality inside the hole only (PSNR; SSIM is
 // reported over the whole crop), model vs mean fill.
-RestorationTable evaluate_inpainting(InpaintAeFamily& model, const ImageList& images, const std::string& mask,
-                                     int64_t side, int64_t crops, uint64_t seed);
+RestorationTable evaluate_inpainting(Inpainter& model, const std::string& name, const ImageList& images,
+                                     const std::string& mask, int64_t side, int64_t crops, uint64_t seed);
 
 }  // namespace deepgen

@@ -131,4 +131,19 @@ void to_channels_last(torch::nn::Module& module) {
   }
 }
 
+ForkedRng::ForkedRng(uint64_t seed) {
+  cpu_ = at::detail::getDefaultCPUGenerator().get_state();
+  if (torch::cuda::is_available()) cuda_ = at::globalContext().defaultGenerator(at::Device(at::kCUDA, 0)).get_state();
+  seed_everything(seed);
+}
+
+ForkedRng::~ForkedRng() {
+  at::Generator cpu = at::detail::getDefaultCPUGenerator();  // a handle on the global one
+  cpu.set_state(cpu_);
+  if (cuda_.defined()) {
+    at::Generator cuda = at::globalContext().defaultGenerator(at::Device(at::kCUDA, 0));
+    cuda.set_state(cuda_);
+  }
+}
+
 }  // namespace deepgen

@@ -36,6 +36,21 @@ torch::Device resolve_device(const std::string& name);
 // Seeds LibTorch's global generators (CPU and, when present, CUDA).
 void seed_everything(uint64_t seed);
 
+// Like Python's `torch.random.fork_rng()`: inside the scope the global generators (CPU, and CUDA where
+// present) are seeded with `seed`; on exit they continue where they were. Evaluation draws its noise
+// inside one, so what it reports depends on its seed alone (the trainer's test line and `deepgen eval`
+// agree) and the training that follows draws what it would have drawn without it.
+class ForkedRng {
+ public:
+  explicit ForkedRng(uint64_t seed);
+  ~ForkedRng();
+  ForkedRng(const ForkedRng&) = delete;
+  ForkedRng& operator=(const ForkedRng&) = delete;
+
+ private:
+  torch::Tensor cpu_, cuda_;
+};
+
 std::string torch_version();
 
 // --precision: "fp32" (false) or "bf16" (true); anything else is an error naming the option.

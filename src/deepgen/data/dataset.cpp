@@ -1,5 +1,6 @@
 #include "deepgen/data/dataset.h"
 
+#include <tuple>
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -93,6 +94,16 @@ torch::Tensor read_labels(const std::string& path, int64_t count, const std::str
 
 }  // namespace
 
+std::pair<std::vector<std::string>, std::vector<std::string>> split_every_tenth(const std::vector<std::string>& items) {
+  std::vector<std::string> train, test;
+  for (size_t i = 0; i < items.size(); ++i) (is_test_item(i) ? test : train).push_back(items[i]);
+  if (test.empty() && !train.empty()) {  // fewer than 10 items: the last one is the test split
+    test.push_back(train.back());
+    train.pop_back();
+  }
+  return {train, test};
+}
+
 DataSplits load_data(const DataOptions& options, PixelRange range, torch::Device device) {
   check(fs::is_directory(options.dir), "--data: folder ", options.dir,
         " does not exist; give an MNIST-style folder (e.g. /usr/share/datasets/fashion-mnist, from the ",
@@ -170,11 +181,7 @@ DataSplits load_data(const DataOptions& options, PixelRange range, torch::Device
       check(files.size() >= 2, "--data: folder ", options.dir,
             " is neither an MNIST-style folder (no train-images-idx3-ubyte[.gz]) nor a folder with at ",
             "least 2 images (found ", files.size(), ")");
-      for (size_t i = 0; i < files.size(); ++i) (i % 10 == 9 ? test_files : train_files).push_back(files[i]);
-      if (test_files.empty()) {  // fewer than 10 images: the last one is the test split
-        test_files.push_back(train_files.back());
-        train_files.pop_back();
-      }
+      std::tie(train_files, test_files) = split_every_tenth(files);
     }
     if (options.train_limit > 0 && int64_t(train_files.size()) > options.train_limit) train_files.resize(options.train_limit);
     if (options.test_limit > 0 && int64_t(test_files.size()) > options.test_limit) test_files.resize(options.test_limit);

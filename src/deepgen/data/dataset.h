@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace deepgen {
@@ -35,7 +36,15 @@ struct DataSplits {
   std::string format;                    // "idx" or "image-folder"
   std::vector<std::string> class_names;
   int64_t channels = 0, image_size = 0;  // what was loaded, after defaults
+  int64_t patch_size = 0;                // patches of natural images: their side
+  std::string summary;                   // one line for people: source, format, sizes
 };
+
+// The fixed split of a collection that has no train/test division of its own: every 10th item (index 9,
+// 19, ...) tests. Image folders and natural images (split_every_tenth) and fortunes use it.
+inline bool is_test_item(size_t index) { return index % 10 == 9; }
+// That split of `items` as (train, test); with fewer than 10 items the last one tests.
+std::pair<std::vector<std::string>, std::vector<std::string>> split_every_tenth(const std::vector<std::string>& items);
 
 // Loads `options.dir`: an MNIST-style folder (the four IDX files) or an image folder. An image folder
 // with `train/` and `test/` sub-folders uses them; otherwise every 10th image in sorted order (index

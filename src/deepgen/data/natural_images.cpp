@@ -8,14 +8,15 @@
 namespace deepgen {
 namespace fs = std::filesystem;
 
-void to_json(nlohmann::json& j, const PatchOptions& o) {
-  j = {{"patch_size", o.patch_size}, {"patches", o.patches}, {"test_patches", o.test_patches}};
+const OptionSchema<PatchOptions>& patch_options() {
+  static const auto schema = OptionSchema<PatchOptions>()
+      .number("patch_size", &PatchOptions::patch_size, "Side of the random training patches (0 = the model's default)")
+      .positive("patches", &PatchOptions::patches, "Training patches, cropped at random once per run")
+      .positive("test_patches", &PatchOptions::test_patches, "Patches of the test images for the per-epoch evaluation");
+  return schema;
 }
-void from_json(const nlohmann::json& j, PatchOptions& o) {
-  o.patch_size = j.value("patch_size", o.patch_size);
-  o.patches = j.value("patches", o.patches);
-  o.test_patches = j.value("test_patches", o.test_patches);
-}
+void to_json(nlohmann::json& j, const PatchOptions& o) { j = patch_options().to_json(o); }
+void from_json(const nlohmann::json& j, PatchOptions& o) { patch_options().from_json(j, o, "patch options"); }
 
 namespace {
 ImageList load_files(const std::vector<std::string>& files, int64_t channels) {
@@ -52,12 +53,7 @@ NaturalImages load_natural_images(const std::string& dir_or_empty, int64_t chann
     const auto files = list_images(dir);
     check(files.size() >= 2, "--data: folder ", dir, " needs at least 2 images (one to train on, one to test), found ",
           files.size());
-    std::vector<std::string> train, test;
-    for (size_t i = 0; i < files.size(); ++i) (i % 10 == 9 ? test : train).push_back(files[i]);
-    if (test.empty()) {
-      test.push_back(train.back());
-      train.pop_back();
-    }
+    const auto [train, test] = split_every_tenth(files);
     out.train = load_files(train, channels);
     out.test = load_files(test, channels);
     out.split = "every 10th image tests";

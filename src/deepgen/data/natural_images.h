@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "deepgen/core/options.h"
 #include "deepgen/data/dataset.h"
 
 namespace deepgen {
@@ -44,6 +45,7 @@ struct PatchOptions {
 };
 void to_json(nlohmann::json& j, const PatchOptions& o);
 void from_json(const nlohmann::json& j, PatchOptions& o);
+const OptionSchema<PatchOptions>& patch_options();
 
 // `count` random size x size crops, (count, C, size, size) uint8. Each crop picks an image with
 // probability proportional to its area, then a uniform position, from a generator seeded with `seed`.

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "deepgen/core/error.h"
+#include "deepgen/data/dataset.h"
 
 namespace deepgen {
 namespace fs = std::filesystem;
@@ -133,7 +134,7 @@ TextCorpus load_fortunes(const std::string& folder) {
     std::string fortune;
     auto finish = [&] {
       if (fortune.find_first_not_of(" \t\n") != std::string::npos) {
-        const bool valid = index % 10 == 9;
+        const bool valid = is_test_item(size_t(index));
         const auto characters = utf8_characters(fortune, file.string());
         auto& text = valid ? corpus.valid : corpus.train;
         append(text, characters);

@@ -1,33 +1,42 @@
 #include "deepgen/models/autoencoder.h"
 
+#include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
 
 namespace deepgen {
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
 
-void to_json(nlohmann::json& j, const AutoencoderOptions& o) {
-  j = {{"variant", o.variant}, {"arch", o.arch}, {"channels", o.channels}, {"image_size", o.image_size},
-       {"hidden", o.hidden}, {"code_size", o.code_size}, {"code_activation", o.code_activation},
-       {"tied", o.tied}, {"recon", o.recon}, {"sparsity", o.sparsity}, {"contraction", o.contraction},
-       {"noise", o.noise}, {"noise_level", o.noise_level}, {"optimizer", o.optimizer}};
+const OptionSchema<AutoencoderOptions>& autoencoder_options() {
+  static const auto schema = OptionSchema<AutoencoderOptions>()
+      .choice("variant", &AutoencoderOptions::variant, {"plain", "sparse", "contractive", "denoising"},
+              "plain, sparse, contractive or denoising")
+      .choice("arch", &AutoencoderOptions::arch, {"dense", "conv"}, "dense or conv")
+      .positive("code_size", &AutoencoderOptions::code_size,
+                "Units in the code (under-complete below the pixel count, over-complete above)")
+      .number("hidden", &AutoencoderOptions::hidden, "Dense: a ReLU layer of this width before the code (0 = one layer)")
+      .scope([](const OptionContext& c) { return c.options.at("arch") == "dense" ? "" : "--arch dense"; })
+      .choice("code_activation", &AutoencoderOptions::code_activation, {"sigmoid", "relu", "linear"},
+              "sigmoid, relu or linear")
+      .flag("tied", &AutoencoderOptions::tied, "Decoder weights = transposed encoder weights (dense)")
+      .choice("recon", &AutoencoderOptions::recon, {"bce", "mse"}, "Reconstruction loss: bce (inputs in [0,1]) or mse")
+      .number("sparsity", &AutoencoderOptions::sparsity, "sparse: L1 weight on the code")
+      .scope([](const OptionContext& c) { return c.options.at("variant") == "sparse" ? "" : "--variant sparse"; })
+      .number("contraction", &AutoencoderOptions::contraction, "contractive: weight of ||dh/dx||_F^2")
+      .scope([](const OptionContext& c) { return c.options.at("variant") == "contractive" ? "" : "--variant contractive"; })
+      .choice("noise", &AutoencoderOptions::noise, {"gaussian", "masking", "salt-pepper"},
+              "denoising: gaussian, masking or salt-pepper")
+      .scope([](const OptionContext& c) { return c.options.at("variant") == "denoising" ? "" : "--variant denoising"; })
+      .number("noise_level", &AutoencoderOptions::noise_level, "denoising: gaussian sigma or fraction of pixels")
+      .scope([](const OptionContext& c) { return c.options.at("variant") == "denoising" ? "" : "--variant denoising"; })
+      .from_data("channels", &AutoencoderOptions::channels)
+      .from_data("image_size", &AutoencoderOptions::image_size)
+      .nested("optimizer", &AutoencoderOptions::optimizer);
+  return schema;
 }
-void from_json(const nlohmann::json& j, AutoencoderOptions& o) {
-  o.variant = j.value("variant", o.variant);
-  o.arch = j.value("arch", o.arch);
-  o.channels = j.value("channels", o.channels);
-  o.image_size = j.value("image_size", o.image_size);
-  o.hidden = j.value("hidden", o.hidden);
-  o.code_size = j.value("code_size", o.code_size);
-  o.code_activation = j.value("code_activation", o.code_activation);
-  o.tied = j.value("tied", o.tied);
-  o.recon = j.value("recon", o.recon);
-  o.sparsity = j.value("sparsity", o.sparsity);
-  o.contraction = j.value("contraction", o.contraction);
-  o.noise = j.value("noise", o.noise);
-  o.noise_level = j.value("noise_level", o.noise_level);
-  o.optimizer = j.value("optimizer", o.optimizer);
-}
+void to_json(nlohmann::json& j, const AutoencoderOptions& o) { j = autoencoder_options().to_json(o); }
+void from_json(const nlohmann::json& j, AutoencoderOptions& o) { autoencoder_options().from_json(j, o, "model options of 'ae'"); }
+
 
 namespace {
 
@@ -168,33 +177,33 @@ torch::Tensor AutoencoderFamily::reconstruction_loss(const torch::Tensor& decode
   return (decoded - images).pow(2).flatten(1).sum(1);
 }
 
-Metrics AutoencoderFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
+StepMetrics AutoencoderFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
   net_->train();
   auto input = options_.variant == "denoising" ? corrupt(images, options_.noise, options_.noise_level) : images;
   auto h = net_->encode(input);
   auto decoded = net_->decode(h);
   auto reconstruction = reconstruction_loss(decoded, images).mean();
   auto objective = reconstruction;
-  Metrics metrics;
+  StepMetrics metrics;
   if (options_.variant == "sparse") {
     auto l1 = h.abs().sum(1).mean();
     objective = objective + options_.sparsity * l1;
-    metrics["l1"] = l1.item<double>();
+    metrics["l1"] = metric(l1);
   } else if (options_.variant == "contractive") {
     auto jacobian = net_->jacobian_frobenius_squared(input, /*create_graph=*/true).mean();
     objective = objective + options_.contraction * jacobian;
-    metrics["jacobian_sq"] = jacobian.item<double>();
+    metrics["jacobian_sq"] = metric(jacobian);
   }
   optimizer_.step(objective);
-  metrics["loss"] = objective.item<double>();
-  metrics["reconstruction"] = reconstruction.item<double>();
-  metrics["mse"] = (net_->output(decoded.detach()) - images).pow(2).mean().item<double>();
+  metrics["loss"] = metric(objective);
+  metrics["reconstruction"] = metric(reconstruction);
+  metrics["mse"] = metric((net_->output(decoded.detach()) - images).pow(2).mean());
   return metrics;
 }
 
 Metrics AutoencoderFamily::evaluate(const Dataset& data, int64_t batch_size) {
   net_->eval();
-  double reconstruction = 0, mse = 0, l1 = 0, near_zero = 0, jacobian = 0, psnr_noisy = 0, psnr_denoised = 0;
+  MetricSums sums;
   int64_t jacobian_count = 0;
   const bool denoising = options_.variant == "denoising";
   for (int64_t start = 0; start < data.size(); start += batch_size) {
@@ -204,23 +213,29 @@ Metrics AutoencoderFamily::evaluate(const Dataset& data, int64_t batch_size) {
       torch::NoGradGuard no_grad;
       auto h = net_->encode(images);
       auto decoded = net_->decode(h);
-      reconstruction += reconstruction_loss(decoded, images).sum().item<double>();
-      mse += (net_->output(decoded) - images).pow(2).flatten(1).mean(1).sum().item<double>();
-      l1 += h.abs().sum().item<double>();
-      near_zero += (h.abs() < 0.05).sum().item<double>();
+      sums.add({{"reconstruction", reconstruction_loss(decoded, images).sum()},
+                {"mse", (net_->output(decoded) - images).pow(2).flatten(1).mean(1).sum()},
+                {"l1", h.abs().sum()},
+                {"near_zero", (h.abs() < 0.05).sum()}},
+               1.0);
       if (denoising) {
         auto noisy = corrupt(images, options_.noise, options_.noise_level);
-        psnr_noisy += psnr(noisy, images).sum().item<double>();
-        psnr_denoised += psnr(net_->output(net_->decode(net_->encode(noisy))), images).sum().item<double>();
+        sums.add({{"psnr_noisy", psnr(noisy, images).sum()},
+                  {"psnr_denoised", psnr(net_->output(net_->decode(net_->encode(noisy))), images).sum()}},
+                 1.0);
       }
     }
     // ||J||_F on the first 1000 test images: enough for a stable mean, cheap for wide codes.
     if (jacobian_count < 1000) {
       auto part = images.narrow(0, 0, std::min<int64_t>(count, 1000 - jacobian_count));
-      jacobian += net_->jacobian_frobenius_squared(part, false).detach().sqrt().sum().item<double>();
+      sums.add({{"jacobian", net_->jacobian_frobenius_squared(part, false).detach().sqrt().sum()}}, 1.0);
       jacobian_count += part.size(0);
     }
   }
+  Metrics total = sums.sum();
+  const double reconstruction = total["reconstruction"], mse = total["mse"], l1 = total["l1"],
+               near_zero = total["near_zero"], jacobian = total["jacobian"], psnr_noisy = total["psnr_noisy"],
+               psnr_denoised = total["psnr_denoised"];
   const double n = double(std::max<int64_t>(1, data.size()));
   Metrics metrics = {{"loss", reconstruction / n},
                      {"reconstruction", reconstruction / n},
@@ -247,10 +262,6 @@ torch::Tensor AutoencoderFamily::decode(const torch::Tensor& codes) {
   return net_->output(net_->decode(codes.to(device_))).clamp(0.0, 1.0);
 }
 
-torch::Tensor AutoencoderFamily::sample(int64_t, uint64_t) {
-  fail("model 'ae' has no prior over its codes to sample from; use a vae, or explore an ae with ",
-       "`deepgen interpolate` and `deepgen traverse`");
-}
 
 Picture AutoencoderFamily::denoising_picture(const Dataset& test, const std::string& noise, double level) {
   const int64_t n = std::min<int64_t>(8, test.size());
@@ -276,5 +287,15 @@ void AutoencoderFamily::save(torch::serialize::OutputArchive& archive) {
 void AutoencoderFamily::load(torch::serialize::InputArchive& archive) {
   load_net_and_optimizer(archive, *net_, optimizer_, device_);
 }
+
+namespace {
+[[maybe_unused]] const bool registered_autoencoder = [] {
+  ModelSpec spec = image_model<AutoencoderOptions, AutoencoderFamily>(
+      "ae", "Autoencoders: plain (under/over-complete, tied), sparse, contractive, denoising", autoencoder_options());
+  spec.hint = "it has no prior over its codes to sample from; use a vae, or explore an ae with `deepgen interpolate` "
+              "and `deepgen traverse`";
+  return register_model(std::move(spec));
+}();
+}  // namespace
 
 }  // namespace deepgen

@@ -7,10 +7,14 @@
 
 #include <torch/torch.h>
 
-#include "deepgen/evaluation/image_quality.h"
+#include "deepgen/core/options.h"
+#include "deepgen/nn/image_quality.h"
 #include "deepgen/models/family.h"
 
 namespace deepgen {
+
+// The model's name in the registry, for code that names it (compare-codes).
+inline constexpr const char* kAutoencoderKind = "ae";
 
 struct AutoencoderOptions {
   std::string variant = "plain";            // plain | sparse | contractive | denoising
@@ -30,6 +34,8 @@ struct AutoencoderOptions {
 };
 void to_json(nlohmann::json& j, const AutoencoderOptions& o);
 void from_json(const nlohmann::json& j, AutoencoderOptions& o);
+// The declarations of AutoencoderOptions: flags, help, JSON keys, valid values, scopes.
+const OptionSchema<AutoencoderOptions>& autoencoder_options();
 
 // x~ for denoising: gaussian adds sigma * N(0, 1) and clips to [0, 1]; masking zeroes a fraction of the
 // pixels; salt-pepper sets a fraction of the pixels to 0 or 1 with equal odds.
@@ -64,10 +70,9 @@ class AutoencoderFamily : public Family {
   nlohmann::json options() const override { return options_; }
   PixelRange pixel_range() const override { return PixelRange::kUnit; }
   bool conv_heavy() const override { return options_.arch == "conv"; }
-  Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
+  StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
   std::map<std::string, Picture> pictures(const Dataset& test) override;
-  torch::Tensor sample(int64_t n, uint64_t seed) override;
   int64_t latent_dim() const override { return options_.code_size; }
   bool can_encode() const override { return true; }
   bool can_decode() const override { return true; }

@@ -2,23 +2,29 @@
 
 #include <cmath>
 
+#include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
+#include "deepgen/data/text.h"
 
 namespace deepgen {
 
-void to_json(nlohmann::json& j, const CharLmOptions& o) {
-  j = {{"cell", o.cell},       {"layers", o.layers},   {"hidden", o.hidden},      {"dropout", o.dropout},
-       {"seq_len", o.seq_len}, {"symbols", o.symbols}, {"optimizer", o.optimizer}};
+const OptionSchema<CharLmOptions>& charlm_options() {
+  static const auto schema = OptionSchema<CharLmOptions>()
+      .choice("cell", &CharLmOptions::cell, {"rnn", "lstm", "gru"}, "rnn (tanh), lstm or gru")
+      .positive("layers", &CharLmOptions::layers, "Stacked recurrent layers")
+      .positive("hidden", &CharLmOptions::hidden, "Units per layer")
+      .number("dropout", &CharLmOptions::dropout, "Dropout between recurrent layers", 0.0, 0.99)
+      .scope([](const OptionContext& c) {
+        return c.options.at("layers").get<int64_t>() > 1 ? "" : "--layers 2 or more (it acts between stacked layers)";
+      })
+      .positive("seq_len", &CharLmOptions::seq_len, "Characters per chunk: how far back gradients flow (truncated BPTT)")
+      .from_data("symbols", &CharLmOptions::symbols)
+      .nested("optimizer", &CharLmOptions::optimizer);
+  return schema;
 }
-void from_json(const nlohmann::json& j, CharLmOptions& o) {
-  o.cell = j.value("cell", o.cell);
-  o.layers = j.value("layers", o.layers);
-  o.hidden = j.value("hidden", o.hidden);
-  o.dropout = j.value("dropout", o.dropout);
-  o.seq_len = j.value("seq_len", o.seq_len);
-  o.symbols = j.value("symbols", o.symbols);
-  o.optimizer = j.value("optimizer", o.optimizer);
-}
+void to_json(nlohmann::json& j, const CharLmOptions& o) { j = charlm_options().to_json(o); }
+void from_json(const nlohmann::json& j, CharLmOptions& o) { charlm_options().from_json(j, o, "model options of 'charlm'"); }
+
 
 namespace {
 void validate(const CharLmOptions& o) {
@@ -49,12 +55,12 @@ torch::Tensor CharLmNetImpl::forward(const torch::Tensor& ids, RecurrentState& s
   return output(hidden(ids, state));  // (B, T, hidden) -> (B, T, vocab)
 }
 
-std::pair<torch::Tensor, int64_t> charlm_loss(const torch::Tensor& logits, const torch::Tensor& targets) {
+std::pair<torch::Tensor, torch::Tensor> charlm_loss(const torch::Tensor& logits, const torch::Tensor& targets) {
   const int64_t vocab = logits.size(-1);
   auto loss = torch::nn::functional::cross_entropy(
       logits.reshape({-1, vocab}), targets.reshape({-1}),  // (B, T, V) -> (B*T, V)
       torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1).reduction(torch::kSum));
-  return {loss, targets.ge(0).sum().item<int64_t>()};
+  return {loss, targets.ge(0).sum()};
 }
 
 namespace {
@@ -75,7 +81,7 @@ CharLmFamily::CharLmFamily(const CharLmOptions& options, torch::Device device)
   optimizer_.measure_grad_norm(true);
 }
 
-Metrics CharLmFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
+StepMetrics CharLmFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
   check(images.dim() == 3 && images.size(0) == 1, "charlm: expected one chunk (1, streams, seq_len + 1), found ",
         images.sizes());
   net_->train();
@@ -83,37 +89,33 @@ Metrics CharLmFamily::train_step(const torch::Tensor& images, const torch::Tenso
   if (!state_.empty() && state_.h.size(1) != inputs.size(0)) state_ = {};  // another stream count
   auto logits = net_->forward(inputs, state_);
   state_ = state_.detached();  // truncated BPTT: gradients stop at the chunk boundary, the values carry on
+  // Every chunk of stream_chunks() has at least one target per stream, so count >= 1.
   auto [sum, count] = charlm_loss(logits, targets);
-  if (count == 0) return {{"loss", 0.0}, {"bits_per_char", 0.0}};
-  auto loss = sum / double(count);
+  auto loss = sum / count.to(sum.dtype());
   optimizer_.step(loss);
-  const double nats = loss.item<double>();
-  return {{"loss", nats}, {"bits_per_char", nats / std::log(2.0)}, {"grad_norm", optimizer_.last_grad_norm()}};
+  auto nats = metric(loss);
+  return {{"loss", nats}, {"bits_per_char", nats / std::log(2.0)}, {"grad_norm", metric(optimizer_.last_grad_norm())}};
 }
 
 Metrics CharLmFamily::evaluate(const Dataset& data, int64_t) {
   torch::NoGradGuard no_grad;
   net_->eval();
   RecurrentState state;
-  double nats = 0;
-  int64_t count = 0, correct = 0;
+  MetricSums sums;
   for (int64_t k = 0; k < data.size(); ++k) {
     auto [inputs, targets] = inputs_and_targets(data.images[k].to(device_));  // (B, T + 1) -> (B, T), (B, T)
     auto logits = net_->forward(inputs, state);
     auto [sum, n] = charlm_loss(logits, targets);
-    nats += sum.item<double>();
-    count += n;
-    correct += (logits.argmax(-1).eq(targets)).sum().item<int64_t>();
+    sums.add({{"nats", sum}, {"count", n}, {"correct", logits.argmax(-1).eq(targets).sum()}}, 1.0);
   }
+  Metrics total = sums.sum();
+  const double nats = total["nats"], count = total["count"], correct = total["correct"];
   net_->train();
   check(count > 0, "charlm: the validation text is empty");
   const double loss = nats / double(count);
   return {{"loss", loss}, {"bits_per_char", loss / std::log(2.0)}, {"accuracy", double(correct) / double(count)}};
 }
 
-torch::Tensor CharLmFamily::sample(int64_t, uint64_t) {
-  fail("model 'charlm' writes text, not images; use `deepgen generate RUN --prime TEXT --length N`");
-}
 
 int64_t sample_next(const torch::Tensor& logits, double temperature, int64_t top_k, at::Generator& generator) {
   check(temperature >= 0, "--temperature: expected 0 or more, found ", temperature);
@@ -167,5 +169,47 @@ void CharLmFamily::save(torch::serialize::OutputArchive& archive) { save_net_and
 void CharLmFamily::load(torch::serialize::InputArchive& archive) {
   load_net_and_optimizer(archive, *net_, optimizer_, device_);
 }
+
+namespace {
+// The vocabulary recorded in `options`, or (a new run) the characters of the whole corpus.
+Vocabulary vocabulary_of(const TextCorpus& corpus, nlohmann::json& options) {
+  auto symbols = options.value("symbols", std::vector<std::string>());
+  if (symbols.empty()) {
+    auto all = corpus.train;
+    all.insert(all.end(), corpus.valid.begin(), corpus.valid.end());
+    symbols = Vocabulary::of(all).symbols();
+  }
+  options["symbols"] = symbols;
+  return Vocabulary(symbols);
+}
+
+[[maybe_unused]] const bool registered_charlm = [] {
+  ModelSpec spec;
+  spec.name = "charlm";
+  spec.description = "Character-level language model: RNN, LSTM or GRU, truncated BPTT (--batch-size = parallel streams)";
+  spec.data = ModelData::kText;
+  spec.test_unit = "chunks of validation text";
+  spec.item_name = "char";
+  spec.hint = "it writes text, not images; use `deepgen generate RUN --prime TEXT --length N`";
+  spec.text_help = "UTF-8 text file: first 90% of the lines train, the rest validate (default: Debian's fortunes, every 10th fortune validates)";
+  spec.load_data = [](const DataRequest& request, nlohmann::json& options) {
+    const TextCorpus corpus = load_corpus(request.data.text);
+    const Vocabulary vocabulary = vocabulary_of(corpus, options);
+    const int64_t seq_len = options.at("seq_len").get<int64_t>();
+    DataSplits splits = text_splits(corpus, vocabulary, request.batch_size, seq_len, request.device);
+    splits.summary = corpus.source + " (" + std::to_string(corpus.train.size()) + " train / " +
+                     std::to_string(corpus.valid.size()) + " validation characters, " +
+                     std::to_string(vocabulary.size()) + " distinct; " + std::to_string(request.batch_size) +
+                     " streams x " + std::to_string(seq_len) + " characters per step)";
+    return splits;
+  };
+  // One step reads one chunk: --batch-size streams of seq_len characters.
+  spec.batching = [](int64_t batch_size, const nlohmann::json& options) {
+    return Batching{1, batch_size * options.at("seq_len").get<int64_t>()};
+  };
+  bind_options<CharLmOptions, CharLmFamily>(spec, charlm_options());
+  return register_model(std::move(spec));
+}();
+}  // namespace
 
 }  // namespace deepgen

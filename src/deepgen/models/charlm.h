@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "deepgen/core/options.h"
 #include "deepgen/data/text.h"
 #include "deepgen/models/family.h"
 #include "deepgen/models/recurrent.h"
@@ -26,6 +27,8 @@ struct CharLmOptions {
 };
 void to_json(nlohmann::json& j, const CharLmOptions& o);
 void from_json(const nlohmann::json& j, CharLmOptions& o);
+// The declarations of CharLmOptions: flags, help, JSON keys, valid values, scopes.
+const OptionSchema<CharLmOptions>& charlm_options();
 
 struct CharLmNetImpl : torch::nn::Module {
   explicit CharLmNetImpl(const CharLmOptions& options);
@@ -42,7 +45,7 @@ TORCH_MODULE(CharLmNet);
 
 // The loss beside the model: summed cross-entropy (nats) over the positions whose target is not -1,
 // and the number of those positions.
-std::pair<torch::Tensor, int64_t> charlm_loss(const torch::Tensor& logits, const torch::Tensor& targets);
+std::pair<torch::Tensor, torch::Tensor> charlm_loss(const torch::Tensor& logits, const torch::Tensor& targets);
 
 struct GenerateOptions {
   std::string prime;          // text read first (default: a line break); the output starts with it
@@ -63,12 +66,11 @@ class CharLmFamily : public Family {
   bool ordered_batches() const override { return true; }
   void start_epoch() override { state_ = {}; }
   // images: (1, streams, seq_len + 1) ids, one chunk of stream_chunks(); labels unused.
-  Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
+  StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
   // data.images: the chunks of the validation text; read in order with a carried state. Metrics per
   // character: loss (nats), bits_per_char, accuracy (of the most likely next character).
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
   std::map<std::string, Picture> pictures(const Dataset&) override { return {}; }
-  torch::Tensor sample(int64_t n, uint64_t seed) override;  // refuses: a language model writes text
   std::vector<Optimizer*> optimizers() override { return {&optimizer_}; }
   void save(torch::serialize::OutputArchive& archive) override;
   void load(torch::serialize::InputArchive& archive) override;

@@ -1,33 +1,50 @@
 #include "deepgen/models/classifier.h"
 
+#include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
 
 namespace deepgen {
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
 
-void to_json(nlohmann::json& j, const ClassifierOptions& o) {
-  j = {{"arch", o.arch}, {"channels", o.channels}, {"image_size", o.image_size}, {"classes", o.classes},
-       {"activation", o.activation}, {"init", o.init}, {"batch_norm", o.batch_norm}, {"dropout", o.dropout},
-       {"width", o.width}, {"depth", o.depth}, {"inception_reduce", o.inception_reduce},
-       {"adversarial_alpha", o.adversarial_alpha}, {"adversarial_eps", o.adversarial_eps}, {"optimizer", o.optimizer}};
+std::string classifier_arch_scope(const std::string& arch, const std::string& option) {
+  if (option == "--width" && is_one_of(arch, {"lenet5", "vgg16"})) return "--arch mlp, vgg, inception or resnet";
+  if (option == "--depth" && !is_one_of(arch, {"mlp", "vgg", "resnet"})) return "--arch mlp, vgg or resnet";
+  if (option == "--naive-inception" && arch != "inception") return "--arch inception";
+  return "";
 }
-void from_json(const nlohmann::json& j, ClassifierOptions& o) {
-  o.arch = j.value("arch", o.arch);
-  o.channels = j.value("channels", o.channels);
-  o.image_size = j.value("image_size", o.image_size);
-  o.classes = j.value("classes", o.classes);
-  o.activation = j.value("activation", o.activation);
-  o.init = j.value("init", o.init);
-  o.batch_norm = j.value("batch_norm", o.batch_norm);
-  o.dropout = j.value("dropout", o.dropout);
-  o.width = j.value("width", o.width);
-  o.depth = j.value("depth", o.depth);
-  o.inception_reduce = j.value("inception_reduce", o.inception_reduce);
-  o.adversarial_alpha = j.value("adversarial_alpha", o.adversarial_alpha);
-  o.adversarial_eps = j.value("adversarial_eps", o.adversarial_eps);
-  o.optimizer = j.value("optimizer", o.optimizer);
+
+const OptionSchema<ClassifierOptions>& classifier_options() {
+  static const auto schema = OptionSchema<ClassifierOptions>()
+      .choice("arch", &ClassifierOptions::arch, {"mlp", "lenet5", "vgg", "vgg16", "inception", "resnet"},
+              "mlp, lenet5, vgg, vgg16, inception or resnet")
+      .choice("activation", &ClassifierOptions::activation, {"sigmoid", "tanh", "relu", "leaky-relu", "elu", "maxout"},
+              "sigmoid, tanh, relu, leaky-relu, elu or maxout")
+      .choice("init", &ClassifierOptions::init, {"auto", "xavier", "he", "normal"},
+              "xavier, he, normal or auto (he for ReLU-like, xavier otherwise)")
+      .choice("batch_norm", &ClassifierOptions::batch_norm, {"auto", "on", "off"}, "on, off or auto (on for vgg, inception, resnet)")
+      .number("dropout", &ClassifierOptions::dropout, "Dropout before the fully connected layers", 0.0, 0.99)
+      .number("width", &ClassifierOptions::width, "mlp: hidden units; conv nets: base channels (0 = default)")
+      .scope([](const OptionContext& c) { return classifier_arch_scope(c.options.at("arch").get<std::string>(), "--width"); })
+      .number("depth", &ClassifierOptions::depth, "mlp: hidden layers; vgg: blocks; resnet: blocks per stage (0 = default)")
+      .scope([](const OptionContext& c) { return classifier_arch_scope(c.options.at("arch").get<std::string>(), "--depth"); })
+      .flag("inception_reduce", &ClassifierOptions::inception_reduce, "inception: no 1x1 reductions")
+      .with([](OptionField& f) { f.flag = "--naive-inception", f.negated = true; })
+      .scope([](const OptionContext& c) { return classifier_arch_scope(c.options.at("arch").get<std::string>(), "--naive-inception"); })
+      .number("adversarial_alpha", &ClassifierOptions::adversarial_alpha,
+              "alpha: train on alpha*C(x) + (1-alpha)*C(x~) with FGSM x~", 0.0, 1.0)
+      .with([](OptionField& f) { f.flag = "--adversarial-training"; })
+      .number("adversarial_eps", &ClassifierOptions::adversarial_eps, "FGSM step of adversarial training")
+      .scope([](const OptionContext& c) { return c.given.contains("adversarial_alpha") ? "" : "--adversarial-training ALPHA"; })
+      .from_data("classes", &ClassifierOptions::classes)
+      .from_data("channels", &ClassifierOptions::channels)
+      .from_data("image_size", &ClassifierOptions::image_size)
+      .nested("optimizer", &ClassifierOptions::optimizer);
+  return schema;
 }
+void to_json(nlohmann::json& j, const ClassifierOptions& o) { j = classifier_options().to_json(o); }
+void from_json(const nlohmann::json& j, ClassifierOptions& o) { classifier_options().from_json(j, o, "model options of 'classifier'"); }
+
 
 ClassifierOptions resolve(ClassifierOptions o) {
   check(is_one_of(o.arch, {"mlp", "lenet5", "vgg", "vgg16", "inception", "resnet"}),
@@ -265,39 +282,42 @@ ClassifierFamily::ClassifierFamily(const ClassifierOptions& options, torch::Devi
       net_(options_),
       optimizer_((net_->to(device), net_->parameters()), options_.optimizer) {}
 
-Metrics ClassifierFamily::train_step(const torch::Tensor& images, const torch::Tensor& labels) {
+StepMetrics ClassifierFamily::train_step(const torch::Tensor& images, const torch::Tensor& labels) {
   net_->train();
   auto logits = net_->forward(images);
   auto loss = F::cross_entropy(logits, labels);
-  Metrics metrics;
+  StepMetrics metrics;
   if (options_.adversarial_alpha < 1.0) {
     // Goodfellow et al.: the attack is made with the current weights, on the fly.
     auto attacked = fgsm(net_, images, labels, options_.adversarial_eps);
     auto adversarial_loss = F::cross_entropy(net_->forward(attacked), labels);
-    metrics["adversarial_loss"] = adversarial_loss.item<double>();
+    metrics["adversarial_loss"] = metric(adversarial_loss);
     loss = options_.adversarial_alpha * loss + (1 - options_.adversarial_alpha) * adversarial_loss;
   }
   optimizer_.step(loss);
-  metrics["loss"] = loss.item<double>();
-  metrics["accuracy"] = (logits.argmax(1) == labels).to(torch::kFloat).mean().item<double>();
+  metrics["loss"] = metric(loss);
+  metrics["accuracy"] = metric((logits.argmax(1) == labels).to(torch::kFloat).mean());
   return metrics;
 }
 
 Metrics classification_metrics(const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
                                const Dataset& data, int64_t batch_size, bool with_top5) {
   torch::NoGradGuard no_grad;
-  double loss = 0, correct = 0, top5 = 0;
+  MetricSums sums;
   for (int64_t start = 0; start < data.size(); start += batch_size) {
     const int64_t count = std::min(batch_size, data.size() - start);
     auto logits = logits_of(data.images.narrow(0, start, count));
     auto labels = data.labels.narrow(0, start, count);
-    loss += F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
-    correct += (logits.argmax(1) == labels).sum().item<double>();
+    sums.add({{"loss", F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum))},
+              {"correct", (logits.argmax(1) == labels).sum()}},
+             1.0);
     if (with_top5) {
       const int64_t k = std::min<int64_t>(5, logits.size(1));
-      top5 += (std::get<1>(logits.topk(k, 1)) == labels.unsqueeze(1)).any(1).sum().item<double>();
+      sums.add({{"top5", (std::get<1>(logits.topk(k, 1)) == labels.unsqueeze(1)).any(1).sum()}}, 1.0);
     }
   }
+  Metrics total = sums.sum();
+  const double loss = total["loss"], correct = total["correct"], top5 = total["top5"];
   const double n = double(std::max<int64_t>(1, data.size()));
   Metrics metrics = {{"loss", loss / n}, {"accuracy", correct / n}};
   if (with_top5) metrics["top5"] = top5 / n;
@@ -335,9 +355,6 @@ torch::Tensor ensemble_probabilities(const std::vector<ClassifierFamily*>& membe
   return sum / double(members.size());
 }
 
-torch::Tensor ClassifierFamily::sample(int64_t, uint64_t) {
-  fail("model 'classifier' is not generative; use `deepgen eval` or `deepgen attack` on it");
-}
 
 void ClassifierFamily::save(torch::serialize::OutputArchive& archive) {
   save_net_and_optimizer(archive, *net_, optimizer_);
@@ -346,5 +363,15 @@ void ClassifierFamily::save(torch::serialize::OutputArchive& archive) {
 void ClassifierFamily::load(torch::serialize::InputArchive& archive) {
   load_net_and_optimizer(archive, *net_, optimizer_, device_);
 }
+
+namespace {
+[[maybe_unused]] const bool registered_classifier = [] {
+  ModelSpec spec = image_model<ClassifierOptions, ClassifierFamily>(
+      "classifier", "Image classifiers: mlp, lenet5, vgg, vgg16, inception, resnet", classifier_options(),
+      PixelRange::kUnit, /*with_classes=*/true);
+  spec.hint = "it is not generative; use `deepgen eval` or `deepgen attack` on it";
+  return register_model(std::move(spec));
+}();
+}  // namespace
 
 }  // namespace deepgen

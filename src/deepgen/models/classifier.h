@@ -9,6 +9,7 @@
 
 #include <functional>
 
+#include "deepgen/core/options.h"
 #include "deepgen/models/family.h"
 
 namespace deepgen {
@@ -37,6 +38,12 @@ struct ClassifierOptions {
 };
 void to_json(nlohmann::json& j, const ClassifierOptions& o);
 void from_json(const nlohmann::json& j, ClassifierOptions& o);
+// The classifier options an architecture ignores (LeNet-5 and VGG-16 have fixed shapes): "" when
+// `option` (--width, --depth, --naive-inception) shapes `arch`, else the architectures it is for
+// ("--arch mlp, vgg or resnet").
+std::string classifier_arch_scope(const std::string& arch, const std::string& option);
+// The declarations of ClassifierOptions: flags, help, JSON keys, valid values, scopes.
+const OptionSchema<ClassifierOptions>& classifier_options();
 
 // Resolves "auto" and the 0 defaults of an arch into concrete values; validates everything.
 ClassifierOptions resolve(ClassifierOptions options);
@@ -98,11 +105,10 @@ class ClassifierFamily : public Family {
   nlohmann::json options() const override { return options_; }
   PixelRange pixel_range() const override { return PixelRange::kUnit; }
   bool conv_heavy() const override { return options_.arch != "mlp"; }
-  Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
+  StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
   // loss (cross-entropy), accuracy and top5 accuracy.
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
   std::map<std::string, Picture> pictures(const Dataset&) override { return {}; }
-  torch::Tensor sample(int64_t, uint64_t) override;
   std::vector<Optimizer*> optimizers() override { return {&optimizer_}; }
   void save(torch::serialize::OutputArchive& archive) override;
   void load(torch::serialize::InputArchive& archive) override;

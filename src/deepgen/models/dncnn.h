@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "deepgen/core/options.h"
 #include "deepgen/models/family.h"
 
 namespace deepgen {
@@ -46,6 +47,8 @@ struct DnCnnOptions {
 };
 void to_json(nlohmann::json& j, const DnCnnOptions& o);
 void from_json(const nlohmann::json& j, DnCnnOptions& o);
+// The declarations of DnCnnOptions: flags, help, JSON keys, valid values, scopes.
+const OptionSchema<DnCnnOptions>& dncnn_options();
 
 // The loss beside the model: 1/(2N) sum_i ||R(y_i) - (y_i - x_i)||^2 over a batch of N, where
 // y - x = v is the noise that was added. residual: R(y); noise: v. Both (N, C, H, W).
@@ -56,7 +59,7 @@ torch::Tensor dncnn_loss(const torch::Tensor& residual, const torch::Tensor& noi
 // generator.
 torch::Tensor draw_sigmas(const DnCnnOptions& options, int64_t n, const torch::TensorOptions& tensor_options);
 
-class DnCnnFamily : public Family {
+class DnCnnFamily : public Family, public Denoiser {
  public:
   DnCnnFamily(const DnCnnOptions& options, torch::Device device);
 
@@ -65,18 +68,23 @@ class DnCnnFamily : public Family {
   PixelRange pixel_range() const override { return PixelRange::kUnit; }
   bool conv_heavy() const override { return true; }
   // images: clean patches; each gets a random symmetry of the square and fresh Gaussian noise.
-  Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
+  StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
   // PSNR of the denoised test patches (fixed noise from seed 0): at the training sigma, or at 15, 25
   // and 50 for a blind model ("psnr" is then their mean and "loss" is at 25).
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
   std::map<std::string, Picture> pictures(const Dataset& test) override;  // clean / noisy / denoised rows
-  torch::Tensor sample(int64_t n, uint64_t seed) override;  // throws: a denoiser does not generate
   std::vector<Optimizer*> optimizers() override { return {&optimizer_}; }
   void save(torch::serialize::OutputArchive& archive) override;
   void load(torch::serialize::InputArchive& archive) override;
 
-  // y - R(y) for noisy images y (N, C, H, W) in [0, 1] (eval mode, no gradients; not clamped).
-  torch::Tensor denoise(const torch::Tensor& noisy);
+  torch::Tensor denoise(const torch::Tensor& noisy) override;
+  int64_t image_channels() const override { return options_.channels; }
+  bool blind() const override { return options_.blind(); }
+  double sigma() const override { return options_.sigma; }
+  double sigma_min() const override { return options_.sigma_min; }
+  double sigma_max() const override { return options_.sigma_max; }
+  std::vector<double> measured_sigmas() const override { return options_.measured_sigmas(); }
+  int64_t receptive_radius() override { return net_->receptive_radius(); }
   ResidualCnn& net() { return net_; }
   const DnCnnOptions& settings() const { return options_; }
 

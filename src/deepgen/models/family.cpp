@@ -1,41 +1,8 @@
-// Maps model names to families, and what every family shares: the latent-space defaults and the
-// reconstruction picture.
+// What every family shares: the latent-space defaults, checkpoint parts and the reconstruction picture.
 #include "deepgen/core/error.h"
-#include "deepgen/models/autoencoder.h"
-#include "deepgen/models/charlm.h"
-#include "deepgen/models/classifier.h"
-#include "deepgen/models/dncnn.h"
-#include "deepgen/models/gan.h"
-#include "deepgen/models/inpaint_ae.h"
-#include "deepgen/models/pca.h"
-#include "deepgen/models/seqclass.h"
-#include "deepgen/models/super_resolution.h"
-#include "deepgen/models/vae.h"
+#include "deepgen/models/family.h"
 
 namespace deepgen {
-
-std::vector<std::string> family_kinds() { return {"vae", "ae", "pca", "gan", "classifier", "charlm", "seqclass", "dncnn", "sr", "inpaint-ae"}; }
-
-std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::json& options,
-                                    torch::Device device) {
-  try {
-    if (kind == "vae") return std::make_unique<VaeFamily>(options.get<VaeOptions>(), device);
-    if (kind == "ae") return std::make_unique<AutoencoderFamily>(options.get<AutoencoderOptions>(), device);
-    if (kind == "pca") return std::make_unique<PcaFamily>(options.get<PcaOptions>(), device);
-    if (kind == "gan") return std::make_unique<GanFamily>(options.get<GanOptions>(), device);
-    if (kind == "classifier") return std::make_unique<ClassifierFamily>(options.get<ClassifierOptions>(), device);
-    if (kind == "charlm") return std::make_unique<CharLmFamily>(options.get<CharLmOptions>(), device);
-    if (kind == "seqclass") return std::make_unique<SeqClassFamily>(options.get<SeqClassOptions>(), device);
-    if (kind == "dncnn") return std::make_unique<DnCnnFamily>(options.get<DnCnnOptions>(), device);
-    if (kind == "sr") return std::make_unique<SrFamily>(options.get<SrOptions>(), device);
-    if (kind == "inpaint-ae") return std::make_unique<InpaintAeFamily>(options.get<InpaintAeOptions>(), device);
-  } catch (const nlohmann::json::exception& error) {
-    fail("model options for '", kind, "': ", error.what());
-  }
-  std::string valid;
-  for (const auto& name : family_kinds()) valid += (valid.empty() ? "" : ", ") + name;
-  fail("unknown model '", kind, "'; valid models: ", valid);
-}
 
 torch::Tensor Family::encode(const torch::Tensor&) {
   fail("model '", kind(), "' has no encoder; this needs an autoencoder run (vae, ae or pca)");

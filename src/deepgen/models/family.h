@@ -12,12 +12,10 @@
 #include <string>
 
 #include "deepgen/data/dataset.h"
-#include "deepgen/training/optimizer.h"
+#include "deepgen/nn/metrics.h"
+#include "deepgen/nn/optimizer.h"
 
 namespace deepgen {
-
-// Named scalars for one batch or one split; "loss" is always present.
-using Metrics = std::map<std::string, double>;
 
 // Images to show as one grid: (N, C, H, W) uint8, `columns` per row.
 struct Picture {
@@ -29,14 +27,15 @@ class Family {
  public:
   virtual ~Family() = default;
 
-  virtual std::string kind() const = 0;               // "vae", "dcgan", ...
+  virtual std::string kind() const = 0;               // its name in the registry (ModelSpec::name)
   virtual nlohmann::json options() const = 0;         // everything needed to rebuild the networks
   virtual PixelRange pixel_range() const = 0;         // how the data must be normalized
   virtual bool conv_heavy() const = 0;                // decides how CPU threads are split
 
   // One optimization step on a batch. images: (B, C, H, W) in pixel_range(); labels: (B).
-  // Returns per-image means of the batch's metrics.
-  virtual Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) = 0;
+  // Returns per-image means of the batch's metrics as tensors on the device; a step never reads a value
+  // back to the host (the trainer does, when it logs).
+  virtual StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) = 0;
 
   // Sequence models that carry a hidden state from batch to batch (truncated BPTT) need the batches
   // in order, unshuffled, and a fresh state at each epoch start.
@@ -48,9 +47,6 @@ class Family {
 
   // Pictures to write after each epoch, by name ("samples", "reconstructions").
   virtual std::map<std::string, Picture> pictures(const Dataset& test) = 0;
-
-  // n generated images (N, C, H, W) in pixel_range(), from latent codes drawn with `seed`.
-  virtual torch::Tensor sample(int64_t n, uint64_t seed) = 0;
 
   // The latent space, for the latent-space toolkit (latent, manifold, interpolate, traverse).
   // latent_dim(): size of a code. can_encode(): images -> codes exists (autoencoders, PCA).
@@ -66,7 +62,7 @@ class Family {
   virtual torch::Tensor decode(const torch::Tensor& codes);
 
   // Class-conditional generators: the number of classes (0 = unconditional), and the class that
-  // decode() and sample() draw from from now on (-1 = cycle through the classes, one per image).
+  // decode() and ImageSampler::sample() draw from from now on (-1 = cycle through the classes).
   virtual int64_t condition_classes() const { return 0; }
   virtual void set_condition(int64_t label);
 
@@ -82,6 +78,63 @@ class Family {
   virtual void load(torch::serialize::InputArchive& archive) = 0;
 };
 
+// Capabilities: what a model can do besides training and evaluating, each a small interface that a
+// family implements next to Family (class VaeFamily : public Family, public ImageSampler). A command
+// asks for the one it needs with capability<T>(family), null when the model lacks it, and the registry
+// names the models that have it (models_with<T>(), for error messages). No model throws "not supported".
+
+// Draws new images.
+class ImageSampler {
+ public:
+  virtual ~ImageSampler() = default;
+  // n images (N, C, H, W) in the family's pixel range, from codes drawn with `seed`.
+  virtual torch::Tensor sample(int64_t n, uint64_t seed) = 0;
+};
+
+// Removes Gaussian noise from images (DnCNN).
+class Denoiser {
+ public:
+  virtual ~Denoiser() = default;
+  // y - R(y) for noisy images y (N, C, H, W) in [0, 1] (eval mode, no gradients; not clamped).
+  virtual torch::Tensor denoise(const torch::Tensor& noisy) = 0;
+  virtual int64_t image_channels() const = 0;
+  // Trained on a range of noise levels (blind) or one (sigma(), on the 0-255 scale).
+  virtual bool blind() const = 0;
+  virtual double sigma() const = 0;
+  virtual double sigma_min() const = 0;
+  virtual double sigma_max() const = 0;
+  // The noise levels it is measured at unless told otherwise.
+  virtual std::vector<double> measured_sigmas() const = 0;
+  // Pixels of context an output pixel sees on each side (tiles need that margin to be seamless).
+  virtual int64_t receptive_radius() = 0;
+};
+
+// Upscales images by an integer factor (super-resolution).
+class Upscaler {
+ public:
+  virtual ~Upscaler() = default;
+  // up + R(up) for bicubic-upscaled images `up` (N, C, H, W) in [0, 1]; eval mode, no gradients.
+  virtual torch::Tensor refine(const torch::Tensor& up) = 0;
+  virtual int64_t image_channels() const = 0;
+  virtual int64_t scale() const = 0;
+  virtual int64_t receptive_radius() = 0;
+};
+
+// Fills holes in images (the inpainting autoencoder).
+class Inpainter {
+ public:
+  virtual ~Inpainter() = default;
+  // images (N, C, H, W) in [0, 1], masks (N or 1, 1, H, W), 1 = known: the images with the holes filled.
+  virtual torch::Tensor fill(const torch::Tensor& images, const torch::Tensor& masks) = 0;
+  virtual int64_t image_channels() const = 0;
+};
+
+// The capability T of `family` (an interface above, or a family's own class), or null.
+template <class T>
+T* capability(Family& family) {
+  return dynamic_cast<T*>(&family);
+}
+
 // Checkpoint parts of the families with one network and one optimizer: "net" and "optimizer".
 void save_net_and_optimizer(torch::serialize::OutputArchive& archive, torch::nn::Module& net, const Optimizer& optimizer);
 void load_net_and_optimizer(torch::serialize::InputArchive& archive, torch::nn::Module& net, Optimizer& optimizer,
@@ -93,13 +146,5 @@ torch::Tensor prior_codes(int64_t n, int64_t latent_dim, uint64_t seed);
 
 // Up to 4 rows of up to 8 test images, each row above its reconstructions (models that reconstruct).
 Picture reconstruction_picture(Family& family, const Dataset& test);
-
-// Every family the CLI knows, for help texts and "unknown model" errors.
-std::vector<std::string> family_kinds();
-
-// Builds a family from its kind and options (as `Family::options()` returns them, or a subset: missing
-// fields take their defaults). Throws listing the valid kinds or naming the bad field.
-std::unique_ptr<Family> make_family(const std::string& kind, const nlohmann::json& options,
-                                    torch::Device device);
 
 }  // namespace deepgen

@@ -1,44 +1,39 @@
 #include "deepgen/models/gan.h"
 
+#include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
 
 namespace deepgen {
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
 
-void to_json(nlohmann::json& j, const GanOptions& o) {
-  j = {{"arch", o.arch},
-       {"loss", o.loss},
-       {"d_steps", o.d_steps},
-       {"conditional", o.conditional},
-       {"classes", o.classes},
-       {"label_smoothing", o.label_smoothing},
-       {"ema_decay", o.ema_decay},
-       {"channels", o.channels},
-       {"image_size", o.image_size},
-       {"latent_dim", o.latent_dim},
-       {"g_features", o.g_features},
-       {"d_features", o.d_features},
-       {"hidden", o.hidden},
-       {"optimizer", o.optimizer}};
+const OptionSchema<GanOptions>& gan_options() {
+  static const auto schema = OptionSchema<GanOptions>()
+      .choice("arch", &GanOptions::arch, {"mlp", "dcgan"}, "mlp (dense G and D) or dcgan (transposed / strided convolutions)")
+      .choice("loss", &GanOptions::loss, {"minimax", "nonsaturating", "lsgan"},
+              "minimax (G minimizes log(1 - D(G(z)))), nonsaturating (G maximizes log D(G(z))) or lsgan (least squares)")
+      .positive("d_steps", &GanOptions::d_steps, "Discriminator updates per generator update (k)")
+      .flag("conditional", &GanOptions::conditional, "Feed the class label to G and D (sample --class then picks the class)")
+      .number("label_smoothing", &GanOptions::label_smoothing, "One-sided: D's target for real images is 1 - this (e.g. 0.1)", 0.0, 0.49)
+      .number("ema_decay", &GanOptions::ema_decay, "Decay of the moving average of G's weights used for sampling (0 = off)", 0.0, 0.999999)
+      .with([](OptionField& f) { f.flag = "--ema"; })
+      .positive("latent_dim", &GanOptions::latent_dim, "Size of z")
+      .positive("g_features", &GanOptions::g_features, "dcgan: generator feature maps (ngf)")
+      .scope([](const OptionContext& c) { return c.options.at("arch") == "dcgan" ? "" : "--arch dcgan"; })
+      .positive("d_features", &GanOptions::d_features, "dcgan: discriminator feature maps (ndf)")
+      .scope([](const OptionContext& c) { return c.options.at("arch") == "dcgan" ? "" : "--arch dcgan"; })
+      .positive("hidden", &GanOptions::hidden, "mlp: G is z-h-2h-4h-image, D is image-4h-2h-h-1")
+      .scope([](const OptionContext& c) { return c.options.at("arch") == "mlp" ? "" : "--arch mlp"; })
+      .from_data("classes", &GanOptions::classes)
+      .from_data("channels", &GanOptions::channels)
+      .from_data("image_size", &GanOptions::image_size)
+      .nested("optimizer", &GanOptions::optimizer);
+  return schema;
 }
+void to_json(nlohmann::json& j, const GanOptions& o) { j = gan_options().to_json(o); }
+void from_json(const nlohmann::json& j, GanOptions& o) { gan_options().from_json(j, o, "model options of 'gan'"); }
 
-void from_json(const nlohmann::json& j, GanOptions& o) {
-  o.arch = j.value("arch", o.arch);
-  o.loss = j.value("loss", o.loss);
-  o.d_steps = j.value("d_steps", o.d_steps);
-  o.conditional = j.value("conditional", o.conditional);
-  o.classes = j.value("classes", o.classes);
-  o.label_smoothing = j.value("label_smoothing", o.label_smoothing);
-  o.ema_decay = j.value("ema_decay", o.ema_decay);
-  o.channels = j.value("channels", o.channels);
-  o.image_size = j.value("image_size", o.image_size);
-  o.latent_dim = j.value("latent_dim", o.latent_dim);
-  o.g_features = j.value("g_features", o.g_features);
-  o.d_features = j.value("d_features", o.d_features);
-  o.hidden = j.value("hidden", o.hidden);
-  o.optimizer = j.value("optimizer", o.optimizer);
-}
+
 
 void validate(const GanOptions& o) {
   check(is_one_of(o.arch, {"mlp", "dcgan"}), "gan: --arch must be mlp or dcgan, found '", o.arch, "'");
@@ -206,7 +201,7 @@ void GanFamily::update_ema() {
   for (const auto& item : buffers) ema_buffers[item.key()].copy_(item.value());
 }
 
-Metrics GanFamily::train_step(const torch::Tensor& real, const torch::Tensor& labels) {
+StepMetrics GanFamily::train_step(const torch::Tensor& real, const torch::Tensor& labels) {
   generator_->train();
   discriminator_->train();
   const torch::Tensor condition = options_.conditional ? labels.to(real.device()) : torch::Tensor();
@@ -231,20 +226,20 @@ Metrics GanFamily::train_step(const torch::Tensor& real, const torch::Tensor& la
   } else {
     loss_g = gan_generator_loss(options_.loss, fake_scores.detach());  // reported only
   }
-  const double d = loss_d.item<double>();
+  auto d = metric(loss_d);
   return {{"loss", d},
           {"loss_d", d},
-          {"loss_g", loss_g.item<double>()},
-          {"d_x", d_output(options_.loss, real_scores).mean().item<double>()},
-          {"d_g_z", d_output(options_.loss, fake_scores).mean().item<double>()},
-          {"g_update", update_g ? 1.0 : 0.0}};
+          {"loss_g", metric(loss_g)},
+          {"d_x", metric(d_output(options_.loss, real_scores).mean())},
+          {"d_g_z", metric(d_output(options_.loss, fake_scores).mean())},
+          {"g_update", metric(update_g ? 1.0 : 0.0, real.device())}};
 }
 
 Metrics GanFamily::evaluate(const Dataset& data, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   generator_->eval();
   discriminator_->eval();
-  double loss_d = 0, loss_g = 0, d_x = 0, d_g_z = 0;
+  MetricSums sums;
   for (int64_t start = 0; start < data.size(); start += batch_size) {
     const int64_t count = std::min(batch_size, data.size() - start);
     const auto real = data.images.narrow(0, start, count);
@@ -253,11 +248,14 @@ Metrics GanFamily::evaluate(const Dataset& data, int64_t batch_size) {
     auto real_scores = discriminator_->forward(real, condition);
     auto fake_scores = discriminator_->forward(
         generator_->forward(torch::randn({count, options_.latent_dim}, real.options()), condition), condition);
-    loss_d += gan_discriminator_loss(options_.loss, real_scores, fake_scores, options_.label_smoothing).item<double>() * count;
-    loss_g += gan_generator_loss(options_.loss, fake_scores).item<double>() * count;
-    d_x += d_output(options_.loss, real_scores).sum().item<double>();
-    d_g_z += d_output(options_.loss, fake_scores).sum().item<double>();
+    sums.add({{"loss_d", metric(gan_discriminator_loss(options_.loss, real_scores, fake_scores, options_.label_smoothing)) * double(count)},
+              {"loss_g", metric(gan_generator_loss(options_.loss, fake_scores)) * double(count)},
+              {"d_x", d_output(options_.loss, real_scores).sum()},
+              {"d_g_z", d_output(options_.loss, fake_scores).sum()}},
+             1.0);
   }
+  Metrics total = sums.sum();
+  const double loss_d = total["loss_d"], loss_g = total["loss_g"], d_x = total["d_x"], d_g_z = total["d_g_z"];
   const double n = double(std::max<int64_t>(1, data.size()));
   return {{"loss", loss_d / n}, {"loss_d", loss_d / n}, {"loss_g", loss_g / n}, {"d_x", d_x / n},
           {"d_g_z", d_g_z / n}};
@@ -333,5 +331,11 @@ void GanFamily::load(torch::serialize::InputArchive& archive) {
   d_updates_ = updates[0].item<int64_t>();
   g_updates_ = updates[1].item<int64_t>();
 }
+
+namespace {
+[[maybe_unused]] const bool registered_gan = register_model(image_model<GanOptions, GanFamily>(
+    "gan", "GANs: dense (mlp) or DCGAN networks; minimax, non-saturating or least-squares game", gan_options(),
+    PixelRange::kSymmetric, /*with_classes=*/true));
+}  // namespace
 
 }  // namespace deepgen

@@ -67,7 +67,7 @@ torch::Tensor gan_discriminator_loss(const std::string& loss, const torch::Tenso
                                      const torch::Tensor& fake_scores, double label_smoothing = 0.0);
 torch::Tensor gan_generator_loss(const std::string& loss, const torch::Tensor& fake_scores);
 
-class GanFamily : public Family {
+class GanFamily : public Family, public ImageSampler {
  public:
   GanFamily(const GanOptions& options, torch::Device device);
 
@@ -78,7 +78,7 @@ class GanFamily : public Family {
   // One D update; every d_steps-th call also one G update (and the EMA). Metrics: loss (= loss_d),
   // loss_d, loss_g, d_x and d_g_z (mean D output on real and generated images: probabilities, or raw
   // scores for lsgan) and g_update (1 when G was updated: its epoch mean is 1 / d_steps).
-  Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
+  StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
   // "samples": the same z every epoch (conditional: one row per class).
   std::map<std::string, Picture> pictures(const Dataset& test) override;

@@ -1,5 +1,7 @@
 #include "deepgen/models/inpaint_ae.h"
 
+#include "deepgen/models/registry.h"
+#include "deepgen/nn/image_quality.h"
 #include "deepgen/core/error.h"
 #include "deepgen/data/natural_images.h"
 
@@ -7,15 +9,18 @@ namespace deepgen {
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
 
-void to_json(nlohmann::json& j, const InpaintAeOptions& o) {
-  j = {{"channels", o.channels}, {"width", o.width}, {"mask", o.mask}, {"optimizer", o.optimizer}};
+const OptionSchema<InpaintAeOptions>& inpaint_ae_options() {
+  static const auto schema = OptionSchema<InpaintAeOptions>()
+      .positive("width", &InpaintAeOptions::width, "Feature maps of the first layer")
+      .choice("mask", &InpaintAeOptions::mask, {"center", "random", "mixed"},
+              "Training holes: center (half-side square), random (80% of the pixels) or mixed")
+      .from_data("channels", &InpaintAeOptions::channels)
+      .nested("optimizer", &InpaintAeOptions::optimizer);
+  return schema;
 }
-void from_json(const nlohmann::json& j, InpaintAeOptions& o) {
-  o.channels = j.value("channels", o.channels);
-  o.width = j.value("width", o.width);
-  o.mask = j.value("mask", o.mask);
-  o.optimizer = j.value("optimizer", o.optimizer);
-}
+void to_json(nlohmann::json& j, const InpaintAeOptions& o) { j = inpaint_ae_options().to_json(o); }
+void from_json(const nlohmann::json& j, InpaintAeOptions& o) { inpaint_ae_options().from_json(j, o, "model options of 'inpaint-ae'"); }
+
 
 namespace {
 const InpaintAeOptions& validated(const InpaintAeOptions& o) {
@@ -23,13 +28,6 @@ const InpaintAeOptions& validated(const InpaintAeOptions& o) {
   check(o.width >= 1, "--width: expected a positive number of feature maps, found ", o.width);
   check(is_one_of(o.mask, {"center", "random", "mixed"}), "--mask: expected center, random or mixed, found '", o.mask, "'");
   return o;
-}
-
-// PSNR over the missing pixels only, of each image, averaged over the batch.
-double hole_psnr(const torch::Tensor& images, const torch::Tensor& reference, const torch::Tensor& masks) {
-  auto hole = (1 - masks).expand_as(images);
-  auto mse = ((images - reference).pow(2) * hole).flatten(1).sum(1) / hole.flatten(1).sum(1).clamp_min(1);  // (N)
-  return (-10.0 * torch::log10(mse.clamp_min(1e-12))).mean().item<double>();
 }
 }  // namespace
 
@@ -45,11 +43,11 @@ torch::Tensor mean_fill(const torch::Tensor& images, const torch::Tensor& masks)
 }
 
 torch::Tensor training_masks(const std::string& kind, int64_t n, int64_t side, const torch::TensorOptions& options) {
-  auto centre = torch::ones({1, 1, side, side}, options);
-  using torch::indexing::Slice;
-  centre.index_put_({0, 0, Slice(side / 4, side / 4 + side / 2), Slice(side / 4, side / 4 + side / 2)}, 0);
+  auto centre = named_mask("center", side, side).to(options);
   if (kind == "center") return centre.expand({n, 1, side, side});
-  auto random = (torch::rand({n, 1, side, side}, options) < 0.2).to(options.dtype());  // 80% missing
+  // Drawn per image from the global generator (so a resumed run draws what it would have), unlike the
+  // seeded evaluation masks.
+  auto random = (torch::rand({n, 1, side, side}, options) < kRandomMaskKept).to(options.dtype());
   if (kind == "random") return random;
   auto pick = torch::rand({n, 1, 1, 1}, options) < 0.5;  // mixed: per image
   return torch::where(pick, centre.expand({n, 1, side, side}), random);
@@ -101,7 +99,7 @@ InpaintAeFamily::InpaintAeFamily(const InpaintAeOptions& options, torch::Device 
       net_(options_.channels, options_.width),
       optimizer_((net_->to(device), net_->parameters()), options_.optimizer) {}
 
-Metrics InpaintAeFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
+StepMetrics InpaintAeFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
   check(images.size(2) % 16 == 0 && images.size(3) % 16 == 0, "inpaint-ae: training patches must be a multiple of 16 ",
         "pixels, found ", images.size(3), "x", images.size(2), "; use --patch-size 64");
   net_->train();
@@ -111,22 +109,25 @@ Metrics InpaintAeFamily::train_step(const torch::Tensor& images, const torch::Te
   auto loss = hole_loss(output, clean, masks);
   optimizer_.step(loss);
   torch::NoGradGuard no_grad;
-  return {{"loss", loss.item<double>()}, {"psnr_hole", hole_psnr(output, clean, masks)}};
+  return {{"loss", metric(loss)}, {"psnr_hole", metric(hole_psnr(output, clean, masks))}};
 }
 
 Metrics InpaintAeFamily::evaluate(const Dataset& data, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   net_->eval();
-  double loss = 0, model = 0, baseline = 0;
+  MetricSums sums;
   for (int64_t start = 0; start < data.size(); start += batch_size) {
     const int64_t n = std::min(batch_size, data.size() - start);
     auto clean = data.images.narrow(0, start, n);
     auto masks = training_masks("center", n, clean.size(2), clean.options());
     auto output = net_->forward(clean, masks);
-    loss += hole_loss(output, clean, masks).item<double>() * double(n);
-    model += hole_psnr(output, clean, masks) * double(n);
-    baseline += hole_psnr(mean_fill(clean, masks), clean, masks) * double(n);
+    sums.add({{"loss", hole_loss(output, clean, masks)},
+              {"model", hole_psnr(output, clean, masks)},
+              {"baseline", hole_psnr(mean_fill(clean, masks), clean, masks)}},
+             double(n));
   }
+  Metrics total = sums.sum();
+  const double loss = total["loss"], model = total["model"], baseline = total["baseline"];
   const double count = double(std::max<int64_t>(1, data.size()));
   return {{"loss", loss / count}, {"psnr_hole", model / count}, {"psnr_hole_mean_fill", baseline / count}};
 }
@@ -137,11 +138,7 @@ torch::Tensor InpaintAeFamily::fill(const torch::Tensor& images, const torch::Te
   auto x = images.to(device_);
   auto m = masks.to(device_).expand({x.size(0), 1, x.size(2), x.size(3)});
   const int64_t h = x.size(2), w = x.size(3), ph = (16 - h % 16) % 16, pw = (16 - w % 16) % 16;
-  auto pad = [&](const torch::Tensor& t) {  // (N, c, H, W) -> (N, c, H+ph, W+pw), mirrored
-    F::PadFuncOptions options({0, pw, 0, ph});
-    if (h > ph && w > pw) return F::pad(t, options.mode(torch::kReflect));
-    return F::pad(t, options.mode(torch::kReplicate));
-  };
+  auto pad = [&](const torch::Tensor& t) { return mirror_pad(t, 0, pw, 0, ph); };  // (N, c, H, W) -> (N, c, H+ph, W+pw)
   auto output = net_->forward(pad(x), pad(m)).narrow(2, 0, h).narrow(3, 0, w);
   return x * m + output * (1 - m);
 }
@@ -155,14 +152,20 @@ std::map<std::string, Picture> InpaintAeFamily::pictures(const Dataset& test) {
   return {{"inpainted", {to_pixels(rows, pixel_range()), n}}};
 }
 
-torch::Tensor InpaintAeFamily::sample(int64_t, uint64_t) {
-  fail("model 'inpaint-ae' fills holes and does not generate images; use `deepgen inpaint-ae RUN --image X --mask M`");
-}
 
 void InpaintAeFamily::save(torch::serialize::OutputArchive& archive) { save_net_and_optimizer(archive, *net_, optimizer_); }
 
 void InpaintAeFamily::load(torch::serialize::InputArchive& archive) {
   load_net_and_optimizer(archive, *net_, optimizer_, device_);
 }
+
+namespace {
+[[maybe_unused]] const bool registered_inpaint_ae = [] {
+  ModelSpec spec = patch_model<InpaintAeOptions, InpaintAeFamily>(
+      "inpaint-ae", "Context-encoder-style inpainting autoencoder (L2 loss on the hole)", inpaint_ae_options(), 64);
+  spec.hint = "it fills holes in images; use `deepgen inpaint-ae RUN --image IN.png`";
+  return register_model(std::move(spec));
+}();
+}  // namespace
 
 }  // namespace deepgen

@@ -8,6 +8,7 @@
 
 #include <torch/torch.h>
 
+#include "deepgen/core/options.h"
 #include "deepgen/models/family.h"
 
 namespace deepgen {
@@ -21,6 +22,8 @@ struct InpaintAeOptions {
 };
 void to_json(nlohmann::json& j, const InpaintAeOptions& o);
 void from_json(const nlohmann::json& j, InpaintAeOptions& o);
+// The declarations of InpaintAeOptions: flags, help, JSON keys, valid values, scopes.
+const OptionSchema<InpaintAeOptions>& inpaint_ae_options();
 
 // The loss beside the model: mean squared error over the missing pixels (mask 0) only.
 // output, target: (N, C, H, W); masks: (N or 1, 1, H, W), 1 = known.
@@ -40,7 +43,7 @@ struct ContextEncoderImpl : torch::nn::Module {
 };
 TORCH_MODULE(ContextEncoder);
 
-class InpaintAeFamily : public Family {
+class InpaintAeFamily : public Family, public Inpainter {
  public:
   InpaintAeFamily(const InpaintAeOptions& options, torch::Device device);
 
@@ -48,18 +51,18 @@ class InpaintAeFamily : public Family {
   nlohmann::json options() const override { return options_; }
   PixelRange pixel_range() const override { return PixelRange::kUnit; }
   bool conv_heavy() const override { return true; }
-  Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
+  StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
   // PSNR inside the centre hole of the test patches, of the model and of mean filling.
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
   std::map<std::string, Picture> pictures(const Dataset& test) override;  // masked / filled / original rows
-  torch::Tensor sample(int64_t n, uint64_t seed) override;  // throws
   std::vector<Optimizer*> optimizers() override { return {&optimizer_}; }
   void save(torch::serialize::OutputArchive& archive) override;
   void load(torch::serialize::InputArchive& archive) override;
 
   // Known pixels of `images` and the network's output in the holes. Any size: the images are padded
   // (mirrored) to a multiple of 16 and cropped back. images (N, C, H, W) in [0, 1], masks (N or 1, 1, H, W).
-  torch::Tensor fill(const torch::Tensor& images, const torch::Tensor& masks);
+  torch::Tensor fill(const torch::Tensor& images, const torch::Tensor& masks) override;
+  int64_t image_channels() const override { return options_.channels; }
 
  private:
   InpaintAeOptions options_;

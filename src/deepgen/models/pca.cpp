@@ -1,17 +1,20 @@
 #include "deepgen/models/pca.h"
 
+#include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
 
 namespace deepgen {
 
-void to_json(nlohmann::json& j, const PcaOptions& o) {
-  j = {{"channels", o.channels}, {"image_size", o.image_size}, {"code_size", o.code_size}};
+const OptionSchema<PcaOptions>& pca_options() {
+  static const auto schema = OptionSchema<PcaOptions>()
+      .positive("code_size", &PcaOptions::code_size, "Principal components kept")
+      .from_data("channels", &PcaOptions::channels)
+      .from_data("image_size", &PcaOptions::image_size);
+  return schema;
 }
-void from_json(const nlohmann::json& j, PcaOptions& o) {
-  o.channels = j.value("channels", o.channels);
-  o.image_size = j.value("image_size", o.image_size);
-  o.code_size = j.value("code_size", o.code_size);
-}
+void to_json(nlohmann::json& j, const PcaOptions& o) { j = pca_options().to_json(o); }
+void from_json(const nlohmann::json& j, PcaOptions& o) { pca_options().from_json(j, o, "model options of 'pca'"); }
+
 
 PcaFamily::PcaFamily(const PcaOptions& options, torch::Device device) : options_(options), device_(device) {
   const int64_t pixels = options.channels * options.image_size * options.image_size;
@@ -28,7 +31,7 @@ PcaFamily::PcaFamily(const PcaOptions& options, torch::Device device) : options_
   variances_ = torch::zeros({options.code_size}, torch::TensorOptions().device(device));
 }
 
-Metrics PcaFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
+StepMetrics PcaFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
   torch::NoGradGuard no_grad;
   auto x = images.flatten(1).to(torch::kDouble);  // (B, C*H*W)
   sum_ += x.sum(0);
@@ -36,8 +39,7 @@ Metrics PcaFamily::train_step(const torch::Tensor& images, const torch::Tensor&)
   count_ += double(x.size(0));
   dirty_ = true;
   auto running_mean = (sum_ / count_).to(torch::kFloat);
-  const double spread = (images.flatten(1) - running_mean).pow(2).sum(1).mean().item<double>();
-  return {{"loss", spread}};
+  return {{"loss", metric((images.flatten(1) - running_mean).pow(2).sum(1).mean())}};
 }
 
 void PcaFamily::fit() {
@@ -69,11 +71,13 @@ torch::Tensor PcaFamily::decode(const torch::Tensor& codes) {
 Metrics PcaFamily::evaluate(const Dataset& data, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   if (dirty_) fit();
-  double squared = 0;
+  MetricSums sums;
   for (int64_t start = 0; start < data.size(); start += batch_size) {
     auto images = data.images.narrow(0, start, std::min(batch_size, data.size() - start));
-    squared += (reconstruct(images) - images).pow(2).sum().item<double>();
+    sums.add({{"squared", (reconstruct(images) - images).pow(2).sum()}}, 1.0);
   }
+  Metrics total = sums.sum();
+  const double squared = total["squared"];
   const double n = double(std::max<int64_t>(1, data.size()));
   const double pixels = double(mean_.size(0));
   auto total_variance = (torch::diagonal(outer_ / count_ - torch::outer(sum_ / count_, sum_ / count_))).sum();
@@ -126,5 +130,14 @@ void PcaFamily::load(torch::serialize::InputArchive& archive) {
         " components, found ", components_.size(0));
   dirty_ = false;
 }
+
+namespace {
+[[maybe_unused]] const bool registered_pca = [] {
+  ModelSpec spec = image_model<PcaOptions, PcaFamily>(
+      "pca", "PCA, the linear baseline (closed form; one epoch suffices)", pca_options());
+  spec.has_optimizer = false;
+  return register_model(std::move(spec));
+}();
+}  // namespace
 
 }  // namespace deepgen

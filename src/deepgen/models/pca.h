@@ -7,9 +7,13 @@
 
 #include <torch/torch.h>
 
+#include "deepgen/core/options.h"
 #include "deepgen/models/family.h"
 
 namespace deepgen {
+
+// The model's name in the registry, for code that names it (compare-codes).
+inline constexpr const char* kPcaKind = "pca";
 
 struct PcaOptions {
   int64_t channels = 1;    // image channels (set from the data)
@@ -18,8 +22,10 @@ struct PcaOptions {
 };
 void to_json(nlohmann::json& j, const PcaOptions& o);
 void from_json(const nlohmann::json& j, PcaOptions& o);
+// The declarations of PcaOptions: flags, help, JSON keys, valid values, scopes.
+const OptionSchema<PcaOptions>& pca_options();
 
-class PcaFamily : public Family {
+class PcaFamily : public Family, public ImageSampler {
  public:
   PcaFamily(const PcaOptions& options, torch::Device device);
 
@@ -30,7 +36,7 @@ class PcaFamily : public Family {
   // Accumulates the batch into the statistics. Returns, as "loss", the batch's mean squared distance
   // to the running mean per image (the error of a zero-component code), since the components exist
   // only once the pass is complete.
-  Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
+  StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
   // Fits the components if new data came in, then: "loss" = squared reconstruction error per image,
   // "mse" = per pixel, "explained_variance" = fraction of the training variance kept.
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "deepgen/training/optimizer.h"
+#include "deepgen/nn/optimizer.h"
 
 namespace deepgen {
 

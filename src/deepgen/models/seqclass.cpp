@@ -1,27 +1,44 @@
 #include "deepgen/models/seqclass.h"
 
+#include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
+#include "deepgen/data/text.h"
 #include "deepgen/models/classifier.h"
 
 namespace deepgen {
 
-void to_json(nlohmann::json& j, const SeqClassOptions& o) {
-  j = {{"arch", o.arch},       {"cell", o.cell},       {"layers", o.layers},   {"hidden", o.hidden},
-       {"bidirectional", o.bidirectional}, {"dropout", o.dropout}, {"max_len", o.max_len},
-       {"classes", o.classes}, {"symbols", o.symbols}, {"optimizer", o.optimizer}};
+namespace {
+std::string rnn_only(const OptionContext& c) { return c.options.at("arch") == "rnn" ? "" : "--arch rnn"; }
+}  // namespace
+
+const OptionSchema<SeqClassOptions>& seqclass_options() {
+  static const auto schema = OptionSchema<SeqClassOptions>()
+      .choice("arch", &SeqClassOptions::arch, {"rnn", "bow"},
+              "rnn (a recurrent reader) or bow (linear softmax on character shares, the baseline)")
+      .choice("cell", &SeqClassOptions::cell, {"rnn", "lstm", "gru"}, "rnn (tanh), lstm or gru")
+      .scope(rnn_only)
+      .positive("layers", &SeqClassOptions::layers, "Stacked recurrent layers")
+      .scope(rnn_only)
+      .positive("hidden", &SeqClassOptions::hidden, "Units per layer and direction")
+      .scope(rnn_only)
+      .flag("bidirectional", &SeqClassOptions::bidirectional, "Read each text both ways (default) or forwards only")
+      .with([](OptionField& f) { f.off_flag = "--unidirectional"; })
+      .scope(rnn_only)
+      .number("dropout", &SeqClassOptions::dropout, "Dropout between recurrent layers", 0.0, 0.99)
+      .scope([](const OptionContext& c) {
+        return c.options.at("arch") == "rnn" && c.options.at("layers").get<int64_t>() > 1
+                   ? ""
+                   : "--arch rnn and --layers 2 or more (it acts between stacked layers)";
+      })
+      .positive("max_len", &SeqClassOptions::max_len, "Characters read per text (longer texts are cut)")
+      .from_data("classes", &SeqClassOptions::classes)
+      .from_data("symbols", &SeqClassOptions::symbols)
+      .nested("optimizer", &SeqClassOptions::optimizer);
+  return schema;
 }
-void from_json(const nlohmann::json& j, SeqClassOptions& o) {
-  o.arch = j.value("arch", o.arch);
-  o.cell = j.value("cell", o.cell);
-  o.layers = j.value("layers", o.layers);
-  o.hidden = j.value("hidden", o.hidden);
-  o.bidirectional = j.value("bidirectional", o.bidirectional);
-  o.dropout = j.value("dropout", o.dropout);
-  o.max_len = j.value("max_len", o.max_len);
-  o.classes = j.value("classes", o.classes);
-  o.symbols = j.value("symbols", o.symbols);
-  o.optimizer = j.value("optimizer", o.optimizer);
-}
+void to_json(nlohmann::json& j, const SeqClassOptions& o) { j = seqclass_options().to_json(o); }
+void from_json(const nlohmann::json& j, SeqClassOptions& o) { seqclass_options().from_json(j, o, "model options of 'seqclass'"); }
+
 
 namespace {
 void validate(const SeqClassOptions& o) {
@@ -90,13 +107,13 @@ SeqClassFamily::SeqClassFamily(const SeqClassOptions& options, torch::Device dev
       net_(options),
       optimizer_((net_->to(device), net_->parameters()), options.optimizer) {}
 
-Metrics SeqClassFamily::train_step(const torch::Tensor& images, const torch::Tensor& labels) {
+StepMetrics SeqClassFamily::train_step(const torch::Tensor& images, const torch::Tensor& labels) {
   net_->train();
   auto logits = net_->forward(images);
   auto loss = torch::nn::functional::cross_entropy(logits, labels);
   optimizer_.step(loss);
-  const double accuracy = logits.argmax(1).eq(labels).to(torch::kDouble).mean().item<double>();
-  return {{"loss", loss.item<double>()}, {"accuracy", accuracy}};
+  auto accuracy = logits.argmax(1).eq(labels).to(torch::kDouble).mean();
+  return {{"loss", metric(loss)}, {"accuracy", metric(accuracy)}};
 }
 
 Metrics SeqClassFamily::evaluate(const Dataset& data, int64_t batch_size) {
@@ -108,14 +125,44 @@ Metrics SeqClassFamily::evaluate(const Dataset& data, int64_t batch_size) {
   return metrics;
 }
 
-torch::Tensor SeqClassFamily::sample(int64_t, uint64_t) {
-  fail("model 'seqclass' classifies texts and draws no samples; use `deepgen eval RUN`");
-}
 
 void SeqClassFamily::save(torch::serialize::OutputArchive& archive) { save_net_and_optimizer(archive, *net_, optimizer_); }
 
 void SeqClassFamily::load(torch::serialize::InputArchive& archive) {
   load_net_and_optimizer(archive, *net_, optimizer_, device_);
 }
+
+namespace {
+[[maybe_unused]] const bool registered_seqclass = [] {
+  ModelSpec spec;
+  spec.name = "seqclass";
+  spec.description = "Many-to-one: which fortune file a fortune comes from, read by a (bi)directional RNN/LSTM/GRU, or the bag-of-characters baseline";
+  spec.data = ModelData::kText;
+  spec.test_unit = "validation texts";
+  spec.item_name = "text";
+  spec.hint = "it classifies texts; use `deepgen eval RUN`";
+  spec.text_help = "Folder of fortune-style files: texts separated by '%' lines, one class per file (default: Debian's fortunes; every 10th text validates)";
+  spec.load_data = [](const DataRequest& request, nlohmann::json& options) {
+    const TextCorpus corpus = load_fortunes(request.data.text);
+    auto symbols = options.value("symbols", std::vector<std::string>());
+    if (symbols.empty()) {
+      auto all = corpus.train;
+      all.insert(all.end(), corpus.valid.begin(), corpus.valid.end());
+      symbols = Vocabulary::of(all).symbols();
+    }
+    options["symbols"] = symbols;
+    const Vocabulary vocabulary(symbols);
+    DataSplits splits = document_splits(corpus, vocabulary, options.at("max_len").get<int64_t>(), request.device);
+    options["classes"] = int64_t(splits.class_names.size());
+    splits.summary = corpus.source + " (" + std::to_string(splits.train.size()) + " train / " +
+                     std::to_string(splits.test.size()) + " validation texts from " +
+                     std::to_string(corpus.class_names.size()) + " files, " + std::to_string(vocabulary.size()) +
+                     " distinct characters)";
+    return splits;
+  };
+  bind_options<SeqClassOptions, SeqClassFamily>(spec, seqclass_options());
+  return register_model(std::move(spec));
+}();
+}  // namespace
 
 }  // namespace deepgen

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "deepgen/core/options.h"
 #include "deepgen/data/text.h"
 #include "deepgen/models/family.h"
 #include "deepgen/models/recurrent.h"
@@ -29,6 +30,8 @@ struct SeqClassOptions {
 };
 void to_json(nlohmann::json& j, const SeqClassOptions& o);
 void from_json(const nlohmann::json& j, SeqClassOptions& o);
+// The declarations of SeqClassOptions: flags, help, JSON keys, valid values, scopes.
+const OptionSchema<SeqClassOptions>& seqclass_options();
 
 struct SeqClassNetImpl : torch::nn::Module {
   explicit SeqClassNetImpl(const SeqClassOptions& options);
@@ -53,10 +56,9 @@ class SeqClassFamily : public Family {
   nlohmann::json options() const override { return options_; }
   PixelRange pixel_range() const override { return PixelRange::kUnit; }
   bool conv_heavy() const override { return false; }
-  Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
+  StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;  // loss, accuracy
   std::map<std::string, Picture> pictures(const Dataset&) override { return {}; }
-  torch::Tensor sample(int64_t n, uint64_t seed) override;  // refuses
   std::vector<Optimizer*> optimizers() override { return {&optimizer_}; }
   void save(torch::serialize::OutputArchive& archive) override;
   void load(torch::serialize::InputArchive& archive) override;

@@ -1,24 +1,26 @@
 #include "deepgen/models/super_resolution.h"
 
+#include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/natural_images.h"
-#include "deepgen/evaluation/image_quality.h"
+#include "deepgen/nn/image_quality.h"
 
 namespace deepgen {
 
-void to_json(nlohmann::json& j, const SrOptions& o) {
-  j = {{"channels", o.channels}, {"scale", o.scale}, {"depth", o.depth}, {"width", o.width}, {"precision", o.precision},
-       {"optimizer", o.optimizer}};
+const OptionSchema<SrOptions>& sr_options() {
+  static const auto schema = OptionSchema<SrOptions>()
+      .number("scale", &SrOptions::scale, "Upscaling factor", 2, 4)
+      .number("depth", &SrOptions::depth, "3x3 conv layers", 2, 1000)
+      .positive("width", &SrOptions::width, "Feature maps of the hidden layers")
+      .choice("precision", &SrOptions::precision, {"fp32", "bf16"}, "Training arithmetic: fp32 or bf16 (as for dncnn)")
+      .from_data("channels", &SrOptions::channels)
+      .nested("optimizer", &SrOptions::optimizer);
+  return schema;
 }
-void from_json(const nlohmann::json& j, SrOptions& o) {
-  o.channels = j.value("channels", o.channels);
-  o.scale = j.value("scale", o.scale);
-  o.depth = j.value("depth", o.depth);
-  o.width = j.value("width", o.width);
-  o.precision = j.value("precision", o.precision);
-  o.optimizer = j.value("optimizer", o.optimizer);
-}
+void to_json(nlohmann::json& j, const SrOptions& o) { j = sr_options().to_json(o); }
+void from_json(const nlohmann::json& j, SrOptions& o) { sr_options().from_json(j, o, "model options of 'sr'"); }
+
 
 namespace {
 const SrOptions& validated(const SrOptions& o) {
@@ -48,7 +50,7 @@ SrFamily::SrFamily(const SrOptions& options, torch::Device device)
   if (bf16_) to_channels_last(*net_);
 }
 
-Metrics SrFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
+StepMetrics SrFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
   net_->train();
   auto high = random_dihedral(images);
   auto up = degrade(high, options_.scale).first;
@@ -56,22 +58,25 @@ Metrics SrFamily::train_step(const torch::Tensor& images, const torch::Tensor&) 
   auto loss = sr_loss(output, high);
   optimizer_.step(loss);
   torch::NoGradGuard no_grad;
-  return {{"loss", loss.item<double>()}, {"psnr", psnr(output.clamp(0, 1), high).mean().item<double>()}};
+  return {{"loss", metric(loss)}, {"psnr", metric(psnr(output.clamp(0, 1), high).mean())}};
 }
 
 Metrics SrFamily::evaluate(const Dataset& data, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   net_->eval();
-  double loss = 0, model = 0, bicubic = 0;
+  MetricSums sums;
   for (int64_t start = 0; start < data.size(); start += batch_size) {
     const int64_t n = std::min(batch_size, data.size() - start);
     auto high = data.images.narrow(0, start, n);
     auto up = degrade(high, options_.scale).first;
     auto output = up + net_->forward(up);
-    loss += sr_loss(output, high).item<double>() * double(n);
-    model += psnr(output.clamp(0, 1), high).mean().item<double>() * double(n);
-    bicubic += psnr(up.clamp(0, 1), high).mean().item<double>() * double(n);
+    sums.add({{"loss", sr_loss(output, high)},
+              {"model", psnr(output.clamp(0, 1), high).mean()},
+              {"bicubic", psnr(up.clamp(0, 1), high).mean()}},
+             double(n));
   }
+  Metrics total = sums.sum();
+  const double loss = total["loss"], model = total["model"], bicubic = total["bicubic"];
   const double count = double(std::max<int64_t>(1, data.size()));
   return {{"loss", loss / count}, {"psnr", model / count}, {"psnr_bicubic", bicubic / count}};
 }
@@ -92,9 +97,6 @@ std::map<std::string, Picture> SrFamily::pictures(const Dataset& test) {
   return {{"upscaled", {to_pixels(rows, pixel_range()), n}}};
 }
 
-torch::Tensor SrFamily::sample(int64_t, uint64_t) {
-  fail("model 'sr' upscales images and does not generate them; use `deepgen upscale RUN IN.png OUT.png`");
-}
 
 void SrFamily::save(torch::serialize::OutputArchive& archive) { save_net_and_optimizer(archive, *net_, optimizer_); }
 
@@ -102,5 +104,19 @@ void SrFamily::load(torch::serialize::InputArchive& archive) {
   load_net_and_optimizer(archive, *net_, optimizer_, device_);
   if (bf16_) to_channels_last(*net_);
 }
+
+namespace {
+[[maybe_unused]] const bool registered_super_resolution = [] {
+  ModelSpec spec = patch_model<SrOptions, SrFamily>(
+      "sr", "Super-resolution, VDSR-style: bicubic upscaling plus a learned residual", sr_options(), 48);
+  spec.hint = "it upscales images; use `deepgen upscale RUN IN.png OUT.png`";
+  spec.check_data = [](const nlohmann::json& options, const DataSplits& data) {
+    const int64_t scale = options.at("scale").get<int64_t>();
+    check(data.image_size % scale == 0, "--patch-size: super-resolution patches must be a multiple of the scale ",
+          scale, ", found ", data.image_size, "; use e.g. --patch-size 48");
+  };
+  return register_model(std::move(spec));
+}();
+}  // namespace
 
 }  // namespace deepgen

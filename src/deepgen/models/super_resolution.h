@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "deepgen/core/options.h"
 #include "deepgen/models/dncnn.h"
 #include "deepgen/models/family.h"
 
@@ -22,6 +23,8 @@ struct SrOptions {
 };
 void to_json(nlohmann::json& j, const SrOptions& o);
 void from_json(const nlohmann::json& j, SrOptions& o);
+// The declarations of SrOptions: flags, help, JSON keys, valid values, scopes.
+const OptionSchema<SrOptions>& sr_options();
 
 // The loss beside the model: mean squared error of the reconstruction against the high-resolution
 // target, per pixel.
@@ -32,7 +35,7 @@ torch::Tensor sr_loss(const torch::Tensor& output, const torch::Tensor& target);
 // low-resolution images.
 std::pair<torch::Tensor, torch::Tensor> degrade(const torch::Tensor& high, int64_t scale);
 
-class SrFamily : public Family {
+class SrFamily : public Family, public Upscaler {
  public:
   SrFamily(const SrOptions& options, torch::Device device);
 
@@ -40,17 +43,18 @@ class SrFamily : public Family {
   nlohmann::json options() const override { return options_; }
   PixelRange pixel_range() const override { return PixelRange::kUnit; }
   bool conv_heavy() const override { return true; }
-  Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
+  StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
   // PSNR of the model and of plain bicubic upscaling on the test patches.
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
   std::map<std::string, Picture> pictures(const Dataset& test) override;  // bicubic / model / original rows
-  torch::Tensor sample(int64_t n, uint64_t seed) override;  // throws
   std::vector<Optimizer*> optimizers() override { return {&optimizer_}; }
   void save(torch::serialize::OutputArchive& archive) override;
   void load(torch::serialize::InputArchive& archive) override;
 
-  // up + R(up) for bicubic-upscaled images `up` (N, C, H, W) in [0, 1]; eval mode, no gradients.
-  torch::Tensor refine(const torch::Tensor& up);
+  torch::Tensor refine(const torch::Tensor& up) override;
+  int64_t image_channels() const override { return options_.channels; }
+  int64_t scale() const override { return options_.scale; }
+  int64_t receptive_radius() override { return net_->receptive_radius(); }
   ResidualCnn& net() { return net_; }
   const SrOptions& settings() const { return options_; }
 

@@ -1,22 +1,24 @@
 #include "deepgen/models/vae.h"
 
+#include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
 
 namespace deepgen {
 
-void to_json(nlohmann::json& j, const VaeOptions& o) {
-  j = {{"arch", o.arch}, {"channels", o.channels}, {"image_size", o.image_size}, {"hidden", o.hidden},
-       {"latent_dim", o.latent_dim}, {"beta", o.beta}, {"optimizer", o.optimizer}};
+const OptionSchema<VaeOptions>& vae_options() {
+  static const auto schema = OptionSchema<VaeOptions>()
+      .choice("arch", &VaeOptions::arch, {"dense", "conv"}, "dense or conv")
+      .positive("latent_dim", &VaeOptions::latent_dim, "Size of z")
+      .positive("hidden", &VaeOptions::hidden, "Hidden units")
+      .number("beta", &VaeOptions::beta, "KL weight (1 = ELBO, >1 = beta-VAE)")
+      .from_data("channels", &VaeOptions::channels)
+      .from_data("image_size", &VaeOptions::image_size)
+      .nested("optimizer", &VaeOptions::optimizer);
+  return schema;
 }
-void from_json(const nlohmann::json& j, VaeOptions& o) {
-  o.arch = j.value("arch", o.arch);
-  o.channels = j.value("channels", o.channels);
-  o.image_size = j.value("image_size", o.image_size);
-  o.hidden = j.value("hidden", o.hidden);
-  o.latent_dim = j.value("latent_dim", o.latent_dim);
-  o.beta = j.value("beta", o.beta);
-  o.optimizer = j.value("optimizer", o.optimizer);
-}
+void to_json(nlohmann::json& j, const VaeOptions& o) { j = vae_options().to_json(o); }
+void from_json(const nlohmann::json& j, VaeOptions& o) { vae_options().from_json(j, o, "model options of 'vae'"); }
+
 
 namespace {
 void validate(const VaeOptions& o) {
@@ -88,27 +90,28 @@ VaeFamily::VaeFamily(const VaeOptions& options, torch::Device device)
       net_(options),
       optimizer_((net_->to(device), net_->parameters()), options.optimizer) {}
 
-Metrics VaeFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
+StepMetrics VaeFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
   net_->train();
   const VaeLoss loss = vae_loss(net_->forward(images), images);
   auto objective = loss.reconstruction + options_.beta * loss.kl;
   optimizer_.step(objective);
   const double count = double(images.size(0));
-  const double reconstruction = loss.reconstruction.item<double>() / count;
-  const double kl = loss.kl.item<double>() / count;
+  auto reconstruction = metric(loss.reconstruction) / count;
+  auto kl = metric(loss.kl) / count;
   return {{"loss", reconstruction + kl}, {"reconstruction", reconstruction}, {"kl", kl}};
 }
 
 Metrics VaeFamily::evaluate(const Dataset& data, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   net_->eval();
-  double reconstruction = 0, kl = 0;
+  MetricSums sums;
   for (int64_t start = 0; start < data.size(); start += batch_size) {
     auto images = data.images.narrow(0, start, std::min(batch_size, data.size() - start));
     const VaeLoss loss = vae_loss(net_->forward(images), images);
-    reconstruction += loss.reconstruction.item<double>();
-    kl += loss.kl.item<double>();
+    sums.add({{"reconstruction", loss.reconstruction}, {"kl", loss.kl}}, 1.0);
   }
+  Metrics total = sums.sum();
+  const double reconstruction = total["reconstruction"], kl = total["kl"];
   const double count = double(std::max<int64_t>(1, data.size()));
   return {{"loss", (reconstruction + kl) / count}, {"reconstruction", reconstruction / count},
           {"kl", kl / count}};
@@ -144,5 +147,10 @@ void VaeFamily::save(torch::serialize::OutputArchive& archive) {
 void VaeFamily::load(torch::serialize::InputArchive& archive) {
   load_net_and_optimizer(archive, *net_, optimizer_, device_);
 }
+
+namespace {
+[[maybe_unused]] const bool registered_vae = register_model(image_model<VaeOptions, VaeFamily>(
+    "vae", "Variational autoencoder (dense 784-400-20 or conv), Bernoulli decoder", vae_options()));
+}  // namespace
 
 }  // namespace deepgen

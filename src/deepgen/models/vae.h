@@ -5,9 +5,13 @@
 
 #include <torch/torch.h>
 
+#include "deepgen/core/options.h"
 #include "deepgen/models/family.h"
 
 namespace deepgen {
+
+// The model's name in the registry, for code that names it (compare-codes).
+inline constexpr const char* kVaeKind = "vae";
 
 struct VaeOptions {
   std::string arch = "dense";  // "dense" (fc 784-400-20 as in pytorch/examples) or "conv" (2 strided convs)
@@ -20,6 +24,8 @@ struct VaeOptions {
 };
 void to_json(nlohmann::json& j, const VaeOptions& o);
 void from_json(const nlohmann::json& j, VaeOptions& o);
+// The declarations of VaeOptions: flags, help, JSON keys, valid values, scopes.
+const OptionSchema<VaeOptions>& vae_options();
 
 struct VaeOutput {
   torch::Tensor logits;  // (B, C, H, W) decoder logits of p(x|z)
@@ -51,7 +57,7 @@ struct VaeNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(VaeNet);
 
-class VaeFamily : public Family {
+class VaeFamily : public Family, public ImageSampler {
  public:
   VaeFamily(const VaeOptions& options, torch::Device device);
 
@@ -59,7 +65,7 @@ class VaeFamily : public Family {
   nlohmann::json options() const override { return options_; }
   PixelRange pixel_range() const override { return PixelRange::kUnit; }
   bool conv_heavy() const override { return options_.arch == "conv"; }
-  Metrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
+  StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
   std::map<std::string, Picture> pictures(const Dataset& test) override;
   torch::Tensor sample(int64_t n, uint64_t seed) override;

@@ -10,14 +10,14 @@
 #include <memory>
 #include <string>
 
-#include "deepgen/models/family.h"
+#include "deepgen/models/registry.h"
 
 namespace deepgen {
 
 constexpr int kCheckpointFormatVersion = 1;
 
 struct RunState {
-  std::string kind;             // model family ("vae", "dcgan")
+  std::string kind;             // the registered model (ModelSpec::name)
   nlohmann::json model_options; // Family::options()
   nlohmann::json config;        // the run's effective config (data, trainer, model)
   int64_t epoch = 0;            // completed epochs

@@ -10,7 +10,7 @@
 
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
-#include "deepgen/report/image_grid.h"
+#include "deepgen/data/image_grid.h"
 #include "deepgen/training/progress.h"
 
 namespace deepgen {
@@ -22,14 +22,6 @@ void to_json(nlohmann::json& j, const TrainerOptions& o) {
 }
 
 namespace {
-
-// The first metric that is NaN or infinite, or an empty string.
-std::string non_finite(const Metrics& metrics) {
-  for (const auto& [name, value] : metrics) {
-    if (!std::isfinite(value)) return name + " is " + (std::isnan(value) ? "nan" : "inf");
-  }
-  return {};
-}
 
 void append_metrics(const std::string& path, int64_t epoch, const std::string& split, const Metrics& metrics,
                     double seconds) {
@@ -64,6 +56,7 @@ void truncate_metrics(const std::string& path, int64_t epoch) {
 TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& options, RunState state) {
   check(options.epochs >= 1, "--epochs: expected at least 1, found ", options.epochs);
   check(options.batch_size >= 1, "--batch-size: expected at least 1, found ", options.batch_size);
+  check(options.log_every >= 1, "--log-every: expected at least 1 step, found ", options.log_every);
   check(options.augment == "none" || options.augment == "flip", "--augment: expected none or flip, found '",
         options.augment, "'");
   check(data.train.size() > 0, "the training split is empty");
@@ -86,7 +79,36 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
                                           : torch::randperm(count, shuffle, torch::kLong);
     order = order.to(data.train.images.device());
     family.start_epoch();
-    Metrics sums;
+    // Step metrics stay on the device: summed there, read back every log_every steps (the progress
+    // line and the divergence check) and at the epoch's end. `window` holds the steps since the last
+    // read, to name the first bad batch when a read finds a non-finite sum.
+    MetricSums sums;
+    std::vector<StepMetrics> window;
+    int64_t window_start = 0;
+    auto read_back = [&](int64_t done) {
+      const Metrics means = sums.mean();
+      if (const std::string bad = non_finite(means); !bad.empty()) {
+        int64_t culprit = done;
+        std::string what = bad;
+        for (size_t k = 0; k < window.size(); ++k) {
+          if (const std::string step_bad = non_finite(MetricSums::of(window[k])); !step_bad.empty()) {
+            culprit = window_start + int64_t(k) + 1;
+            what = step_bad;
+            break;
+          }
+        }
+        throw DivergenceError("training diverged: " + what + " at epoch " + std::to_string(epoch) + ", batch " +
+                              std::to_string(culprit) + " of " + std::to_string(batches) +
+                              (state.epoch > 0 || epoch > 1
+                                   ? "; the last good checkpoint is kept at " + checkpoint + " (epoch " +
+                                         std::to_string(epoch - 1) + ")"
+                                   : "; no checkpoint was written") +
+                              ". Try a smaller --lr.");
+      }
+      window.clear();
+      window_start = done;
+      return means;
+    };
     for (int64_t batch = 0; batch < batches; ++batch) {
       const int64_t begin = batch * options.batch_size;
       const int64_t size = std::min(options.batch_size, count - begin);
@@ -95,21 +117,15 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       for (Optimizer* optimizer : family.optimizers()) optimizer->set_lr_factor(factor);
       auto images = data.train.images.index_select(0, index);
       if (options.augment == "flip") images = random_flip(images);
-      const Metrics step = family.train_step(images, data.train.labels.index_select(0, index));
-      if (const std::string bad = non_finite(step); !bad.empty()) {
-        throw DivergenceError("training diverged: " + bad + " at epoch " + std::to_string(epoch) + ", batch " +
-                              std::to_string(batch + 1) + " of " + std::to_string(batches) +
-                              (state.epoch > 0 || epoch > 1
-                                   ? "; the last good checkpoint is kept at " + checkpoint + " (epoch " +
-                                         std::to_string(epoch - 1) + ")"
-                                   : "; no checkpoint was written") +
-                              ". Try a smaller --lr.");
+      StepMetrics step = family.train_step(images, data.train.labels.index_select(0, index));
+      sums.add(step, double(size));
+      window.push_back(std::move(step));
+      if ((batch + 1) % options.log_every == 0 || batch + 1 == batches) {
+        const Metrics so_far = read_back(batch + 1);
+        progress.update(batch + 1, (begin + size) * options.items_per_example, so_far.at("loss"));
       }
-      for (const auto& [name, value] : step) sums[name] += value * double(size);
-      progress.update(batch + 1, (begin + size) * options.items_per_example, step.at("loss"));
     }
-    Metrics train;
-    for (const auto& [name, sum] : sums) train[name] = sum / double(count);
+    Metrics train = sums.mean();
     if (!family.optimizers().empty()) train["lr"] = family.optimizers().front()->lr();
     const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const Metrics test = data.test.size() > 0 ? family.evaluate(data.test, options.batch_size) : Metrics{};

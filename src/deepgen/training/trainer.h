@@ -10,7 +10,7 @@
 #include "deepgen/data/dataset.h"
 #include "deepgen/models/family.h"
 #include "deepgen/training/checkpoint.h"
-#include "deepgen/training/optimizer.h"
+#include "deepgen/nn/optimizer.h"
 
 namespace deepgen {
 
@@ -20,6 +20,7 @@ struct TrainerOptions {
   uint64_t seed = 1;              // seeds initialization, shuffling and noise
   std::string out_dir;            // run directory: config.json, metrics.jsonl, checkpoint.pt, images/
   std::string progress = "auto";  // auto | bar | lines | none
+  int64_t log_every = 50;         // steps between reads of the metrics (progress line, divergence check)
   bool pictures = true;           // write image grids after every epoch
   ScheduleOptions schedule;       // learning-rate schedule applied to every optimizer of the family
   std::string augment = "none";   // none | flip (random left-right mirror of each training image)

@@ -1,4 +1,4 @@
-#include "deepgen/evaluation/image_quality.h"
+#include "deepgen/nn/image_quality.h"
 
 #include <cmath>
 #include <limits>
@@ -31,13 +31,43 @@ torch::Tensor separable(const torch::Tensor& x, const torch::Tensor& kernel) {
   return F::conv2d(y, cols, F::Conv2dFuncOptions().groups(c));
 }
 
-// Pads with mirrored borders when the image is large enough, else by repeating the edge.
-torch::Tensor mirror_pad(const torch::Tensor& x, int64_t pad) {
-  F::PadFuncOptions options({pad, pad, pad, pad});
-  if (x.size(2) > pad && x.size(3) > pad) return F::pad(x, options.mode(torch::kReflect));
+}  // namespace
+
+torch::Tensor mirror_pad(const torch::Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom) {
+  F::PadFuncOptions options({left, right, top, bottom});
+  if (x.size(2) > std::max(top, bottom) && x.size(3) > std::max(left, right)) return F::pad(x, options.mode(torch::kReflect));
   return F::pad(x, options.mode(torch::kReplicate));
 }
-}  // namespace
+
+torch::Tensor hole_psnr(const torch::Tensor& estimate, const torch::Tensor& target, const torch::Tensor& masks) {
+  auto hole = (1 - masks).expand_as(target);
+  auto mse = ((estimate - target).pow(2) * hole).sum() / hole.sum().clamp_min(1);
+  return -10.0 * torch::log10(mse.clamp_min(1e-12));
+}
+
+torch::Tensor named_mask(const std::string& name, int64_t height, int64_t width, uint64_t seed) {
+  check(height >= 2 && width >= 2, "mask: image sides must be at least 2, found ", width, "x", height);
+  auto mask = torch::ones({1, 1, height, width});
+  using torch::indexing::Slice;
+  if (name == "center") {
+    mask.index_put_({0, 0, Slice(height / 4, height / 4 + height / 2), Slice(width / 4, width / 4 + width / 2)}, 0);
+  } else if (name == "left") {
+    mask.index_put_({0, 0, Slice(), Slice(0, width / 2)}, 0);
+  } else if (name == "right") {
+    mask.index_put_({0, 0, Slice(), Slice(width / 2, width)}, 0);
+  } else if (name == "top") {
+    mask.index_put_({0, 0, Slice(0, height / 2), Slice()}, 0);
+  } else if (name == "bottom") {
+    mask.index_put_({0, 0, Slice(height / 2, height), Slice()}, 0);
+  } else if (name == "random") {
+    auto generator = at::detail::createCPUGenerator(seed);
+    mask = (torch::rand({1, 1, height, width}, generator, torch::kFloat) < kRandomMaskKept).to(torch::kFloat);
+  } else {
+    fail("--mask: expected a PNG file or one of center, left, right, top, bottom, random; found '", name,
+         "' (no such file either)");
+  }
+  return mask;
+}
 
 torch::Tensor psnr(const torch::Tensor& estimate, const torch::Tensor& target) {
   auto mse = (estimate - target).pow(2).flatten(1).mean(1);  // (B, ...) -> (B)
@@ -79,7 +109,7 @@ torch::Tensor gaussian_filter(const torch::Tensor& image, double sigma) {
   check(sigma > 0, "gaussian filter: expected a positive sigma, found ", sigma);
   auto x = batched(image);
   const auto radius = int64_t(std::ceil(3 * sigma));
-  auto out = separable(mirror_pad(x, radius), gaussian_kernel(sigma, radius, x.options()));
+  auto out = separable(mirror_pad(x, radius, radius, radius, radius), gaussian_kernel(sigma, radius, x.options()));
   return image.dim() == 3 ? out.squeeze(0) : out;
 }
 
@@ -99,7 +129,7 @@ torch::Tensor non_local_means(const torch::Tensor& image, double sigma, const Nl
   auto x = batched(image).to(torch::kFloat);
   const int64_t h = x.size(2), w = x.size(3), pr = p.patch / 2, sr = p.search / 2;
   const double s2 = std::pow(sigma / 255.0, 2), h2 = std::pow(p.h / 255.0, 2);
-  auto padded = mirror_pad(x, pr + sr);
+  auto padded = mirror_pad(x, pr + sr, pr + sr, pr + sr, pr + sr);
   auto centre = padded.narrow(2, sr, h + 2 * pr).narrow(3, sr, w + 2 * pr);  // (N, C, H+2pr, W+2pr)
   auto sum = torch::zeros_like(x), weights = torch::zeros({x.size(0), 1, h, w}, x.options());
   for (int64_t dy = -sr; dy <= sr; ++dy) {

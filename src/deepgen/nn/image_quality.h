@@ -15,6 +15,26 @@ double image_psnr(const torch::Tensor& image, const torch::Tensor& reference);
 // The same per image of a batch: (B, ...) -> (B), MSE floored at 1e-12 (120 dB).
 torch::Tensor psnr(const torch::Tensor& estimate, const torch::Tensor& target);
 
+// PSNR inside a hole, the one definition deepgen reports: 10 log10(1 / MSE), the MSE pooled over all the
+// missing pixels (masks: 1 = known, 0 = missing; (N or 1, 1, H, W), broadcast over channels and batch) of
+// `estimate` against `target` (N, C, H, W) in [0, 1], floored at 1e-12 (120 dB). What is pooled is the
+// unit being reported: one image (a completed image, a row of the eval table pools that image's crops)
+// or one batch (the per-step metric). A 0-dim tensor, so a training step need not read it back.
+torch::Tensor hole_psnr(const torch::Tensor& estimate, const torch::Tensor& target, const torch::Tensor& masks);
+
+// Pads (N, C, H, W) by mirroring (reflection without repeating the edge) when each side is longer than
+// its padding, else by repeating the edge pixels.
+torch::Tensor mirror_pad(const torch::Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom);
+
+// A hole mask (1, 1, H, W), 1 = known: "center" (a centred rectangle of half the sides missing), "left",
+// "right", "top", "bottom" (that half missing) or "random" (kRandomMaskKept of the pixels kept, drawn
+// from `seed`). Anything else is an error naming --mask.
+torch::Tensor named_mask(const std::string& name, int64_t height, int64_t width, uint64_t seed = 0);
+inline torch::Tensor named_mask(const std::string& name, int64_t side, uint64_t seed = 0) {
+  return named_mask(name, side, side, seed);
+}
+constexpr double kRandomMaskKept = 0.2;  // random masks: 80% of the pixels missing
+
 // Structural similarity (Wang et al. 2004) with the usual constants: an 11x11 Gaussian window of
 // sigma 1.5, K1 = 0.01, K2 = 0.03, data range 1; the mean of the SSIM map over the windows that fit
 // inside the image ("valid"), averaged over channels. Images need at least 11x11 pixels.

@@ -1,4 +1,4 @@
-#include "deepgen/report/image_grid.h"
+#include "deepgen/data/image_grid.h"
 
 #include "deepgen/core/error.h"
 #include "deepgen/data/image_folder.h"

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "deepgen/core/options.h"
+
 namespace deepgen {
 
 struct OptimizerOptions {
@@ -25,6 +27,7 @@ struct OptimizerOptions {
 };
 void to_json(nlohmann::json& j, const OptimizerOptions& o);
 void from_json(const nlohmann::json& j, OptimizerOptions& o);
+const OptionSchema<OptimizerOptions>& optimizer_options();
 
 class Optimizer {
  public:
@@ -35,10 +38,11 @@ class Optimizer {
   // Sets the learning rate of every parameter group to base lr * factor.
   void set_lr_factor(double factor);
   double lr() const;
-  // The global gradient norm of the last step, before clipping: measured when clipping is on, or
-  // always after measure_grad_norm(true) (NaN otherwise).
+  // The global gradient norm of the last step, before clipping, as a 0-dim tensor on the parameters'
+  // device (nothing is read back): measured when clipping is on, or always after measure_grad_norm(true)
+  // (undefined otherwise).
   void measure_grad_norm(bool on) { measure_grad_norm_ = on; }
-  double last_grad_norm() const { return last_grad_norm_; }
+  const torch::Tensor& last_grad_norm() const { return last_grad_norm_; }
 
   void save(torch::serialize::OutputArchive& archive) const;
   void load(torch::serialize::InputArchive& archive);
@@ -51,7 +55,7 @@ class Optimizer {
   std::vector<torch::Tensor> parameters_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   bool measure_grad_norm_ = false;
-  double last_grad_norm_ = std::numeric_limits<double>::quiet_NaN();
+  torch::Tensor last_grad_norm_;
 };
 
 struct ScheduleOptions {
@@ -64,6 +68,7 @@ struct ScheduleOptions {
 };
 void to_json(nlohmann::json& j, const ScheduleOptions& o);
 void from_json(const nlohmann::json& j, ScheduleOptions& o);
+const OptionSchema<ScheduleOptions>& schedule_options();
 
 // The factor on the base learning rate after `epochs` epochs of training (fractional: 2.5 is half-way
 // through the third epoch). Step decay changes at epoch boundaries; SGDR follows

@@ -1,0 +1,206 @@
+#include "deepgen/run/run.h"
+
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include "deepgen/core/error.h"
+#include "deepgen/core/files.h"
+#include "deepgen/core/runtime.h"
+
+namespace deepgen {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string timestamp() {
+  const std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return text;
+}
+
+// "weight_decay" -> "--weight-decay"; "name" -> "--optimizer".
+std::string optimizer_flag(const std::string& key) {
+  if (key == "name") return "--optimizer";
+  std::string flag = "--" + key;
+  for (char& c : flag) c = c == '_' ? '-' : c;
+  return flag;
+}
+
+DataRequest request_of(const DataOptions& data, const PatchOptions& patches, const TrainerOptions& trainer,
+                       torch::Device device) {
+  DataRequest request;
+  request.data = data;
+  request.patches = patches;
+  request.batch_size = trainer.batch_size;
+  request.seed = trainer.seed;
+  request.device = device;
+  return request;
+}
+
+TrainerOptions fit_options(const ModelSpec& spec, const TrainerOptions& trainer, const nlohmann::json& options) {
+  TrainerOptions fit = trainer;
+  fit.item_name = spec.item_name;
+  if (spec.batching) {
+    const Batching batching = spec.batching(trainer.batch_size, options);
+    fit.batch_size = batching.examples_per_step;
+    fit.items_per_example = batching.items_per_example;
+  }
+  return fit;
+}
+
+void log_start(std::ostream* log, const std::string& kind, const DataSplits& data, torch::Device device,
+               const ThreadConfig& threads, const std::string& out_dir, int64_t resumed_after) {
+  if (log == nullptr) return;
+  *log << "deepgen: training " << kind << " on " << data.summary << " on " << device.str() << " with " << threads.aten
+       << " ATen x " << threads.blas << " BLAS threads -> " << out_dir
+       << (resumed_after > 0 ? " (resumed after epoch " + std::to_string(resumed_after) + ")" : "") << std::endl;
+}
+
+}  // namespace
+
+nlohmann::json resolved_model_options(const RunConfig& config) {
+  const ModelSpec& spec = model_spec(config.model);
+  check(config.model_options.is_object(), "model options of '", config.model, "': expected a JSON object, found ",
+        config.model_options.dump());
+  if (spec.check_given) {
+    const nlohmann::json full = spec.complete(config.model_options);
+    spec.check_given({full, config.model_options});
+  }
+  nlohmann::json options = spec.complete(config.model_options);
+  check(config.optimizer.is_object(), "optimizer options: expected a JSON object, found ", config.optimizer.dump());
+  for (const auto& [key, value] : config.optimizer.items()) {
+    check(spec.has_optimizer && options.contains("optimizer"), optimizer_flag(key), ": model '", config.model,
+          "' has no optimizer (it is fitted in closed form)");
+    options["optimizer"][key] = value;
+  }
+  if (options.contains("optimizer")) {  // momentum is SGD's, beta1 Adam's: one given to the other would be ignored
+    const std::string name = options["optimizer"].value("name", std::string());
+    check(!config.optimizer.contains("momentum") || name == "momentum" || name == "nesterov", "--momentum: the optimizer is ",
+          name, ", which has none; add --optimizer momentum (or nesterov), or drop --momentum");
+    check(!config.optimizer.contains("beta1") || name == "adam", "--beta1: the optimizer is ", name,
+          ", which has none (it is Adam's); add --optimizer adam, or drop --beta1");
+    options = spec.complete(options);  // checks the optimizer's fields as well
+  }
+  return options;
+}
+
+RunResult start_run(RunConfig config, std::ostream* log) {
+  const ModelSpec& spec = model_spec(config.model);
+  const torch::Device device = resolve_device(config.device);
+  TrainerOptions& trainer = config.trainer;
+  if (trainer.out_dir.empty()) trainer.out_dir = (fs::path("runs") / (spec.name + "-" + timestamp())).string();
+  check(!fs::exists(fs::path(trainer.out_dir) / "checkpoint.pt"), "--out: run directory ", trainer.out_dir,
+        " already holds a checkpoint; continue it with --resume or choose another --out");
+  DataOptions data_options = config.data;
+  if (spec.data != ModelData::kText && data_options.dir.empty()) data_options.dir = spec.default_data;
+  if (spec.data == ModelData::kPatches && fs::is_directory(data_options.dir)) {
+    // Recorded absolute, so `eval RUN` finds the run's test images from any directory.
+    data_options.dir = fs::absolute(data_options.dir).lexically_normal().string();
+  }
+  nlohmann::json options = resolved_model_options(config);
+  const DataSplits data = spec.load_data(request_of(data_options, config.patches, trainer, device), options);
+  seed_everything(trainer.seed);
+  std::unique_ptr<Family> family = spec.build(options, device);
+  if (spec.check_data) spec.check_data(options, data);
+
+  RunState state;
+  state.kind = spec.name;
+  state.model_options = family->options();
+  state.config = {{"model", spec.name},
+                  {"model_options", state.model_options},
+                  {"data", data_options},
+                  {"trainer", trainer},
+                  {"device", device.str()},
+                  {"threads", config.threads},
+                  {"torch_version", torch_version()}};
+  if (spec.data == ModelData::kPatches) {
+    PatchOptions patches = config.patches;
+    patches.patch_size = data.patch_size;
+    state.config["patches"] = patches;
+  }
+  state.config["trainer"]["epochs"] = trainer.epochs;
+  state.config["trainer"]["out_dir"] = trainer.out_dir;
+  const ThreadConfig threads = configure_threads(config.threads, family->conv_heavy());
+  fs::create_directories(trainer.out_dir);
+  write_text_atomically((fs::path(trainer.out_dir) / "config.json").string(), state.config.dump(2) + "\n");
+  if (!config.command_line.empty()) {  // the flags that started the run, replayable with --config
+    write_text_atomically((fs::path(trainer.out_dir) / "config.toml").string(), config.command_line);
+  }
+  log_start(log, spec.name, data, device, threads, trainer.out_dir, 0);
+  const TrainResult result = fit(*family, data, fit_options(spec, trainer, state.model_options), state);
+  return {trainer.out_dir, result.epochs, result.train, result.test};
+}
+
+RunResult resume_run(const std::string& dir, const ResumeOptions& options, std::ostream* log) {
+  const torch::Device device = resolve_device(options.device);
+  const std::string checkpoint = (fs::path(dir) / "checkpoint.pt").string();
+  check(fs::exists(checkpoint), "--resume: no checkpoint at ", checkpoint, "; start a new run without --resume");
+  RunState state;
+  std::unique_ptr<Family> family = load_checkpoint(checkpoint, device, &state, /*restore_rng=*/true);
+  const ModelSpec& spec = model_spec(state.kind);
+  // The run continues with its own data, batch size, seed, schedule and augmentation; only the goal moves.
+  const DataOptions data_options = state.config.at("data").get<DataOptions>();
+  TrainerOptions trainer;
+  trainer.batch_size = state.config.at("trainer").at("batch_size").get<int64_t>();
+  trainer.seed = state.config.at("trainer").at("seed").get<uint64_t>();
+  trainer.schedule = state.config.at("trainer").value("schedule", ScheduleOptions{});
+  trainer.augment = state.config.at("trainer").value("augment", std::string("none"));
+  trainer.epochs = options.epochs;
+  trainer.out_dir = dir;
+  trainer.progress = options.progress;
+  trainer.pictures = options.pictures;
+  trainer.log_every = options.log_every;
+  const PatchOptions patches = state.config.value("patches", PatchOptions{});
+  check(trainer.epochs > state.epoch, "--resume: ", checkpoint, " has already completed ", state.epoch,
+        " epochs; ask for more with --epochs N (N > ", state.epoch, ")");
+  truncate_metrics((fs::path(dir) / "metrics.jsonl").string(), state.epoch);
+  nlohmann::json model_options = state.model_options;
+  const DataSplits data = spec.load_data(request_of(data_options, patches, trainer, device), model_options);
+  state.config["trainer"]["epochs"] = trainer.epochs;
+  state.config["trainer"]["out_dir"] = dir;  // a resumed copy of a run is at its new place
+  const ThreadConfig threads = configure_threads(options.threads, family->conv_heavy());
+  write_text_atomically((fs::path(dir) / "config.json").string(), state.config.dump(2) + "\n");
+  log_start(log, spec.name, data, device, threads, dir, state.epoch);
+  const TrainResult result = fit(*family, data, fit_options(spec, trainer, state.model_options), state);
+  return {dir, result.epochs, result.train, result.test};
+}
+
+OpenedRun open_run(const std::string& run, const std::string& device, int threads) {
+  OpenedRun opened;
+  opened.path = run;
+  opened.device = resolve_device(device);
+  opened.family = load_checkpoint(checkpoint_path(run), opened.device, &opened.state);
+  opened.spec = &model_spec(opened.state.kind);
+  configure_threads(threads, opened.family->conv_heavy());
+  return opened;
+}
+
+DataSplits run_data(const OpenedRun& run, const std::string& data_dir, bool with_train) {
+  DataOptions data = run.state.config.at("data").get<DataOptions>();
+  if (!data_dir.empty()) (run.spec->data == ModelData::kText ? data.text : data.dir) = data_dir;
+  TrainerOptions trainer;
+  trainer.batch_size = run.state.config.at("trainer").at("batch_size").get<int64_t>();
+  trainer.seed = run.state.config.at("trainer").at("seed").get<uint64_t>();
+  DataRequest request = request_of(data, run.state.config.value("patches", PatchOptions{}), trainer, run.device);
+  request.with_train = with_train;
+  request.fit_options = true;
+  nlohmann::json options = run.family->options();
+  return run.spec->load_data(request, options);
+}
+
+Evaluation evaluate_run(OpenedRun& run, const DataSplits& data, int64_t batch_size, uint64_t seed) {
+  seed_everything(seed);
+  Evaluation evaluation;
+  evaluation.metrics = run.family->evaluate(data.test, batch_size);
+  evaluation.examples = data.test.size();
+  evaluation.unit = run.spec->test_unit;
+  return evaluation;
+}
+
+Evaluation evaluate_run(OpenedRun& run, int64_t batch_size, uint64_t seed) {
+  return evaluate_run(run, run_data(run), batch_size, seed);
+}
+
+}  // namespace deepgen
