@@ -65,6 +65,10 @@ expect_ok "reconstruct" "$DEEPGEN" reconstruct "$WORK/straight"
 expect_file "$WORK/straight/reconstructions.png"
 expect_ok "eval json" "$DEEPGEN" eval "$WORK/straight" --json
 grep -q '"loss"' "$WORK/out" && grep -q '"kind": "vae"' "$WORK/out" && pass || { fail "eval --json output"; cat "$WORK/out"; }
+# eval reproduces the run's last test line: the same data and the same seeded evaluation noise.
+evaluated=$(sed -n 's/^ *"loss": \([^,]*\),*$/\1/p' "$WORK/out")
+[ -n "$evaluated" ] && [ "$evaluated" = "$(test_loss "$WORK/straight/metrics.jsonl" 2)" ] && pass \
+  || fail "eval loss '$evaluated' != the last test line's '$(test_loss "$WORK/straight/metrics.jsonl" 2)'"
 expect_ok "eval table" "$DEEPGEN" eval "$WORK/straight"
 grep -q '^loss ' "$WORK/out" && pass || { fail "eval table output"; cat "$WORK/out"; }
 

@@ -401,7 +401,7 @@ int main(int argc, char** argv) try {
 
   // eval
   bool as_json = false;
-  int64_t eval_batch = 500;
+  int64_t eval_batch = 0;
   auto* eval_app = app.add_subcommand("eval", "Evaluate a run on its test split");
   eval_app->fallthrough();
   auto* eval_run = eval_app->add_option("run", run, "Run directory or checkpoint file");
@@ -410,7 +410,8 @@ int main(int argc, char** argv) try {
   eval_app->add_flag("--json", as_json, "Print JSON instead of a table");
   eval_app->add_option("--data", data_dir, "Data folder (default: the run's)");
   eval_app->add_option("--seed", seed, "Seed of the evaluation noise")->capture_default_str();
-  eval_app->add_option("--batch-size", eval_batch, "Images per evaluation batch")->capture_default_str()->check(Positive);
+  eval_app->add_option("--batch-size", eval_batch, "Images per evaluation batch (0 = the run's training batch size, as its test lines used)")
+      ->capture_default_str()->check(NonNegative);
   std::string classifier_run;
   GeneratorQualityOptions quality_options;
   eval_app->add_option("--classifier", classifier_run, "Generators (gan, vae): score samples with this classifier run (Frechet distance, class coverage)");
@@ -537,6 +538,7 @@ int main(int argc, char** argv) try {
           state.kind, "' model, which cannot sample; scoring samples needs a ", models_with<ImageSampler>(), " run with a prior");
   }
   const DataSplits data = cli::load_run_data(loaded, data_dir, /*with_train=*/score_generator);
+  if (eval_batch == 0) eval_batch = state.config.at("trainer").at("batch_size").get<int64_t>();
   const Metrics metrics = evaluate_run(loaded, data, eval_batch, seed).metrics;
   nlohmann::json json = {{"run", run}, {"kind", state.kind}, {"epoch", state.epoch}, {"split", "test"},
                          {"images", data.test.size()}};

@@ -246,8 +246,9 @@ Metrics GanFamily::evaluate(const Dataset& data, int64_t batch_size) {
     const torch::Tensor condition =
         options_.conditional ? data.labels.narrow(0, start, count).to(real.device()) : torch::Tensor();
     auto real_scores = discriminator_->forward(real, condition);
+    // The generator that samples: the moving average when --ema is on (as `sample` and the pictures use).
     auto fake_scores = discriminator_->forward(
-        generator_->forward(torch::randn({count, options_.latent_dim}, real.options()), condition), condition);
+        sampling_generator()->forward(torch::randn({count, options_.latent_dim}, real.options()), condition), condition);
     sums.add({{"loss_d", metric(gan_discriminator_loss(options_.loss, real_scores, fake_scores, options_.label_smoothing)) * double(count)},
               {"loss_g", metric(gan_generator_loss(options_.loss, fake_scores)) * double(count)},
               {"d_x", d_output(options_.loss, real_scores).sum()},

@@ -191,7 +191,8 @@ DataSplits run_data(const OpenedRun& run, const std::string& data_dir, bool with
 }
 
 Evaluation evaluate_run(OpenedRun& run, const DataSplits& data, int64_t batch_size, uint64_t seed) {
-  seed_everything(seed);
+  ForkedRng evaluation_rng(seed);  // the trainer's test line draws from seed 0 the same way
+  if (batch_size == 0) batch_size = run.state.config.at("trainer").at("batch_size").get<int64_t>();
   Evaluation evaluation;
   evaluation.metrics = run.family->evaluate(data.test, batch_size);
   evaluation.examples = data.test.size();

@@ -88,8 +88,10 @@ struct Evaluation {
   int64_t examples = 0;   // test examples (images, chunks of text, texts, patches)
   std::string unit;       // what they are: "test images", "chunks of validation text", ...
 };
-// The model's metrics on the test split of `data` (default: the run's own), noise drawn from `seed`.
-Evaluation evaluate_run(OpenedRun& run, const DataSplits& data, int64_t batch_size = 500, uint64_t seed = 0);
-Evaluation evaluate_run(OpenedRun& run, int64_t batch_size = 500, uint64_t seed = 0);
+// The model's metrics on the test split of `data` (default: the run's own), noise drawn from `seed`
+// (the trainer's test line uses seed 0, so evaluate_run with the defaults reproduces it).
+// batch_size 0: the run's training batch size, which its test lines were computed with.
+Evaluation evaluate_run(OpenedRun& run, const DataSplits& data, int64_t batch_size = 0, uint64_t seed = 0);
+Evaluation evaluate_run(OpenedRun& run, int64_t batch_size = 0, uint64_t seed = 0);
 
 }  // namespace deepgen

@@ -10,6 +10,7 @@
 
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
+#include "deepgen/core/runtime.h"
 #include "deepgen/data/image_grid.h"
 #include "deepgen/training/progress.h"
 
@@ -128,7 +129,13 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
     Metrics train = sums.mean();
     if (!family.optimizers().empty()) train["lr"] = family.optimizers().front()->lr();
     const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const Metrics test = data.test.size() > 0 ? family.evaluate(data.test, options.batch_size) : Metrics{};
+    // The evaluation draws its noise from seed 0, as `deepgen eval` does by default, so the two report the
+    // same numbers; the generator training draws from is left where it was.
+    Metrics test;
+    if (data.test.size() > 0) {
+      ForkedRng evaluation_rng(0);
+      test = family.evaluate(data.test, options.batch_size);
+    }
     if (const std::string bad = non_finite(test); !bad.empty()) {
       throw DivergenceError("training diverged: test " + bad + " after epoch " + std::to_string(epoch) +
                             "; the last good checkpoint is kept at " + checkpoint + ". Try a smaller --lr.");
