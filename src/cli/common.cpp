@@ -35,7 +35,58 @@ CLI::Validator number_check(bool zero_allowed) {
       },
       zero_allowed ? "NONNEGATIVE" : "POSITIVE");
 }
+
+// The help text's default: "dense", "20", "true".
+std::string default_text(const nlohmann::json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
 }  // namespace
+
+void SchemaFlags::add(CLI::App* app, const OptionSchemaBase& schema, const std::function<bool(const OptionField&)>& keep,
+                      const std::function<std::string(const OptionField&)>& help, bool show_defaults) {
+  for (const OptionField& field : schema.fields()) {
+    if (field.flag.empty() || (keep && !keep(field))) continue;
+    auto flag = std::make_unique<Flag>();
+    flag->field = &field;
+    const std::string text = help ? help(field) : field.help;
+    if (field.type == OptionType::kFlag) {
+      const std::string names = field.flag + (field.off_flag.empty() ? "" : ",!" + field.off_flag);
+      flag->option = app->add_flag(names, flag->set, text);
+    } else {
+      const bool list = field.type == OptionType::kRealList;
+      flag->option = app->add_option(field.flag, flag->texts, text)
+                         ->expected(list ? int(field.list_size) : 1)
+                         ->type_name(list ? field.list_names : "")
+                         ->default_str(show_defaults && !list ? default_text(field.default_value) : "");
+    }
+    flags_.push_back(std::move(flag));
+  }
+}
+
+nlohmann::json SchemaFlags::given() const {
+  nlohmann::json given = nlohmann::json::object();
+  for (const auto& flag : flags_) {
+    if (flag->option->count() == 0) continue;
+    const OptionField& field = *flag->field;
+    given[field.key] = field.type == OptionType::kFlag ? nlohmann::json(field.negated ? !flag->set : flag->set)
+                                                       : field.parse(flag->texts);
+  }
+  return given;
+}
+
+const OptionField* SchemaFlags::field_of(const CLI::Option* option) const {
+  for (const auto& flag : flags_) {
+    if (flag->option == option) return flag->field;
+  }
+  return nullptr;
+}
+
+bool SchemaFlags::has_flag(const std::string& name) const {
+  for (const auto& flag : flags_) {
+    if (flag->field->flag == name || flag->field->off_flag == name) return true;
+  }
+  return false;
+}
 
 const CLI::Validator Positive = number_check(false);
 const CLI::Validator NonNegative = number_check(true);

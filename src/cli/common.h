@@ -22,6 +22,33 @@ extern const CLI::Validator NonNegative;  // a number >= 0
 // An output file name that ends in `extension` (".png"; any case), since that is the format written.
 CLI::Validator file_ending(const std::string& extension);
 
+// The command-line flags of one options struct, made from its declarations (core/options.h): each
+// flag is bound to the text given, which given() parses and checks into JSON keyed like the struct.
+class SchemaFlags {
+ public:
+  // A flag per field of `schema` that has one and that `keep` accepts (all when empty); `help` may
+  // rewrite a field's help text.
+  // `show_defaults`: print each field's default in --help (off where the default is another's, as the
+  // optimizer's, which is the model's).
+  void add(CLI::App* app, const OptionSchemaBase& schema, const std::function<bool(const OptionField&)>& keep = {},
+           const std::function<std::string(const OptionField&)>& help = {}, bool show_defaults = true);
+  // The fields given on the command line (or in the --config file), parsed and checked.
+  nlohmann::json given() const;
+  // The field behind a CLI option, or null when it is not one of these flags.
+  const OptionField* field_of(const CLI::Option* option) const;
+  // Whether a flag of that name is one of these.
+  bool has_flag(const std::string& name) const;
+
+ private:
+  struct Flag {
+    const OptionField* field = nullptr;
+    CLI::Option* option = nullptr;
+    std::vector<std::string> texts;  // kFlag: unused
+    bool set = false;                // kFlag: the value CLI11 stored
+  };
+  std::vector<std::unique_ptr<Flag>> flags_;
+};
+
 struct GlobalOptions {
   int threads = 0;              // total CPU threads; 0 = all cores
   std::string device = "auto";  // auto | cpu | cuda

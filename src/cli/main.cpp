@@ -35,27 +35,18 @@ using deepgen::cli::Positive;
 
 namespace {
 
-// `train`: the flags of the trainer, the data and the optimizer, and for each registered model its
-// own flags, as the texts given (parsed and checked by the model's option declarations).
+// `train`: the flags of the trainer, the schedule, the optimizer and the data, and for each registered
+// model its own flags (with --text or the patch flags where the model reads them), all made from the
+// option declarations; the texts given are parsed and checked by them.
 struct TrainCommand {
-  RunConfig config;
-  // Optimizer flags override the model's defaults only when given.
-  std::string optimizer;
-  double lr = 0, momentum = 0, beta1 = 0, weight_decay = 0, clip_grad = 0;
   bool resume = false;
-  bool no_pictures = false;
-  struct ModelFlag {
-    const OptionField* field;
-    CLI::Option* option;
-    std::vector<std::string> texts;  // what was given
-    bool set = false;                // flags: the value given
-  };
+  cli::SchemaFlags trainer, schedule, optimizer, data;
   struct ModelCommand {
     const ModelSpec* spec;
     CLI::App* app;
-    std::vector<std::unique_ptr<ModelFlag>> flags;
+    cli::SchemaFlags model, text, patches;
   };
-  std::vector<ModelCommand> models;
+  std::vector<std::unique_ptr<ModelCommand>> models;
 };
 
 void print_metrics_table(std::ostream& out, const Metrics& metrics) {
@@ -65,109 +56,73 @@ void print_metrics_table(std::ostream& out, const Metrics& metrics) {
   }
 }
 
-// The help text's default: "dense", "20", "true".
-std::string default_text(const nlohmann::json& value) {
-  return value.is_string() ? value.get<std::string>() : value.dump();
-}
-
-// Adds `train <model>` with the model's own flags, declared in its file.
-void add_model_command(CLI::App* train_app, TrainCommand& train, const ModelSpec& spec) {
-  TrainCommand::ModelCommand command{&spec, train_app->add_subcommand(spec.name, spec.description), {}};
-  CLI::App* app = command.app;
-  app->fallthrough();
-  if (spec.data == ModelData::kText) app->add_option("--text", train.config.data.text, spec.text_help);
-  if (spec.data == ModelData::kPatches) {
-    PatchOptions& p = train.config.patches;
-    app->add_option("--patch-size", p.patch_size, "Side of the random training patches (0 = the model's default, " +
-                    std::to_string(spec.default_patch_size) + ")")->capture_default_str()->check(NonNegative);
-    app->add_option("--patches", p.patches, "Training patches, cropped at random once per run (an epoch visits each once, with a random flip/rotation)")
-        ->capture_default_str()->check(Positive);
-    app->add_option("--test-patches", p.test_patches, "Patches of the test images for the per-epoch evaluation")
-        ->capture_default_str()->check(Positive);
-  }
-  for (const OptionField& field : spec.options->fields()) {
-    if (field.flag.empty()) continue;
-    auto flag = std::make_unique<TrainCommand::ModelFlag>();
-    flag->field = &field;
-    if (field.type == OptionType::kFlag) {
-      const std::string names = field.flag + (field.off_flag.empty() ? "" : ",!" + field.off_flag);
-      flag->option = app->add_flag(names, flag->set, field.help);
-    } else {
-      flag->option = app->add_option(field.flag, flag->texts, field.help)
-                         ->expected(field.type == OptionType::kRealList ? int(field.list_size) : 1)
-                         ->type_name(field.type == OptionType::kRealList ? field.list_names : "")
-                         ->default_str(field.recorded ? default_text(field.default_value) : "");
+// `train` and its flags.
+CLI::App* add_train_command(CLI::App& app, TrainCommand& train) {
+  auto* train_app = app.add_subcommand("train", "Train a model; writes a run directory");
+  train_app->fallthrough();
+  train_app->require_subcommand(1);
+  train_app->add_flag("--resume", train.resume, "Continue the run in --out from its checkpoint");
+  train.trainer.add(train_app, trainer_options());
+  train.schedule.add(train_app, schedule_options());
+  train.optimizer.add(
+      train_app, optimizer_options(), {}, [](const OptionField& field) { return field.help + " (default: the model's)"; },
+      /*show_defaults=*/false);
+  train.data.add(train_app, data_options(), [](const OptionField& field) { return field.key != "text"; },
+                 [](const OptionField& field) {
+                   return field.key != "dir" ? field.help
+                                             : field.help + " (default " + DataOptions{}.dir + "; natural images: " +
+                                                   kDefaultNaturalImages + ", made by `make images`)";
+                 });
+  for (const ModelSpec* spec : model_specs()) {
+    auto command = std::make_unique<TrainCommand::ModelCommand>();
+    command->spec = spec;
+    command->app = train_app->add_subcommand(spec->name, spec->description);
+    command->app->fallthrough();
+    if (spec->data == ModelData::kText) {
+      command->text.add(command->app, data_options(), [](const OptionField& field) { return field.key == "text"; },
+                        [spec](const OptionField&) { return spec->text_help; });
     }
-    command.flags.push_back(std::move(flag));
+    if (spec->data == ModelData::kPatches) {
+      command->patches.add(command->app, patch_options(), {}, [spec](const OptionField& field) {
+        return field.key != "patch_size" ? field.help : field.help + ": " + std::to_string(spec->default_patch_size);
+      });
+    }
+    command->model.add(command->app, *spec->options);
+    train.models.push_back(std::move(command));
   }
-  train.models.push_back(std::move(command));
+  return train_app;
 }
 
-// The model flags given, as JSON keyed like the model's options ({"latent_dim": 2}); each is checked.
-nlohmann::json given_model_options(const TrainCommand::ModelCommand& command) {
-  nlohmann::json given = nlohmann::json::object();
-  for (const auto& flag : command.flags) {
-    if (flag->option->count() == 0) continue;
-    const OptionField& field = *flag->field;
-    given[field.key] = field.type == OptionType::kFlag ? nlohmann::json(field.negated ? !flag->set : flag->set)
-                                                       : field.parse(flag->texts);
-  }
-  return given;
+// The run a new `train` command describes.
+RunConfig run_config(const TrainCommand& train, const TrainCommand::ModelCommand& command) {
+  RunConfig config;
+  config.model = command.spec->name;
+  trainer_options().from_json(train.trainer.given(), config.trainer, "train");
+  schedule_options().from_json(train.schedule.given(), config.trainer.schedule, "train");
+  data_options().from_json(train.data.given(), config.data, "train");
+  data_options().from_json(command.text.given(), config.data, "train");
+  patch_options().from_json(command.patches.given(), config.patches, "train");
+  config.optimizer = train.optimizer.given();
+  config.model_options = command.model.given();
+  return config;
 }
 
-// The optimizer flags given, as JSON keyed like OptimizerOptions.
-nlohmann::json given_optimizer(const TrainCommand& train, const CLI::App& train_app) {
-  nlohmann::json given = nlohmann::json::object();
-  const std::tuple<const char*, const char*, nlohmann::json> flags[] = {
-      {"--optimizer", "name", train.optimizer}, {"--lr", "lr", train.lr},
-      {"--momentum", "momentum", train.momentum}, {"--beta1", "beta1", train.beta1},
-      {"--weight-decay", "weight_decay", train.weight_decay}, {"--clip-grad", "clip_grad", train.clip_grad}};
-  for (const auto& [flag, key, value] : flags) {
-    if (train_app.get_option(flag)->count() > 0) given[key] = value;
-  }
-  return given;
-}
-
-// A resumed run goes on with the options in its checkpoint (data, model, optimizer, schedule, seed): one
-// given anew would be ignored, so it is an error instead.
 // An option given with --resume must equal what the run recorded (re-running the command that started
 // the run with --resume added is fine); a different value would be ignored, so it is an error.
-void check_resume_options(const CLI::App& train_app, const TrainCommand::ModelCommand& model, const TrainCommand& train,
-                          const RunState& state) {
+void check_resume_options(const CLI::App& train_app, const TrainCommand& train, const TrainCommand::ModelCommand& model,
+                          const RunState& state, const std::string& out_dir) {
   const std::set<std::string> resumable = {"--epochs", "--out", "--resume", "--progress", "--no-pictures", "--log-every"};
   const nlohmann::json& config = state.config;
-  const nlohmann::json& trainer = config.at("trainer");
-  const nlohmann::json schedule = trainer.value("schedule", nlohmann::json(ScheduleOptions{}));
-  const nlohmann::json optimizer = state.model_options.value("optimizer", nlohmann::json::object());
-  const nlohmann::json data = config.at("data"), patches = config.value("patches", nlohmann::json::object());
-  const RunConfig& given = train.config;
-  // The recorded value of each train-level option, and the value given.
-  const std::map<std::string, std::pair<nlohmann::json, nlohmann::json>> recorded = {
-      {"--batch-size", {trainer.at("batch_size"), given.trainer.batch_size}},
-      {"--seed", {trainer.at("seed"), given.trainer.seed}},
-      {"--augment", {trainer.value("augment", std::string("none")), given.trainer.augment}},
-      {"--schedule", {schedule.value("name", nlohmann::json()), given.trainer.schedule.name}},
-      {"--step-size", {schedule.value("step_size", nlohmann::json()), given.trainer.schedule.step_size}},
-      {"--gamma", {schedule.value("gamma", nlohmann::json()), given.trainer.schedule.gamma}},
-      {"--sgdr-period", {schedule.value("period", nlohmann::json()), given.trainer.schedule.period}},
-      {"--sgdr-mult", {schedule.value("period_mult", nlohmann::json()), given.trainer.schedule.period_mult}},
-      {"--min-lr-factor", {schedule.value("min_factor", nlohmann::json()), given.trainer.schedule.min_factor}},
-      {"--optimizer", {optimizer.value("name", nlohmann::json()), train.optimizer}},
-      {"--lr", {optimizer.value("lr", nlohmann::json()), train.lr}},
-      {"--momentum", {optimizer.value("momentum", nlohmann::json()), train.momentum}},
-      {"--beta1", {optimizer.value("beta1", nlohmann::json()), train.beta1}},
-      {"--weight-decay", {optimizer.value("weight_decay", nlohmann::json()), train.weight_decay}},
-      {"--clip-grad", {optimizer.value("clip_grad", nlohmann::json()), train.clip_grad}},
-      {"--data", {data.value("dir", nlohmann::json()), given.data.dir}},
-      {"--text", {data.value("text", nlohmann::json()), given.data.text}},
-      {"--image-size", {data.value("image_size", nlohmann::json()), given.data.image_size}},
-      {"--channels", {data.value("channels", nlohmann::json()), given.data.channels}},
-      {"--train-limit", {data.value("train_limit", nlohmann::json()), given.data.train_limit}},
-      {"--test-limit", {data.value("test_limit", nlohmann::json()), given.data.test_limit}},
-      {"--patch-size", {patches.value("patch_size", nlohmann::json()), given.patches.patch_size}},
-      {"--patches", {patches.value("patches", nlohmann::json()), given.patches.patches}},
-      {"--test-patches", {patches.value("test_patches", nlohmann::json()), given.patches.test_patches}}};
-  const nlohmann::json model_given = given_model_options(model);
+  const nlohmann::json trainer = config.at("trainer");
+  // Each group of flags and the recorded values it must equal.
+  const std::vector<std::pair<const cli::SchemaFlags*, nlohmann::json>> groups = {
+      {&train.trainer, trainer},
+      {&train.schedule, trainer.value("schedule", nlohmann::json(ScheduleOptions{}))},
+      {&train.optimizer, state.model_options.value("optimizer", nlohmann::json::object())},
+      {&train.data, config.at("data")},
+      {&model.text, config.at("data")},
+      {&model.patches, config.value("patches", nlohmann::json::object())},
+      {&model.model, state.model_options}};
   auto same = [](const nlohmann::json& a, const nlohmann::json& b) {
     if (a.is_number() && b.is_number()) return a.get<double>() == b.get<double>();
     return a == b;
@@ -177,19 +132,17 @@ void check_resume_options(const CLI::App& train_app, const TrainCommand::ModelCo
       const std::string name = option->get_name();
       if (option->count() == 0 || name.empty() || resumable.count(name) > 0) continue;
       bool equal = false;
-      if (const auto it = recorded.find(name); it != recorded.end()) {
-        equal = same(it->second.first, it->second.second) ||
-                (name == "--data" && fs::exists(given.data.dir) && it->second.first.is_string() &&
-                 fs::absolute(given.data.dir).lexically_normal().string() == it->second.first.get<std::string>());
-      }
-      for (const auto& flag : model.flags) {
-        if (flag->option == option && model_given.contains(flag->field->key)) {
-          equal = state.model_options.contains(flag->field->key) &&
-                  same(state.model_options.at(flag->field->key), model_given.at(flag->field->key));
-        }
+      for (const auto& [flags, recorded] : groups) {
+        const OptionField* field = flags->field_of(option);
+        if (field == nullptr) continue;
+        const nlohmann::json given = flags->given().at(field->key);
+        const nlohmann::json value = recorded.value(field->key, nlohmann::json());
+        equal = same(value, given) ||
+                (field->key == "dir" && value.is_string() && fs::exists(given.get<std::string>()) &&
+                 fs::absolute(given.get<std::string>()).lexically_normal().string() == value.get<std::string>());
       }
       check(equal, "--resume: ", name, " cannot change a run that is resumed; it goes on with its own options (see ",
-            (fs::path(given.trainer.out_dir) / "config.json").string(), "). Only --epochs, --progress, --no-pictures, ",
+            (fs::path(out_dir) / "config.json").string(), "). Only --epochs, --progress, --no-pictures, ",
             "--log-every, --threads and --device apply to a resumed run (other options may only repeat the run's ",
             "values): drop ", name, ", or start a new run with it");
     }
@@ -284,11 +237,7 @@ void check_names(CLI::App& app, const TrainCommand& train, int argc, char** argv
       std::string owners;
       if (chain.size() == 3 && chain[1]->get_name() == "train") {  // another model's option?
         for (const auto& model : train.models) {
-          for (const auto& flag : model.flags) {
-            if (flag->field->flag == name || flag->field->off_flag == name) {
-              owners += (owners.empty() ? "" : ", ") + model.spec->name;
-            }
-          }
+          if (model->model.has_flag(name)) owners += (owners.empty() ? "" : ", ") + model->spec->name;
         }
       }
       if (!owners.empty()) {
@@ -338,44 +287,7 @@ int main(int argc, char** argv) try {
 
   // train
   TrainCommand train;
-  auto* train_app = app.add_subcommand("train", "Train a model; writes a run directory");
-  train_app->fallthrough();
-  train_app->require_subcommand(1);
-  train_app->add_option("--data", train.config.data.dir, std::string("MNIST-style IDX folder or image folder (default ") +
-                        DataOptions{}.dir + "); models that train on patches: a folder of natural images of any size (default " +
-                        kDefaultNaturalImages + ", made by `make images`)");
-  train_app->add_option("--epochs", train.config.trainer.epochs, "Total epochs")->capture_default_str()->check(Positive);
-  train_app->add_option("--batch-size", train.config.trainer.batch_size, "Images per step (charlm: parallel text streams)")->capture_default_str()->check(Positive);
-  train_app->add_option("--lr", train.lr, "Learning rate (default: the model's)")->check(Positive);
-  train_app->add_option("--optimizer", train.optimizer, "sgd, momentum, nesterov or adam (default: the model's)")
-      ->check(CLI::IsMember({"sgd", "momentum", "nesterov", "adam"}));
-  train_app->add_option("--momentum", train.momentum, "Momentum of momentum/nesterov (default 0.9)")->check(CLI::Range(0.0, 0.999999));
-  train_app->add_option("--beta1", train.beta1, "Adam's beta1 (default: the model's; 0.9, a gan 0.5)")->check(CLI::Range(0.0, 0.999999));
-  train_app->add_option("--weight-decay", train.weight_decay, "L2 weight decay (default 0)")->check(NonNegative);
-  train_app->add_option("--clip-grad", train.clip_grad, "Clip the global gradient norm (default: the model's, 0 = off; charlm: 5)")->check(NonNegative);
-  train_app->add_option("--schedule", train.config.trainer.schedule.name, "Learning-rate schedule: none, step or sgdr")
-      ->capture_default_str()->check(CLI::IsMember({"none", "step", "sgdr"}));
-  train_app->add_option("--step-size", train.config.trainer.schedule.step_size, "step: epochs between decays")->capture_default_str()->check(Positive);
-  train_app->add_option("--gamma", train.config.trainer.schedule.gamma, "step: decay factor")->capture_default_str()->check(Positive);
-  train_app->add_option("--sgdr-period", train.config.trainer.schedule.period, "sgdr: epochs of the first cycle")->capture_default_str()->check(Positive);
-  train_app->add_option("--sgdr-mult", train.config.trainer.schedule.period_mult, "sgdr: growth of each next cycle")->capture_default_str()->check(CLI::Range(1.0, 100.0));
-  train_app->add_option("--min-lr-factor", train.config.trainer.schedule.min_factor, "sgdr: floor as a fraction of --lr")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  train_app->add_option("--seed", train.config.trainer.seed, "Seed for initialization, shuffling and noise")->capture_default_str();
-  train_app->add_option("--out", train.config.trainer.out_dir, "Run directory (default runs/<model>-<timestamp>)");
-  train_app->add_flag("--resume", train.resume, "Continue the run in --out from its checkpoint");
-  train_app->add_option("--log-every", train.config.trainer.log_every, "Steps between reads of the metrics from the device (progress line, divergence check)")
-      ->capture_default_str()->check(Positive);
-  train_app->add_option("--progress", train.config.trainer.progress, "auto, bar, lines or none")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
-  train_app->add_option("--image-size", train.config.data.image_size, "Resize images to this side (0 = native)")->capture_default_str();
-  train_app->add_option("--channels", train.config.data.channels, "1 gray or 3 RGB (0 = as the data is)")->capture_default_str();
-  train_app->add_option("--train-limit", train.config.data.train_limit, "Use only the first N training images (0 = all)")->capture_default_str();
-  train_app->add_option("--test-limit", train.config.data.test_limit, "Use only the first N test images (0 = all)")->capture_default_str();
-  train_app->add_flag("--no-pictures", train.no_pictures, "Do not write image grids after each epoch");
-  train_app->add_option("--augment", train.config.trainer.augment, "Training augmentation: none or flip (random left-right mirror)")
-      ->capture_default_str()->check(CLI::IsMember({"none", "flip"}));
-
-  for (const ModelSpec* spec : model_specs()) add_model_command(train_app, train, *spec);
+  CLI::App* train_app = add_train_command(app, train);
 
   // sample
   std::string run;
@@ -448,42 +360,39 @@ int main(int argc, char** argv) try {
   }
 
   if (*train_app) {
-    const CLI::App& model_app = *train_app->get_subcommands().at(0);
-    const auto command = std::find_if(train.models.begin(), train.models.end(),
-                                      [&](const auto& m) { return m.app == &model_app; });
-    const ModelSpec& spec = *command->spec;
-    RunConfig& config = train.config;
+    const CLI::App* model_app = train_app->get_subcommands().at(0);
+    const auto& command = **std::find_if(train.models.begin(), train.models.end(),
+                                         [&](const auto& m) { return m->app == model_app; });
+    const ModelSpec& spec = *command.spec;
+    RunConfig config = run_config(train, command);
+    config.device = global.device;
+    config.threads = global.threads;
     if (train.resume) {
-      check(!config.trainer.out_dir.empty(), "--resume: give the run directory to continue with --out DIR");
-      const std::string checkpoint = (fs::path(config.trainer.out_dir) / "checkpoint.pt").string();
+      const std::string& out_dir = config.trainer.out_dir;
+      check(!out_dir.empty(), "--resume: give the run directory to continue with --out DIR");
+      const std::string checkpoint = (fs::path(out_dir) / "checkpoint.pt").string();
       check(fs::exists(checkpoint), "--resume: no checkpoint at ", checkpoint, "; start a new run without --resume");
       const RunState state = read_checkpoint_state(checkpoint);
       check(state.kind == spec.name, "--resume: ", checkpoint, " holds a '", state.kind, "' model, not '", spec.name,
-            "'; run `deepgen train ", state.kind, " --resume --out ", config.trainer.out_dir, "`");
-      check_resume_options(*train_app, *command, train, state);
+            "'; run `deepgen train ", state.kind, " --resume --out ", out_dir, "`");
+      check_resume_options(*train_app, train, command, state, out_dir);
       ResumeOptions resume;
       resume.epochs = config.trainer.epochs;
       resume.progress = config.trainer.progress;
-      resume.pictures = !train.no_pictures;
+      resume.pictures = config.trainer.pictures;
       resume.log_every = config.trainer.log_every;
       resume.device = global.device;
       resume.threads = global.threads;
-      const RunResult result = resume_run(config.trainer.out_dir, resume);
+      const RunResult result = resume_run(out_dir, resume);
       std::cout << "run " << result.dir << ": " << result.epochs << " epochs, test " << format_metrics(result.test) << std::endl;
       return 0;
     }
     check_train_options(spec, config.trainer, *train_app);
-    config.model = spec.name;
-    config.model_options = given_model_options(*command);
-    config.optimizer = given_optimizer(train, *train_app);
     const nlohmann::json options = resolved_model_options(config);
     if (const std::string error = spec.options->out_of_scope(options, config.model_options, "train " + spec.name);
         !error.empty()) {
       fail(error);
     }
-    config.trainer.pictures = !train.no_pictures;
-    config.device = global.device;
-    config.threads = global.threads;
     config.command_line = app.config_to_str(/*default_also=*/false, /*write_description=*/false);
     const RunResult result = start_run(config);
     std::cout << "run " << result.dir << ": " << result.epochs << " epochs, test " << format_metrics(result.test) << std::endl;

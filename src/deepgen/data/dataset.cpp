@@ -13,18 +13,19 @@
 namespace deepgen {
 namespace fs = std::filesystem;
 
-void to_json(nlohmann::json& j, const DataOptions& o) {
-  j = {{"dir", o.dir}, {"image_size", o.image_size}, {"channels", o.channels},
-       {"train_limit", o.train_limit}, {"test_limit", o.test_limit}, {"text", o.text}};
+const OptionSchema<DataOptions>& data_options() {
+  static const auto schema = OptionSchema<DataOptions>()
+      .text("dir", &DataOptions::dir, "MNIST-style IDX folder or image folder; models that train on patches: a folder of natural images of any size")
+      .with([](OptionField& f) { f.flag = "--data"; })
+      .number("image_size", &DataOptions::image_size, "Resize images to this side (0 = native)")
+      .number("channels", &DataOptions::channels, "1 gray or 3 RGB (0 = as the data is)", 0, 3)
+      .number("train_limit", &DataOptions::train_limit, "Use only the first N training images (0 = all)")
+      .number("test_limit", &DataOptions::test_limit, "Use only the first N test images (0 = all)")
+      .text("text", &DataOptions::text, "Text models: the text to read (default: Debian's fortunes)");
+  return schema;
 }
-void from_json(const nlohmann::json& j, DataOptions& o) {
-  o.dir = j.at("dir").get<std::string>();
-  o.image_size = j.at("image_size").get<int64_t>();
-  o.channels = j.at("channels").get<int64_t>();
-  o.train_limit = j.at("train_limit").get<int64_t>();
-  o.test_limit = j.at("test_limit").get<int64_t>();
-  o.text = j.value("text", std::string());
-}
+void to_json(nlohmann::json& j, const DataOptions& o) { j = data_options().to_json(o); }
+void from_json(const nlohmann::json& j, DataOptions& o) { data_options().from_json(j, o, "data options"); }
 
 torch::Tensor normalize_pixels(const torch::Tensor& pixels, PixelRange range) {
   auto unit = pixels.to(torch::kFloat).div_(255.0);

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "deepgen/core/options.h"
+
 namespace deepgen {
 
 enum class PixelRange { kUnit, kSymmetric };  // [0, 1] (BCE decoders) or [-1, 1] (tanh generators)
@@ -24,6 +26,8 @@ struct DataOptions {
 };
 void to_json(nlohmann::json& j, const DataOptions& o);
 void from_json(const nlohmann::json& j, DataOptions& o);
+// The declarations of DataOptions (--data, --image-size, ...; --text is added by the text models).
+const OptionSchema<DataOptions>& data_options();
 
 struct Dataset {
   torch::Tensor images;  // (N, C, H, W) float, normalized

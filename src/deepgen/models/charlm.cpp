@@ -171,18 +171,6 @@ void CharLmFamily::load(torch::serialize::InputArchive& archive) {
 }
 
 namespace {
-// The vocabulary recorded in `options`, or (a new run) the characters of the whole corpus.
-Vocabulary vocabulary_of(const TextCorpus& corpus, nlohmann::json& options) {
-  auto symbols = options.value("symbols", std::vector<std::string>());
-  if (symbols.empty()) {
-    auto all = corpus.train;
-    all.insert(all.end(), corpus.valid.begin(), corpus.valid.end());
-    symbols = Vocabulary::of(all).symbols();
-  }
-  options["symbols"] = symbols;
-  return Vocabulary(symbols);
-}
-
 [[maybe_unused]] const bool registered_charlm = [] {
   ModelSpec spec;
   spec.name = "charlm";
@@ -194,7 +182,7 @@ Vocabulary vocabulary_of(const TextCorpus& corpus, nlohmann::json& options) {
   spec.text_help = "UTF-8 text file: first 90% of the lines train, the rest validate (default: Debian's fortunes, every 10th fortune validates)";
   spec.load_data = [](const DataRequest& request, nlohmann::json& options) {
     const TextCorpus corpus = load_corpus(request.data.text);
-    const Vocabulary vocabulary = vocabulary_of(corpus, options);
+    const Vocabulary vocabulary = recorded_or_new_vocabulary(corpus, options);
     const int64_t seq_len = options.at("seq_len").get<int64_t>();
     DataSplits splits = text_splits(corpus, vocabulary, request.batch_size, seq_len, request.device);
     splits.summary = corpus.source + " (" + std::to_string(corpus.train.size()) + " train / " +

@@ -82,6 +82,17 @@ DataSplits load_image_data(const DataRequest& request, PixelRange range, nlohman
   return splits;
 }
 
+Vocabulary recorded_or_new_vocabulary(const TextCorpus& corpus, nlohmann::json& options) {
+  auto symbols = options.value("symbols", std::vector<std::string>());
+  if (symbols.empty()) {
+    auto all = corpus.train;
+    all.insert(all.end(), corpus.valid.begin(), corpus.valid.end());
+    symbols = Vocabulary::of(all).symbols();
+  }
+  options["symbols"] = symbols;
+  return Vocabulary(symbols);
+}
+
 DataSplits load_patch_data(const DataRequest& request, int64_t default_patch_size, nlohmann::json& options) {
   PatchOptions patches = request.patches;
   if (patches.patch_size == 0) patches.patch_size = default_patch_size;

@@ -17,6 +17,7 @@
 #include "deepgen/core/options.h"
 #include "deepgen/data/dataset.h"
 #include "deepgen/data/natural_images.h"
+#include "deepgen/data/text.h"
 #include "deepgen/models/family.h"
 
 namespace deepgen {
@@ -126,6 +127,9 @@ void bind_options(ModelSpec& spec, const OptionSchema<Options>& schema) {
 // The shared data readers: images (IDX or image folders), and natural-image patches.
 DataSplits load_image_data(const DataRequest& request, PixelRange range, nlohmann::json& options, bool with_classes);
 DataSplits load_patch_data(const DataRequest& request, int64_t default_patch_size, nlohmann::json& options);
+// For the text models: the vocabulary recorded in options["symbols"] (a resumed or evaluated run), or for
+// a new run the characters of the whole corpus, written there.
+Vocabulary recorded_or_new_vocabulary(const TextCorpus& corpus, nlohmann::json& options);
 
 // A model that trains on whole images (Fashion-MNIST by default). `with_classes`: its options hold the
 // number of classes of the data ("classes").

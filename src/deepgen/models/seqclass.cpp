@@ -144,14 +144,7 @@ namespace {
   spec.text_help = "Folder of fortune-style files: texts separated by '%' lines, one class per file (default: Debian's fortunes; every 10th text validates)";
   spec.load_data = [](const DataRequest& request, nlohmann::json& options) {
     const TextCorpus corpus = load_fortunes(request.data.text);
-    auto symbols = options.value("symbols", std::vector<std::string>());
-    if (symbols.empty()) {
-      auto all = corpus.train;
-      all.insert(all.end(), corpus.valid.begin(), corpus.valid.end());
-      symbols = Vocabulary::of(all).symbols();
-    }
-    options["symbols"] = symbols;
-    const Vocabulary vocabulary(symbols);
+    const Vocabulary vocabulary = recorded_or_new_vocabulary(corpus, options);
     DataSplits splits = document_splits(corpus, vocabulary, options.at("max_len").get<int64_t>(), request.device);
     options["classes"] = int64_t(splits.class_names.size());
     splits.summary = corpus.source + " (" + std::to_string(splits.train.size()) + " train / " +

@@ -17,10 +17,27 @@
 namespace deepgen {
 namespace fs = std::filesystem;
 
-void to_json(nlohmann::json& j, const TrainerOptions& o) {
-  j = {{"epochs", o.epochs}, {"batch_size", o.batch_size}, {"seed", o.seed}, {"out_dir", o.out_dir},
-       {"schedule", o.schedule}, {"augment", o.augment}};
+const OptionSchema<TrainerOptions>& trainer_options() {
+  auto not_recorded = [](OptionField& f) { f.recorded = false; };
+  static const auto schema = OptionSchema<TrainerOptions>()
+      .positive("epochs", &TrainerOptions::epochs, "Total epochs")
+      .positive("batch_size", &TrainerOptions::batch_size, "Images per step (charlm: parallel text streams)")
+      .number("seed", &TrainerOptions::seed, "Seed for initialization, shuffling and noise")
+      .text("out_dir", &TrainerOptions::out_dir, "Run directory (default runs/<model>-<timestamp>)")
+      .with([](OptionField& f) { f.flag = "--out"; })
+      .choice("progress", &TrainerOptions::progress, {"auto", "bar", "lines", "none"}, "auto, bar, lines or none")
+      .with(not_recorded)
+      .positive("log_every", &TrainerOptions::log_every,
+                "Steps between reads of the metrics from the device (progress line, divergence check)")
+      .with(not_recorded)
+      .flag("pictures", &TrainerOptions::pictures, "Do not write image grids after each epoch")
+      .with([&](OptionField& f) { f.flag = "--no-pictures", f.negated = true, not_recorded(f); })
+      .choice("augment", &TrainerOptions::augment, {"none", "flip"}, "Training augmentation: none or flip (random left-right mirror)")
+      .nested("schedule", &TrainerOptions::schedule);
+  return schema;
 }
+void to_json(nlohmann::json& j, const TrainerOptions& o) { j = trainer_options().to_json(o); }
+void from_json(const nlohmann::json& j, TrainerOptions& o) { trainer_options().from_json(j, o, "trainer options"); }
 
 namespace {
 

@@ -28,6 +28,10 @@ struct TrainerOptions {
   std::string item_name = "img";  // and what to call them ("img/s", "char/s")
 };
 void to_json(nlohmann::json& j, const TrainerOptions& o);
+void from_json(const nlohmann::json& j, TrainerOptions& o);
+// The declarations of TrainerOptions (flags of `deepgen train`); progress, log_every and pictures are
+// settings of one invocation and are not recorded in config.json.
+const OptionSchema<TrainerOptions>& trainer_options();
 
 struct TrainResult {
   int64_t epochs = 0;  // completed epochs
