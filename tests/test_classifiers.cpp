@@ -8,6 +8,7 @@
 
 #include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
+#include "deepgen/evaluation/robustness.h"
 #include "deepgen/data/dataset.h"
 #include "deepgen/evaluation/layers.h"
 #include "deepgen/models/classifier.h"
@@ -242,13 +243,26 @@ TEST(Fgsm, PerturbationIsBoundedAndRaisesTheLoss) {
     const double attacked_loss = torch::nn::functional::cross_entropy(net->forward(attacked), labels).item<double>();
     EXPECT_GT(attacked_loss, clean) << eps;
   }
-  // Adversarial training mixes in the attacked loss.
+  // The accuracy under attack (evaluation/robustness.h): eps 0 is the clean accuracy, eps 0.2 lowers it.
+  const AttackAccuracy accuracy = fgsm_accuracy(family, data.test, {0.0, 0.2}, 100);
+  ASSERT_EQ(accuracy.attacked.size(), 2u);
+  EXPECT_DOUBLE_EQ(accuracy.attacked[0], accuracy.clean);
+  EXPECT_GT(accuracy.clean, 0.5);
+  EXPECT_LT(accuracy.attacked[1], accuracy.clean - 0.1);
+  // Adversarial training mixes in the attacked loss: alpha * C(x) + (1 - alpha) * C(x~), with C(x~) > C(x).
   ClassifierOptions adversarial = arch("mlp");
   adversarial.adversarial_alpha = 0.5;
   ClassifierFamily robust(adversarial, torch::kCPU);
-  const Metrics metrics = MetricSums::of(robust.train_step(images.narrow(0, 0, 32), labels.narrow(0, 0, 32)));
+  auto batch = images.narrow(0, 0, 32), batch_labels = labels.narrow(0, 0, 32);
+  double clean_loss = 0;
+  {
+    torch::NoGradGuard no_grad;
+    clean_loss = torch::nn::functional::cross_entropy(robust.net()->forward(batch), batch_labels).item<double>();
+  }
+  const Metrics metrics = MetricSums::of(robust.train_step(batch, batch_labels));
   ASSERT_TRUE(metrics.count("adversarial_loss"));
-  EXPECT_GT(metrics.at("adversarial_loss"), 0.0);
+  EXPECT_GT(metrics.at("adversarial_loss"), clean_loss);
+  EXPECT_NEAR(metrics.at("loss"), 0.5 * clean_loss + 0.5 * metrics.at("adversarial_loss"), 1e-5);
 }
 
 TEST(Ensemble, OfIdenticalModelsEqualsTheModel) {

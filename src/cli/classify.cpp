@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common.h"
+#include "deepgen/evaluation/robustness.h"
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
 #include "deepgen/core/runtime.h"
@@ -46,21 +47,8 @@ void attack(const Shared& s, const GlobalOptions& global, const std::string& eps
   const DataSplits data = load_run_data(run, s.data_dir);
   Dataset test = data.test;
   if (limit > 0 && limit < test.size()) test = {test.images.narrow(0, 0, limit), test.labels.narrow(0, 0, limit)};
-  check(test.size() > 0, "attack: the test split is empty");
+  const AttackAccuracy accuracy = fgsm_accuracy(classifier, test, epsilons);
   auto& net = classifier.net();
-  net->eval();
-  // Accuracy on clean images, then on FGSM images for each eps.
-  std::vector<double> correct(epsilons.size() + 1, 0.0);
-  for (int64_t start = 0; start < test.size(); start += 500) {
-    const int64_t count = std::min<int64_t>(500, test.size() - start);
-    auto images = test.images.narrow(0, start, count), labels = test.labels.narrow(0, start, count);
-    correct[0] += (classifier.probabilities(images).argmax(1) == labels).sum().item<double>();
-    for (size_t e = 0; e < epsilons.size(); ++e) {
-      auto attacked = fgsm(net, images, labels, epsilons[e]);
-      correct[e + 1] += (classifier.probabilities(attacked).argmax(1) == labels).sum().item<double>();
-    }
-  }
-  const double n = double(test.size());
   // The picture, at the middle eps: image, perturbation (sign map), attacked image, with predictions.
   const double shown_eps = epsilons[epsilons.size() / 2];
   const int64_t shown = std::min<int64_t>(8, test.size());
@@ -85,8 +73,8 @@ void attack(const Shared& s, const GlobalOptions& global, const std::string& eps
   title << "FGSM, x~ = x + eps * sign(grad_x C(x)), eps = " << shown_eps;
   write_labelled_grid(out, title.str(), to_pixels(torch::stack(cells), PixelRange::kUnit), captions, 3,
                       {"image (prediction)", "sign of the perturbation", "attacked (prediction)"});
-  nlohmann::json report = {{"run", s.run}, {"images", test.size()}, {"clean_accuracy", correct[0] / n}, {"picture", out}};
-  for (size_t e = 0; e < epsilons.size(); ++e) report["attacked_accuracy"][std::to_string(epsilons[e])] = correct[e + 1] / n;
+  nlohmann::json report = {{"run", s.run}, {"images", test.size()}, {"clean_accuracy", accuracy.clean}, {"picture", out}};
+  for (size_t e = 0; e < epsilons.size(); ++e) report["attacked_accuracy"][std::to_string(epsilons[e])] = accuracy.attacked[e];
   write_text_atomically(default_output(s.run, "attack.json"), report.dump(2) + "\n");
   if (as_json) {
     std::cout << report.dump(2) << std::endl;
@@ -94,8 +82,8 @@ void attack(const Shared& s, const GlobalOptions& global, const std::string& eps
   }
   std::cout << "FGSM on " << test.size() << " test images of " << s.run << "\n"
             << std::left << std::setw(10) << "eps" << "accuracy\n"
-            << std::setw(10) << "0 (clean)" << percent(correct[0] / n) << "\n";
-  for (size_t e = 0; e < epsilons.size(); ++e) std::cout << std::setw(10) << epsilons[e] << percent(correct[e + 1] / n) << "\n";
+            << std::setw(10) << "0 (clean)" << percent(accuracy.clean) << "\n";
+  for (size_t e = 0; e < epsilons.size(); ++e) std::cout << std::setw(10) << epsilons[e] << percent(accuracy.attacked[e]) << "\n";
   std::cout << "picture: " << out << std::endl;
 }
 

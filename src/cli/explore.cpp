@@ -14,6 +14,7 @@
 #include "deepgen/core/files.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/evaluation/latent.h"
+#include "deepgen/evaluation/robustness.h"
 #include "deepgen/models/autoencoder.h"
 #include "deepgen/data/image_grid.h"
 #include "deepgen/report/svg.h"
@@ -164,19 +165,12 @@ void traverse(const Shared& s, const GlobalOptions& global, int64_t dims, int64_
 
 void denoise(const Shared& s, const GlobalOptions& global, const std::string& noise, double level, bool as_json) {
   const LoadedRun run = open_run(s.run, global);
-  check(run.family->can_reconstruct(), "denoise-ae: a '", run.state.kind, "' model cannot reconstruct; use an ae, vae or pca run");
+  check(run.family->can_reconstruct(), "denoise-ae: a '", run.state.kind, "' model cannot reconstruct; use an ",
+        "autoencoder run (one with an encoder and a decoder)");
   const Dataset test = load_run_data(run, s.data_dir).test;
-  check(test.size() > 0, "denoise-ae: the test split is empty");
   seed_everything(s.seed);
-  double noisy = 0, denoised = 0, clean = 0;
-  for (int64_t start = 0; start < test.size(); start += 500) {
-    auto images = test.images.narrow(0, start, std::min<int64_t>(500, test.size() - start));
-    auto corrupted = corrupt(images, noise, level);
-    noisy += psnr(corrupted, images).sum().item<double>();
-    denoised += psnr(run.family->reconstruct(corrupted), images).sum().item<double>();
-    clean += psnr(run.family->reconstruct(images), images).sum().item<double>();
-  }
-  const double n = double(test.size());
+  const DenoisingPsnr result = denoising_psnr(*run.family, test, noise, level);
+  const double noisy = result.noisy, denoised = result.denoised, clean = result.clean;
   const int64_t shown = std::min<int64_t>(8, test.size());
   auto originals = test.images.narrow(0, 0, shown);
   auto corrupted = corrupt(originals, noise, level);
@@ -184,14 +178,14 @@ void denoise(const Shared& s, const GlobalOptions& global, const std::string& no
   write_grid(out, to_pixels(torch::cat({corrupted, run.family->reconstruct(corrupted), originals}), run.family->pixel_range()), shown);
   if (as_json) {
     std::cout << nlohmann::json({{"run", s.run}, {"noise", noise}, {"noise_level", level}, {"images", test.size()},
-                                 {"psnr_noisy", noisy / n}, {"psnr_denoised", denoised / n},
-                                 {"psnr_clean_reconstruction", clean / n}, {"picture", out}}).dump(2) << std::endl;
+                                 {"psnr_noisy", noisy}, {"psnr_denoised", denoised},
+                                 {"psnr_clean_reconstruction", clean}, {"picture", out}}).dump(2) << std::endl;
   } else {
     std::cout << std::fixed << std::setprecision(2) << run.state.kind << " run " << s.run << ", " << noise << " noise "
               << level << ", " << test.size() << " test images (PSNR in dB, pixels in [0,1])\n"
-              << "noisy input              " << noisy / n << "\n"
-              << "reconstruction of noisy  " << denoised / n << "\n"
-              << "reconstruction of clean  " << clean / n << "\n"
+              << "noisy input              " << noisy << "\n"
+              << "reconstruction of noisy  " << denoised << "\n"
+              << "reconstruction of clean  " << clean << "\n"
               << "picture (noisy / reconstruction / clean rows): " << out << std::endl;
   }
 }
