@@ -1,14 +1,17 @@
 # deepgen's two commands on a fresh Debian 12 machine (as root, or with sudo):
-#   make demo   install what is missing, build, train the default VAE on Fashion-MNIST, write its
-#               pictures and metrics to runs/demo
-#   make test   install what is missing, build, run the test suite with ctest
-# Other targets: make build (build/deepgen), make images (natural images for the restoration models;
-# make images-plus, a larger training set),
+# (a bare Debian 12 lacks make itself: apt-get update && apt-get install -y make)
+#   make demo   install what is missing, build the CLI (only), train the default VAE on Fashion-MNIST,
+#               write its pictures and metrics to runs/demo
+#   make test   install what is missing, build everything, run the test suite with ctest
+# Other targets: make build (everything: build/deepgen and the tests), make cli (build/deepgen only),
+# make install (the CLI, libdeepgen, its headers and CMake package into PREFIX, default /usr/local),
+# make images (natural images for the restoration models; make images-plus, a larger training set),
 # make bench (deepgen vs PyTorch, CPU), make clean.
 
 BUILD ?= build
 DEMO_OUT ?= runs/demo
 JOBS ?= $(shell nproc)
+PREFIX ?= /usr/local
 # Debian packages the build, the tests and the demo need. python3-torch and python3-pil are only for `make bench`.
 PACKAGES := cmake g++ make libtorch-dev libopenblas0-pthread dataset-fashion-mnist libcli11-dev \
             nlohmann-json3-dev libstb-dev zlib1g-dev libgtest-dev ccache bc fortunes
@@ -39,7 +42,7 @@ OPENCV_PHOTOS := $(addprefix data/,aero1.jpg aero3.jpg aloeL.jpg apple.jpg baboo
 deb_extract = cd $(1) && (apt-get download $(2) || ($(SUDO) apt-get update -qq && apt-get download $(2))) && \
   dpkg-deb --fsys-tarfile $(2)_*.deb | tar -x $(3)
 
-.PHONY: deps build demo test bench clean images images-plus
+.PHONY: deps configure build cli demo test install bench clean images images-plus
 
 deps:
 	@missing=$$(for p in $(PACKAGES) $(EXTRA_PACKAGES); do \
@@ -50,11 +53,16 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-build: deps
+configure: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
-demo: build
+cli: configure
+	cmake --build $(BUILD) -j$(JOBS) --target deepgen_cli
+
+demo: cli
 	rm -rf $(DEMO_OUT)
 	$(BUILD)/deepgen train vae --out $(DEMO_OUT)
 	$(BUILD)/deepgen sample $(DEMO_OUT)
@@ -64,6 +72,9 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+install: cli
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: EXTRA_PACKAGES := python3-torch python3-pil
 bench: build images

@@ -294,7 +294,7 @@ namespace {
       "ae", "Autoencoders: plain (under/over-complete, tied), sparse, contractive, denoising", autoencoder_options());
   spec.hint = "it has no prior over its codes to sample from; use a vae, or explore an ae with `deepgen interpolate` "
               "and `deepgen traverse`";
-  return register_model(std::move(spec));
+  return register_model(std::move(spec), /*order=*/20);
 }();
 }  // namespace
 

@@ -196,7 +196,7 @@ namespace {
     return Batching{1, batch_size * options.at("seq_len").get<int64_t>()};
   };
   bind_options<CharLmOptions, CharLmFamily>(spec, charlm_options());
-  return register_model(std::move(spec));
+  return register_model(std::move(spec), /*order=*/60);
 }();
 }  // namespace
 

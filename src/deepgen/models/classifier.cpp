@@ -370,7 +370,7 @@ namespace {
       "classifier", "Image classifiers: mlp, lenet5, vgg, vgg16, inception, resnet", classifier_options(),
       PixelRange::kUnit, /*with_classes=*/true);
   spec.hint = "it is not generative; use `deepgen eval` or `deepgen attack` on it";
-  return register_model(std::move(spec));
+  return register_model(std::move(spec), /*order=*/50);
 }();
 }  // namespace
 

@@ -201,7 +201,7 @@ namespace {
     check(!c.given.contains("sigma_sampling") || c.given.contains("sigma_range"),
           "--sigma-sampling is for a blind model: give --sigma-range MIN MAX with it");
   };
-  return register_model(std::move(spec));
+  return register_model(std::move(spec), /*order=*/80);
 }();
 }  // namespace
 

@@ -336,7 +336,7 @@ void GanFamily::load(torch::serialize::InputArchive& archive) {
 namespace {
 [[maybe_unused]] const bool registered_gan = register_model(image_model<GanOptions, GanFamily>(
     "gan", "GANs: dense (mlp) or DCGAN networks; minimax, non-saturating or least-squares game", gan_options(),
-    PixelRange::kSymmetric, /*with_classes=*/true));
+    PixelRange::kSymmetric, /*with_classes=*/true), /*order=*/40);
 }  // namespace
 
 }  // namespace deepgen

@@ -164,7 +164,7 @@ namespace {
   ModelSpec spec = patch_model<InpaintAeOptions, InpaintAeFamily>(
       "inpaint-ae", "Context-encoder-style inpainting autoencoder (L2 loss on the hole)", inpaint_ae_options(), 64);
   spec.hint = "it fills holes in images; use `deepgen inpaint-ae RUN --image IN.png`";
-  return register_model(std::move(spec));
+  return register_model(std::move(spec), /*order=*/100);
 }();
 }  // namespace
 

@@ -136,7 +136,7 @@ namespace {
   ModelSpec spec = image_model<PcaOptions, PcaFamily>(
       "pca", "PCA, the linear baseline (closed form; one epoch suffices)", pca_options());
   spec.has_optimizer = false;
-  return register_model(std::move(spec));
+  return register_model(std::move(spec), /*order=*/30);
 }();
 }  // namespace
 

@@ -13,11 +13,16 @@ std::vector<ModelSpec>& registry() {
 }
 }  // namespace
 
-bool register_model(ModelSpec spec) {
+bool register_model(ModelSpec spec, int order) {
   check(find_model_spec(spec.name) == nullptr, "model '", spec.name, "' is registered twice");
   check(spec.build && spec.complete && spec.load_data && spec.options != nullptr, "model '", spec.name,
         "' is registered without options, a data reader or a builder");
-  registry().push_back(std::move(spec));
+  spec.order = order;
+  auto& specs = registry();
+  const auto place = std::find_if(specs.begin(), specs.end(), [&](const ModelSpec& other) {
+    return other.order > order || (other.order == order && other.name > spec.name);
+  });
+  specs.insert(place, std::move(spec));
   return true;
 }
 

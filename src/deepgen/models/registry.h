@@ -60,6 +60,7 @@ struct ModelSpec {
   bool has_optimizer = true;                   // false: fitted in closed form (the optimizer flags are errors)
   std::string hint;                            // what to do with it, for a command that does not apply to it
   std::vector<std::type_index> capabilities;   // its family's class and the capabilities it implements
+  int order = 0;                               // its place in listings (register_model)
   const OptionSchemaBase* options = nullptr;   // the model's option declarations
 
   // The full options (defaults, then `given` over them): unknown keys and bad values are errors.
@@ -78,14 +79,17 @@ struct ModelSpec {
   std::function<std::unique_ptr<Family>(const nlohmann::json& options, torch::Device device)> build;
 };
 
-// Adds a model kind; called once per model file at static initialization. Returns true (for the
+// Adds a model kind; called once per model file at static initialization. `order` is its place in
+// listings (help, "valid models"), the lectures' order: 10 vae, 20 ae, 30 pca, 40 gan, 50 classifier,
+// 60 charlm, 70 seqclass, 80 dncnn, 90 sr, 100 inpaint-ae (static initialization itself has no order
+// across files). Returns true (for the
 // `[[maybe_unused]] const bool registered_<model> = register_model(...)` idiom; the name is unique so that unity builds can merge the files).
-bool register_model(ModelSpec spec);
+bool register_model(ModelSpec spec, int order);
 
 // The model of that name; an unknown name fails listing the valid ones (and the closest, if any).
 const ModelSpec& model_spec(const std::string& name);
 const ModelSpec* find_model_spec(const std::string& name);
-// Every registered model, in registration order of the library's files.
+// Every registered model, in their order.
 std::vector<const ModelSpec*> model_specs();
 // "vae, ae, pca, gan, ..." as deepgen prints them.
 std::string model_names();

@@ -154,7 +154,7 @@ namespace {
     return splits;
   };
   bind_options<SeqClassOptions, SeqClassFamily>(spec, seqclass_options());
-  return register_model(std::move(spec));
+  return register_model(std::move(spec), /*order=*/70);
 }();
 }  // namespace
 

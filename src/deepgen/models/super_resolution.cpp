@@ -115,7 +115,7 @@ namespace {
     check(data.image_size % scale == 0, "--patch-size: super-resolution patches must be a multiple of the scale ",
           scale, ", found ", data.image_size, "; use e.g. --patch-size 48");
   };
-  return register_model(std::move(spec));
+  return register_model(std::move(spec), /*order=*/90);
 }();
 }  // namespace
 

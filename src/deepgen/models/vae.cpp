@@ -150,7 +150,7 @@ void VaeFamily::load(torch::serialize::InputArchive& archive) {
 
 namespace {
 [[maybe_unused]] const bool registered_vae = register_model(image_model<VaeOptions, VaeFamily>(
-    "vae", "Variational autoencoder (dense 784-400-20 or conv), Bernoulli decoder", vae_options()));
+    "vae", "Variational autoencoder (dense 784-400-20 or conv), Bernoulli decoder", vae_options()), /*order=*/10);
 }  // namespace
 
 }  // namespace deepgen
