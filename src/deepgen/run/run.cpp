@@ -64,11 +64,8 @@ nlohmann::json resolved_model_options(const RunConfig& config) {
   const ModelSpec& spec = model_spec(config.model);
   check(config.model_options.is_object(), "model options of '", config.model, "': expected a JSON object, found ",
         config.model_options.dump());
-  if (spec.check_given) {
-    const nlohmann::json full = spec.complete(config.model_options);
-    spec.check_given({full, config.model_options});
-  }
   nlohmann::json options = spec.complete(config.model_options);
+  if (spec.check_given) spec.check_given({options, config.model_options});
   check(config.optimizer.is_object(), "optimizer options: expected a JSON object, found ", config.optimizer.dump());
   for (const auto& [key, value] : config.optimizer.items()) {
     check(spec.has_optimizer && options.contains("optimizer"), optimizer_flag(key), ": model '", config.model,

@@ -101,6 +101,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
     // line and the divergence check) and at the epoch's end. `window` holds the steps since the last
     // read, to name the first bad batch when a read finds a non-finite sum.
     MetricSums sums;
+    Metrics train;  // the epoch's means, from the read after its last step
     std::vector<StepMetrics> window;
     int64_t window_start = 0;
     auto read_back = [&](int64_t done) {
@@ -139,11 +140,10 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       sums.add(step, double(size));
       window.push_back(std::move(step));
       if ((batch + 1) % options.log_every == 0 || batch + 1 == batches) {
-        const Metrics so_far = read_back(batch + 1);
-        progress.update(batch + 1, (begin + size) * options.items_per_example, so_far.at("loss"));
+        train = read_back(batch + 1);
+        progress.update(batch + 1, (begin + size) * options.items_per_example, train.at("loss"));
       }
     }
-    Metrics train = sums.mean();
     if (!family.optimizers().empty()) train["lr"] = family.optimizers().front()->lr();
     const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // The evaluation draws its noise from seed 0, as `deepgen eval` does by default, so the two report the
