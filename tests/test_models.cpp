@@ -245,6 +245,42 @@ TEST(Registry, CapabilitiesAreFoundAndListed) {
   EXPECT_EQ(capability<ImageSampler>(*dncnn), nullptr);
 }
 
+// The latent space is capabilities too: which models encode, decode, have a N(0, I) prior, take a class.
+TEST(Registry, LatentCapabilitiesAreDeclaredByTheModelsThatHaveThem) {
+  EXPECT_EQ(models_with<Encoder>(), "vae, ae or pca");
+  EXPECT_EQ(models_with<Decoder>(), "vae, ae, pca or gan");
+  EXPECT_EQ(models_with<PriorDecoder>(), "vae or gan");
+  EXPECT_EQ(models_with<ClassConditional>(), "gan");
+  auto gan = make_family("gan", {{"hidden", 8}, {"latent_dim", 3}}, torch::kCPU);
+  EXPECT_EQ(capability<Encoder>(*gan), nullptr);
+  EXPECT_FALSE(can_reconstruct(*gan));
+  EXPECT_THROW(reconstruct(*gan, torch::zeros({1, 1, 28, 28})), Error);
+  ASSERT_NE(capability<Decoder>(*gan), nullptr);
+  EXPECT_EQ(capability<Decoder>(*gan)->latent_dim(), 3);
+  EXPECT_EQ(capability<ClassConditional>(*gan)->condition_classes(), 0);  // trained without --conditional
+  auto ae = make_family("ae", {{"code_size", 4}, {"hidden", 8}}, torch::kCPU);
+  EXPECT_TRUE(can_reconstruct(*ae));
+  EXPECT_EQ(capability<PriorDecoder>(*ae), nullptr);
+  EXPECT_EQ(capability<Encoder>(*ae)->latent_dim(), 4);
+  EXPECT_EQ(capability<Encoder>(*ae)->encode(torch::rand({2, 1, 28, 28})).sizes(), (std::vector<int64_t>{2, 4}));
+  auto classifier = make_family("classifier", {}, torch::kCPU);
+  EXPECT_EQ(capability<Decoder>(*classifier), nullptr);
+  EXPECT_EQ(capability<ClassConditional>(*classifier), nullptr);
+}
+
+// A PriorDecoder's samples are the decoded prior codes of the same seed (what `arithmetic` relies on).
+TEST(Registry, APriorDecoderSamplesItsPriorCodes) {
+  for (const char* kind : {"vae", "gan"}) {
+    torch::manual_seed(0);
+    auto family = make_family(kind, {{"hidden", 8}, {"latent_dim", 3}}, torch::kCPU);
+    auto* decoder = capability<PriorDecoder>(*family);
+    ASSERT_NE(decoder, nullptr) << kind;
+    const auto sampled = capability<ImageSampler>(*family)->sample(5, 7);
+    EXPECT_TRUE(torch::equal(sampled, decoder->decode(prior_codes(5, 3, 7)))) << kind;
+    EXPECT_FALSE(torch::equal(sampled, decoder->decode(prior_codes(5, 3, 8)))) << kind;
+  }
+}
+
 TEST(Registry, UnknownModelListsTheValidOnes) {
   try {
     make_family("transformer", {}, torch::kCPU);

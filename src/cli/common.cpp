@@ -122,7 +122,11 @@ void add_class_option(CLI::App* command, Shared& shared) {
 }
 
 void apply_class(const LoadedRun& run, const Shared& shared) {
-  if (shared.label >= 0) run.family->set_condition(shared.label);
+  if (shared.label < 0) return;
+  auto* conditional = capability<ClassConditional>(*run.family);
+  check(conditional != nullptr, "--class: ", checkpoint_path(run.path), " holds a '", run.state.kind,
+        "' model, which is not class-conditional (class-conditional models: ", models_with<ClassConditional>(), ")");
+  conditional->set_condition(shared.label);
 }
 
 }  // namespace deepgen::cli

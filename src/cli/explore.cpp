@@ -15,6 +15,7 @@
 #include "deepgen/core/runtime.h"
 #include "deepgen/evaluation/latent.h"
 #include "deepgen/evaluation/robustness.h"
+#include "deepgen/models/registry.h"
 #include "deepgen/models/autoencoder.h"
 #include "deepgen/data/image_grid.h"
 #include "deepgen/report/svg.h"
@@ -30,7 +31,7 @@ torch::Tensor normal_quantiles(const torch::Tensor& p) { return std::sqrt(2.0) *
 
 // Values for one latent axis: the prior's 5%..95% quantiles, or the 5%..95% range of the test codes.
 torch::Tensor axis_values(const LoadedRun& run, const torch::Tensor& test_codes, int64_t dim, int64_t steps, double range) {
-  if (run.family->has_prior()) {
+  if (capability<PriorDecoder>(*run.family) != nullptr) {
     if (range > 0) return torch::linspace(-range, range, steps);
     return normal_quantiles(torch::linspace(0.05, 0.95, steps));
   }
@@ -45,11 +46,20 @@ void write_and_say(const std::string& path, const torch::Tensor& images, int64_t
   std::cout << path << std::endl;
 }
 
+// The decoder of a run, or an error naming the command and the models that have one.
+Decoder& decoder_of(const LoadedRun& run, const std::string& command) {
+  auto* decoder = capability<Decoder>(*run.family);
+  check(decoder != nullptr, command, ": ", checkpoint_path(run.path), " holds a '", run.state.kind,
+        "' model, which has no decoder or generator; ", command, " needs a ", models_with<Decoder>(), " run");
+  return *decoder;
+}
+
 void latent(const Shared& s, const GlobalOptions& global, int64_t clusters, int64_t limit) {
   const LoadedRun run = open_run(s.run, global);
-  check(run.family->can_encode(), "latent: ", checkpoint_path(s.run), " holds a '", run.state.kind,
-        "' model without an encoder; latent needs a vae, ae or pca run");
-  check(run.family->latent_dim() >= 2, "latent: the codes have ", run.family->latent_dim(),
+  auto* encoder = capability<Encoder>(*run.family);
+  check(encoder != nullptr, "latent: ", checkpoint_path(s.run), " holds a '", run.state.kind,
+        "' model without an encoder; latent needs a ", models_with<Encoder>(), " run");
+  check(encoder->latent_dim() >= 2, "latent: the codes have ", encoder->latent_dim(),
         " dimension; a 2-D picture needs at least 2");
   DataSplits data = load_run_data(run, s.data_dir);
   Dataset test = data.test;
@@ -78,31 +88,32 @@ void latent(const Shared& s, const GlobalOptions& global, int64_t clusters, int6
 
 void manifold(const Shared& s, const GlobalOptions& global, int64_t side) {
   const LoadedRun run = open_run(s.run, global);
-  check(run.family->can_decode(), "manifold: a '", run.state.kind, "' model has no decoder");
-  check(run.family->latent_dim() == 2, "manifold: needs a 2-D latent space, found ", run.family->latent_dim(),
-        " dimensions; train with --latent-dim 2 (vae) or --code-size 2 (ae, pca)");
+  Decoder& decoder = decoder_of(run, "manifold");
+  check(decoder.latent_dim() == 2, "manifold: needs a 2-D latent space, found ", decoder.latent_dim(),
+        " dimensions; train with a code size of 2 (--latent-dim or --code-size)");
   torch::Tensor codes;
-  if (!run.family->has_prior()) codes = encode_all(*run.family, load_run_data(run, s.data_dir).test);
+  if (capability<PriorDecoder>(*run.family) == nullptr) codes = encode_all(*run.family, load_run_data(run, s.data_dir).test);
   auto xs = axis_values(run, codes, 0, side, 0), ys = axis_values(run, codes, 1, side, 0).flip({0});
   // Row r, column c decodes (xs[c], ys[r]): y grows upwards as on a plot. (side*side, 2)
   auto grid = torch::stack({xs.repeat({side}), ys.repeat_interleave(side)}, 1);
-  write_and_say(s.out.empty() ? default_output(s.run, "manifold.png") : s.out, run.family->decode(grid), side,
+  write_and_say(s.out.empty() ? default_output(s.run, "manifold.png") : s.out, decoder.decode(grid), side,
                 run.family->pixel_range());
 }
 
 void interpolate(const Shared& s, const GlobalOptions& global, int64_t pairs, int64_t steps, int64_t from, int64_t to) {
   const LoadedRun run = open_run(s.run, global);
-  check(run.family->can_decode(), "interpolate: a '", run.state.kind, "' model has no decoder or generator");
+  Decoder& decoder = decoder_of(run, "interpolate");
+  auto* encoder = capability<Encoder>(*run.family);
   apply_class(run, s);
   check(steps >= 2 && pairs >= 1, "interpolate: expected --steps >= 2 and --pairs >= 1");
   check((from >= 0) == (to >= 0), "interpolate: give --from and --to together (the test images at the two ends)");
-  check(from < 0 || run.family->can_encode(), "interpolate --from/--to: a '", run.state.kind,
+  check(from < 0 || encoder != nullptr, "interpolate --from/--to: a '", run.state.kind,
         "' model has no encoder, so it interpolates between random codes (--pairs rows, drawn from --seed); ",
         "drop --from and --to");
   auto t = torch::linspace(0, 1, steps).unsqueeze(1);  // (steps, 1)
   std::vector<torch::Tensor> rows;
   int64_t columns = steps;
-  if (run.family->can_encode()) {
+  if (encoder != nullptr) {
     // Between the codes of two test images, shown left and right of the decoded path.
     const Dataset test = load_run_data(run, s.data_dir).test;
     std::vector<std::pair<int64_t, int64_t>> chosen;
@@ -115,17 +126,17 @@ void interpolate(const Shared& s, const GlobalOptions& global, int64_t pairs, in
       check(a < test.size() && b < test.size(), "interpolate: test image index out of range (the split has ",
             test.size(), " images)");
       auto ends = torch::stack({test.images[a], test.images[b]});  // (2, C, H, W)
-      auto codes = run.family->encode(ends).cpu();
+      auto codes = encoder->encode(ends).cpu();
       auto path = (1 - t) * codes[0] + t * codes[1];  // (steps, latent)
-      rows.push_back(torch::cat({ends.narrow(0, 0, 1), run.family->decode(path), ends.narrow(0, 1, 1)}));
+      rows.push_back(torch::cat({ends.narrow(0, 0, 1), decoder.decode(path), ends.narrow(0, 1, 1)}));
     }
     columns = steps + 2;
   } else {
     // Between two codes drawn from the prior.
     auto generator = at::detail::createCPUGenerator(s.seed);
     for (int64_t p = 0; p < pairs; ++p) {
-      auto ends = torch::randn({2, run.family->latent_dim()}, generator, torch::kFloat);
-      rows.push_back(run.family->decode((1 - t) * ends[0] + t * ends[1]));
+      auto ends = torch::randn({2, decoder.latent_dim()}, generator, torch::kFloat);
+      rows.push_back(decoder.decode((1 - t) * ends[0] + t * ends[1]));
     }
   }
   write_and_say(s.out.empty() ? default_output(s.run, "interpolation.png") : s.out, torch::cat(rows), columns,
@@ -135,14 +146,15 @@ void interpolate(const Shared& s, const GlobalOptions& global, int64_t pairs, in
 void traverse(const Shared& s, const GlobalOptions& global, int64_t dims, int64_t steps, double range, int64_t image,
               bool image_given) {
   const LoadedRun run = open_run(s.run, global);
-  check(run.family->can_decode(), "traverse: a '", run.state.kind, "' model has no decoder or generator");
-  check(!image_given || run.family->can_encode(), "traverse --image: a '", run.state.kind,
+  Decoder& decoder = decoder_of(run, "traverse");
+  const bool encodes = capability<Encoder>(*run.family) != nullptr;
+  check(!image_given || encodes, "traverse --image: a '", run.state.kind,
         "' model has no encoder, so it starts from a random code (drawn from --seed); drop --image");
   apply_class(run, s);
-  const int64_t latent = run.family->latent_dim();
+  const int64_t latent = decoder.latent_dim();
   dims = dims > 0 ? std::min(dims, latent) : std::min<int64_t>(latent, 32);
   torch::Tensor base, codes;
-  if (run.family->can_encode()) {
+  if (encodes) {
     const Dataset test = load_run_data(run, s.data_dir).test;
     check(image >= 0 && image < test.size(), "--image: expected a test image index below ", test.size(), ", found ", image);
     codes = encode_all(*run.family, test);
@@ -157,7 +169,7 @@ void traverse(const Shared& s, const GlobalOptions& global, int64_t dims, int64_
     row.select(1, d).copy_(axis_values(run, codes, d, steps, range));
     rows.push_back(row);
   }
-  write_and_say(s.out.empty() ? default_output(s.run, "traversal.png") : s.out, run.family->decode(torch::cat(rows)),
+  write_and_say(s.out.empty() ? default_output(s.run, "traversal.png") : s.out, decoder.decode(torch::cat(rows)),
                 steps, run.family->pixel_range());
   std::cout << "rows: latent dimensions 0.." << dims - 1 << "; columns: " << steps << " values of that dimension"
             << std::endl;
@@ -165,8 +177,8 @@ void traverse(const Shared& s, const GlobalOptions& global, int64_t dims, int64_
 
 void denoise(const Shared& s, const GlobalOptions& global, const std::string& noise, double level, bool as_json) {
   const LoadedRun run = open_run(s.run, global);
-  check(run.family->can_reconstruct(), "denoise-ae: a '", run.state.kind, "' model cannot reconstruct; use an ",
-        "autoencoder run (one with an encoder and a decoder)");
+  check(can_reconstruct(*run.family), "denoise-ae: a '", run.state.kind, "' model cannot reconstruct; use a ",
+        models_with<Encoder>(), " run (one with an encoder and a decoder)");
   const Dataset test = load_run_data(run, s.data_dir).test;
   seed_everything(s.seed);
   const DenoisingPsnr result = denoising_psnr(*run.family, test, noise, level);
@@ -175,7 +187,7 @@ void denoise(const Shared& s, const GlobalOptions& global, const std::string& no
   auto originals = test.images.narrow(0, 0, shown);
   auto corrupted = corrupt(originals, noise, level);
   const std::string out = s.out.empty() ? default_output(s.run, "denoising.png") : s.out;
-  write_grid(out, to_pixels(torch::cat({corrupted, run.family->reconstruct(corrupted), originals}), run.family->pixel_range()), shown);
+  write_grid(out, to_pixels(torch::cat({corrupted, reconstruct(*run.family, corrupted), originals}), run.family->pixel_range()), shown);
   if (as_json) {
     std::cout << nlohmann::json({{"run", s.run}, {"noise", noise}, {"noise_level", level}, {"images", test.size()},
                                  {"psnr_noisy", noisy}, {"psnr_denoised", denoised},

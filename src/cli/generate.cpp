@@ -26,13 +26,15 @@ struct ArithmeticCommand {
 
 void arithmetic(const Shared& s, const GlobalOptions& global, const ArithmeticCommand& command) {
   const LoadedRun run = open_run(s.run, global);
-  check(run.family->has_prior() && run.family->can_decode(), "arithmetic: ", checkpoint_path(s.run), " holds a '",
-        run.state.kind, "' model without a prior to sample from; arithmetic needs a gan or vae run");
+  auto* decoder = capability<PriorDecoder>(*run.family);
+  check(decoder != nullptr, "arithmetic: ", checkpoint_path(s.run), " holds a '", run.state.kind,
+        "' model without a prior to sample from; arithmetic needs a ", models_with<PriorDecoder>(), " run");
   apply_class(run, s);
-  check(run.family->condition_classes() == 0 || s.label >= 0,
+  auto* conditional = capability<ClassConditional>(*run.family);
+  check(conditional == nullptr || conditional->condition_classes() == 0 || s.label >= 0,
         "arithmetic: this gan is conditional; choose the class with --class (and draw the sample grid the "
         "indices refer to with the same --class)");
-  const auto codes = prior_codes(command.samples, run.family->latent_dim(), s.seed);
+  const auto codes = prior_codes(command.samples, decoder->latent_dim(), s.seed);
   const ArithmeticResult result = latent_arithmetic(*run.family, codes, command.a, command.b, command.c,
                                                     command.variants, command.noise, s.seed);
   const std::string out = s.out.empty() ? default_output(s.run, "arithmetic.png") : s.out;

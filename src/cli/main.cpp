@@ -424,15 +424,20 @@ int main(int argc, char** argv) try {
     auto* sampler = capability<ImageSampler>(*family);
     check(sampler != nullptr, "sample: ", checkpoint_path(run), " holds a '", state.kind, "' model, which draws no images: ",
           loaded.spec->hint, " (sampling needs a ", models_with<ImageSampler>(), " run)");
-    if (sample_class->count() > 0) family->set_condition(label);
+    if (sample_class->count() > 0) {
+      auto* conditional = capability<ClassConditional>(*family);
+      check(conditional != nullptr, "sample --class: ", checkpoint_path(run), " holds a '", state.kind,
+            "' model, which is not class-conditional (class-conditional models: ", models_with<ClassConditional>(), ")");
+      conditional->set_condition(label);
+    }
     const auto columns = int64_t(std::ceil(std::sqrt(double(count))));
     write_grid(output, to_pixels(sampler->sample(count, seed), family->pixel_range()), columns);
     std::cout << output << std::endl;
     return 0;
   }
   if (*reconstruct_app) {
-    check(family->can_reconstruct(), "reconstruct: ", checkpoint_path(run), " holds a '", state.kind,
-          "' model, which has no encoder; reconstruct needs an autoencoder run (vae, ae or pca)");
+    check(can_reconstruct(*family), "reconstruct: ", checkpoint_path(run), " holds a '", state.kind,
+          "' model, which has no encoder; reconstruct needs an autoencoder run (", models_with<Encoder>(), ")");
     const DataSplits data = cli::load_run_data(loaded, data_dir);
     const Picture picture = reconstruction_picture(*family, data.test);
     if (output.empty()) output = cli::default_output(run, "reconstructions.png");
@@ -443,8 +448,8 @@ int main(int argc, char** argv) try {
   // eval
   const bool score_generator = !classifier_run.empty();
   if (score_generator) {
-    check(family->has_prior() && family->can_decode(), "eval --classifier: ", checkpoint_path(run), " holds a '",
-          state.kind, "' model, which cannot sample; scoring samples needs a ", models_with<ImageSampler>(), " run with a prior");
+    check(capability<PriorDecoder>(*family) != nullptr, "eval --classifier: ", checkpoint_path(run), " holds a '",
+          state.kind, "' model, which cannot sample from a prior; scoring samples needs a ", models_with<PriorDecoder>(), " run");
   }
   const DataSplits data = cli::load_run_data(loaded, data_dir, /*with_train=*/score_generator);
   if (eval_batch == 0) eval_batch = state.config.at("trainer").at("batch_size").get<int64_t>();

@@ -27,7 +27,7 @@ double reconstruction_mse(Family& family, const Dataset& test) {
   MetricSums sums;
   for (int64_t start = 0; start < test.size(); start += 500) {
     auto images = test.images.narrow(0, start, std::min<int64_t>(500, test.size() - start));
-    sums.add({{"squared", (family.reconstruct(images) - images).pow(2).sum()}}, 1.0);
+    sums.add({{"squared", (reconstruct(family, images) - images).pow(2).sum()}}, 1.0);
   }
   return sums.sum()["squared"] / double(test.images.numel());
 }
@@ -118,7 +118,7 @@ CompareCodesResult compare_codes(const CompareCodesOptions& o, std::ostream* log
     auto originals = test.images.narrow(0, 0, std::min<int64_t>(8, test.size()));
     std::vector<torch::Tensor> rows = {originals};
     for (const char* size : {"2", "5"}) {
-      for (const Contender& c : contenders) rows.push_back(kept.at(c.kind + std::string(size)).family->reconstruct(originals));
+      for (const Contender& c : contenders) rows.push_back(reconstruct(*kept.at(c.kind + std::string(size)).family, originals));
     }
     result.picture = (fs::path(o.out) / "latent_2d_vs_5d.png").string();
     write_grid(result.picture, to_pixels(torch::cat(rows), PixelRange::kUnit), originals.size(0));

@@ -1,6 +1,7 @@
 #include "deepgen/evaluation/generator_quality.h"
 
 #include "deepgen/core/error.h"
+#include "deepgen/models/registry.h"
 
 namespace deepgen {
 
@@ -46,8 +47,9 @@ double frechet_distance(const torch::Tensor& features_a, const torch::Tensor& fe
 
 GeneratorQuality evaluate_generator(Family& generator, ClassifierFamily& classifier, const Dataset& test,
                                     const Dataset& train, const GeneratorQualityOptions& options) {
-  check(generator.has_prior() && generator.can_decode(), "generator quality: a '", generator.kind(),
-        "' model cannot draw samples from a prior; this needs a gan or vae run");
+  auto* decoder = capability<PriorDecoder>(generator);
+  check(decoder != nullptr, "generator quality: a '", generator.kind(),
+        "' model cannot draw samples from a prior; this needs a ", models_with<PriorDecoder>(), " run");
   check(options.samples >= 2, "--samples: expected at least 2, found ", options.samples);
   const auto model = classifier.options();
   const auto want = std::vector<int64_t>{model.at("channels").get<int64_t>(), model.at("image_size").get<int64_t>(),
@@ -72,10 +74,10 @@ GeneratorQuality evaluate_generator(Family& generator, ClassifierFamily& classif
   auto counts = torch::zeros({classes}, torch::kDouble);
   double confidence = 0;
   // The same codes as `deepgen sample --n <samples> --seed <seed>`, decoded in batches.
-  const auto codes = prior_codes(options.samples, generator.latent_dim(), options.seed);
+  const auto codes = prior_codes(options.samples, decoder->latent_dim(), options.seed);
   for (int64_t start = 0; start < options.samples; start += options.batch_size) {
     const int64_t count = std::min(options.batch_size, options.samples - start);
-    auto images = unit_range(generator.decode(codes.narrow(0, start, count)), generator.pixel_range());
+    auto images = unit_range(decoder->decode(codes.narrow(0, start, count)), generator.pixel_range());
     check(images.sizes().slice(1).vec() == want, "generator quality: the classifier takes ", want[0], "x", want[1],
           "x", want[2], " images but the generator makes ", images.sizes().slice(1));
     features.push_back(classifier.features(images).cpu());

@@ -3,15 +3,17 @@
 #include <limits>
 
 #include "deepgen/core/error.h"
+#include "deepgen/models/registry.h"
 
 namespace deepgen {
 
 torch::Tensor encode_all(Family& family, const Dataset& data, int64_t batch_size) {
-  check(family.can_encode(), "model '", family.kind(), "' has no encoder; this needs an autoencoder run (vae, ae or pca)");
+  auto* encoder = capability<Encoder>(family);
+  check(encoder != nullptr, "model '", family.kind(), "' has no encoder; this needs a ", models_with<Encoder>(), " run");
   check(data.size() > 0, "the test split is empty");
   std::vector<torch::Tensor> parts;
   for (int64_t start = 0; start < data.size(); start += batch_size) {
-    parts.push_back(family.encode(data.images.narrow(0, start, std::min(batch_size, data.size() - start))).cpu());
+    parts.push_back(encoder->encode(data.images.narrow(0, start, std::min(batch_size, data.size() - start))).cpu());
   }
   return torch::cat(parts);
 }
@@ -88,7 +90,9 @@ torch::Tensor code_quantile(const torch::Tensor& codes, double q) {
 ArithmeticResult latent_arithmetic(Family& family, const torch::Tensor& codes, const std::vector<int64_t>& a,
                                    const std::vector<int64_t>& b, const std::vector<int64_t>& c, int64_t variants,
                                    double noise, uint64_t seed) {
-  check(family.can_decode(), "arithmetic: a '", family.kind(), "' model has no decoder or generator");
+  auto* decoder = capability<Decoder>(family);
+  check(decoder != nullptr, "arithmetic: a '", family.kind(), "' model has no decoder or generator; this needs a ",
+        models_with<Decoder>(), " run");
   check(variants >= 0 && noise >= 0, "arithmetic: expected --variants >= 0 and --noise >= 0");
   const std::vector<std::pair<const char*, const std::vector<int64_t>*>> concepts = {{"a", &a}, {"b", &b}, {"c", &c}};
   std::vector<torch::Tensor> means;
@@ -104,7 +108,7 @@ ArithmeticResult latent_arithmetic(Family& family, const torch::Tensor& codes, c
   torch::NoGradGuard no_grad;
   const auto cpu_codes = codes.cpu();
   std::vector<torch::Tensor> rows;
-  auto decode_pixels = [&](const torch::Tensor& z) { return to_pixels(family.decode(z), family.pixel_range()).cpu(); };
+  auto decode_pixels = [&](const torch::Tensor& z) { return to_pixels(decoder->decode(z), family.pixel_range()).cpu(); };
   auto pad_row = [&](torch::Tensor row) {  // (n, C, H, W) -> (columns, C, H, W), black blanks
     auto blank = torch::zeros({columns - row.size(0), row.size(1), row.size(2), row.size(3)}, row.options());
     return torch::cat({row, blank});

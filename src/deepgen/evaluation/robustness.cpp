@@ -1,6 +1,7 @@
 #include "deepgen/evaluation/robustness.h"
 
 #include "deepgen/core/error.h"
+#include "deepgen/models/registry.h"
 #include "deepgen/models/autoencoder.h"
 #include "deepgen/nn/image_quality.h"
 
@@ -32,15 +33,16 @@ AttackAccuracy fgsm_accuracy(ClassifierFamily& classifier, const Dataset& test, 
 
 DenoisingPsnr denoising_psnr(Family& model, const Dataset& test, const std::string& noise, double level,
                              int64_t batch_size) {
-  check(model.can_reconstruct(), "denoise-ae: a '", model.kind(), "' model cannot reconstruct; use an autoencoder run");
+  check(can_reconstruct(model), "denoise-ae: a '", model.kind(), "' model cannot reconstruct; use a ",
+        models_with<Encoder>(), " run");
   check(test.size() > 0, "denoise-ae: the test split is empty");
   MetricSums sums;
   for (int64_t start = 0; start < test.size(); start += batch_size) {
     auto images = test.images.narrow(0, start, std::min<int64_t>(batch_size, test.size() - start));
     auto corrupted = corrupt(images, noise, level);
     sums.add({{"noisy", psnr(corrupted, images).sum()},
-              {"denoised", psnr(model.reconstruct(corrupted), images).sum()},
-              {"clean", psnr(model.reconstruct(images), images).sum()}},
+              {"denoised", psnr(reconstruct(model, corrupted), images).sum()},
+              {"clean", psnr(reconstruct(model, images), images).sum()}},
              1.0);
   }
   Metrics total = sums.sum();

@@ -268,7 +268,7 @@ Picture AutoencoderFamily::denoising_picture(const Dataset& test, const std::str
   check(n > 0, "denoise-ae: the test split is empty");
   auto clean = test.images.narrow(0, 0, n);
   auto noisy = corrupt(clean, noise, level);
-  auto rows = torch::cat({noisy, reconstruct(noisy), clean});  // noisy, denoised, clean: (3n, C, H, W)
+  auto rows = torch::cat({noisy, reconstruct(*this, noisy), clean});  // noisy, denoised, clean: (3n, C, H, W)
   return {to_pixels(rows, pixel_range()), n};
 }
 

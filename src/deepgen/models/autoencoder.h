@@ -62,7 +62,7 @@ struct AutoencoderNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(AutoencoderNet);
 
-class AutoencoderFamily : public Family {
+class AutoencoderFamily : public Family, public Encoder, public Decoder {
  public:
   AutoencoderFamily(const AutoencoderOptions& options, torch::Device device);
 
@@ -74,8 +74,6 @@ class AutoencoderFamily : public Family {
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
   std::map<std::string, Picture> pictures(const Dataset& test) override;
   int64_t latent_dim() const override { return options_.code_size; }
-  bool can_encode() const override { return true; }
-  bool can_decode() const override { return true; }
   torch::Tensor encode(const torch::Tensor& images) override;
   torch::Tensor decode(const torch::Tensor& codes) override;
   std::vector<Optimizer*> optimizers() override { return {&optimizer_}; }

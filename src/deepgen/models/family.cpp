@@ -1,30 +1,25 @@
-// What every family shares: the latent-space defaults, checkpoint parts and the reconstruction picture.
+// What every family shares: reconstruction, prior codes, checkpoint parts and the reconstruction picture.
 #include "deepgen/core/error.h"
 #include "deepgen/models/family.h"
 
 namespace deepgen {
-
-torch::Tensor Family::encode(const torch::Tensor&) {
-  fail("model '", kind(), "' has no encoder; this needs an autoencoder run (vae, ae or pca)");
-}
-
-torch::Tensor Family::decode(const torch::Tensor&) {
-  fail("model '", kind(), "' has no decoder or generator");
-}
-
-void Family::set_condition(int64_t) {
-  fail("model '", kind(), "' is not class-conditional; train a gan with --conditional to choose a class");
-}
 
 torch::Tensor prior_codes(int64_t n, int64_t latent_dim, uint64_t seed) {
   auto generator = at::detail::createCPUGenerator(seed);
   return torch::randn({n, latent_dim}, generator, torch::kFloat);
 }
 
-torch::Tensor Family::reconstruct(const torch::Tensor& images) {
-  check(can_reconstruct(), "model '", kind(), "' cannot reconstruct images; this needs an autoencoder run (vae, ae or pca)");
+bool can_reconstruct(Family& family) {
+  return capability<Encoder>(family) != nullptr && capability<Decoder>(family) != nullptr;
+}
+
+torch::Tensor reconstruct(Family& family, const torch::Tensor& images) {
+  auto* encoder = capability<Encoder>(family);
+  auto* decoder = capability<Decoder>(family);
+  check(encoder != nullptr && decoder != nullptr, "model '", family.kind(),
+        "' cannot reconstruct images: it needs an encoder and a decoder");
   torch::NoGradGuard no_grad;
-  return decode(encode(images));
+  return decoder->decode(encoder->encode(images));
 }
 
 void save_net_and_optimizer(torch::serialize::OutputArchive& archive, torch::nn::Module& net, const Optimizer& optimizer) {
@@ -50,7 +45,7 @@ Picture reconstruction_picture(Family& family, const Dataset& test) {
   const int64_t rows = columns > 0 ? std::min<int64_t>(4, test.size() / columns) : 0;
   check(rows > 0, "reconstructions: the test split is empty");
   auto originals = test.images.narrow(0, 0, rows * columns);
-  auto recon = family.reconstruct(originals);
+  auto recon = reconstruct(family, originals);
   const auto shape = originals.sizes().vec();
   // (R*K, C, H, W) -> (R, 2, K, C, H, W) -> (R*2*K, C, H, W)
   auto pairs = torch::stack({originals.view({rows, columns, shape[1], shape[2], shape[3]}),

@@ -48,28 +48,6 @@ class Family {
   // Pictures to write after each epoch, by name ("samples", "reconstructions").
   virtual std::map<std::string, Picture> pictures(const Dataset& test) = 0;
 
-  // The latent space, for the latent-space toolkit (latent, manifold, interpolate, traverse).
-  // latent_dim(): size of a code. can_encode(): images -> codes exists (autoencoders, PCA).
-  // can_decode(): codes -> images exists (decoders and generators). has_prior(): codes may be drawn
-  // from N(0, I) (VAE, GAN); for the others the codes of test images are the starting points.
-  virtual int64_t latent_dim() const { return 0; }
-  virtual bool can_encode() const { return false; }
-  virtual bool can_decode() const { return false; }
-  virtual bool has_prior() const { return false; }
-  // (B, C, H, W) in pixel_range() -> (B, latent_dim); deterministic (a VAE returns the mean).
-  virtual torch::Tensor encode(const torch::Tensor& images);
-  // (B, latent_dim) -> (B, C, H, W) in pixel_range().
-  virtual torch::Tensor decode(const torch::Tensor& codes);
-
-  // Class-conditional generators: the number of classes (0 = unconditional), and the class that
-  // decode() and ImageSampler::sample() draw from from now on (-1 = cycle through the classes).
-  virtual int64_t condition_classes() const { return 0; }
-  virtual void set_condition(int64_t label);
-
-  // decode(encode(x)) for models with both halves; others throw.
-  bool can_reconstruct() const { return can_encode() && can_decode(); }
-  torch::Tensor reconstruct(const torch::Tensor& images);
-
   // The family's optimizers, so the trainer can apply learning-rate schedules to all of them.
   virtual std::vector<Optimizer*> optimizers() { return {}; }
 
@@ -89,6 +67,42 @@ class ImageSampler {
   virtual ~ImageSampler() = default;
   // n images (N, C, H, W) in the family's pixel range, from codes drawn with `seed`.
   virtual torch::Tensor sample(int64_t n, uint64_t seed) = 0;
+};
+
+// The latent space, for the latent-space toolkit (latent, manifold, interpolate, traverse, arithmetic).
+// A model that maps both ways (autoencoders, PCA, the VAE) is an Encoder and a Decoder with one
+// latent_dim() override serving both.
+
+// Maps images to codes.
+class Encoder {
+ public:
+  virtual ~Encoder() = default;
+  virtual int64_t latent_dim() const = 0;
+  // (B, C, H, W) in the family's pixel range -> (B, latent_dim); deterministic (a VAE returns the mean).
+  virtual torch::Tensor encode(const torch::Tensor& images) = 0;
+};
+
+// Maps codes to images (decoders and generators).
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+  virtual int64_t latent_dim() const = 0;
+  // (B, latent_dim) -> (B, C, H, W) in the family's pixel range.
+  virtual torch::Tensor decode(const torch::Tensor& codes) = 0;
+};
+
+// A Decoder whose codes are drawn from N(0, I) (VAE, GAN): its ImageSampler::sample(n, seed) decodes
+// prior_codes(n, latent_dim(), seed). Decoders without it (autoencoders, PCA) take the codes of test
+// images as their starting points.
+class PriorDecoder : public Decoder {};
+
+// Class-conditional generation: the number of classes (0 = this model was trained unconditional), and
+// the class that decode() and ImageSampler::sample() draw from from now on (-1 = cycle through them).
+class ClassConditional {
+ public:
+  virtual ~ClassConditional() = default;
+  virtual int64_t condition_classes() const = 0;
+  virtual void set_condition(int64_t label) = 0;  // throws for a label outside [-1, condition_classes())
 };
 
 // Removes Gaussian noise from images (DnCNN).
@@ -134,6 +148,11 @@ template <class T>
 T* capability(Family& family) {
   return dynamic_cast<T*>(&family);
 }
+
+// decode(encode(images)) without gradients, for a family that is an Encoder and a Decoder; throws
+// naming the model otherwise (check can_reconstruct() first for a better message).
+bool can_reconstruct(Family& family);
+torch::Tensor reconstruct(Family& family, const torch::Tensor& images);
 
 // Checkpoint parts of the families with one network and one optimizer: "net" and "optimizer".
 void save_net_and_optimizer(torch::serialize::OutputArchive& archive, torch::nn::Module& net, const Optimizer& optimizer);

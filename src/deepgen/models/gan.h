@@ -67,7 +67,7 @@ torch::Tensor gan_discriminator_loss(const std::string& loss, const torch::Tenso
                                      const torch::Tensor& fake_scores, double label_smoothing = 0.0);
 torch::Tensor gan_generator_loss(const std::string& loss, const torch::Tensor& fake_scores);
 
-class GanFamily : public Family, public ImageSampler {
+class GanFamily : public Family, public ImageSampler, public PriorDecoder, public ClassConditional {
  public:
   GanFamily(const GanOptions& options, torch::Device device);
 
@@ -84,9 +84,8 @@ class GanFamily : public Family, public ImageSampler {
   std::map<std::string, Picture> pictures(const Dataset& test) override;
   torch::Tensor sample(int64_t n, uint64_t seed) override;
   int64_t latent_dim() const override { return options_.latent_dim; }
-  bool can_decode() const override { return true; }
-  bool has_prior() const override { return true; }
   torch::Tensor decode(const torch::Tensor& codes) override;  // G(z) (the EMA copy when on), in [-1, 1]
+  // 0 unless trained with --conditional; set_condition then throws saying so.
   int64_t condition_classes() const override { return options_.conditional ? options_.classes : 0; }
   void set_condition(int64_t label) override;
   std::vector<Optimizer*> optimizers() override { return {&optimizer_g_, &optimizer_d_}; }

@@ -74,7 +74,7 @@ Metrics PcaFamily::evaluate(const Dataset& data, int64_t batch_size) {
   MetricSums sums;
   for (int64_t start = 0; start < data.size(); start += batch_size) {
     auto images = data.images.narrow(0, start, std::min(batch_size, data.size() - start));
-    sums.add({{"squared", (reconstruct(images) - images).pow(2).sum()}}, 1.0);
+    sums.add({{"squared", (decode(encode(images)) - images).pow(2).sum()}}, 1.0);
   }
   Metrics total = sums.sum();
   const double squared = total["squared"];

@@ -25,7 +25,7 @@ void from_json(const nlohmann::json& j, PcaOptions& o);
 // The declarations of PcaOptions: flags, help, JSON keys, valid values, scopes.
 const OptionSchema<PcaOptions>& pca_options();
 
-class PcaFamily : public Family, public ImageSampler {
+class PcaFamily : public Family, public ImageSampler, public Encoder, public Decoder {
  public:
   PcaFamily(const PcaOptions& options, torch::Device device);
 
@@ -44,8 +44,6 @@ class PcaFamily : public Family, public ImageSampler {
   // Draws codes from N(0, diag(eigenvalues)): probabilistic PCA without its noise term.
   torch::Tensor sample(int64_t n, uint64_t seed) override;
   int64_t latent_dim() const override { return options_.code_size; }
-  bool can_encode() const override { return true; }
-  bool can_decode() const override { return true; }
   torch::Tensor encode(const torch::Tensor& images) override;
   torch::Tensor decode(const torch::Tensor& codes) override;
   void save(torch::serialize::OutputArchive& archive) override;

@@ -115,6 +115,10 @@ void bind_options(ModelSpec& spec, const OptionSchema<Options>& schema) {
   if constexpr (std::is_base_of_v<Denoiser, FamilyType>) spec.capabilities.push_back(typeid(Denoiser));
   if constexpr (std::is_base_of_v<Upscaler, FamilyType>) spec.capabilities.push_back(typeid(Upscaler));
   if constexpr (std::is_base_of_v<Inpainter, FamilyType>) spec.capabilities.push_back(typeid(Inpainter));
+  if constexpr (std::is_base_of_v<Encoder, FamilyType>) spec.capabilities.push_back(typeid(Encoder));
+  if constexpr (std::is_base_of_v<Decoder, FamilyType>) spec.capabilities.push_back(typeid(Decoder));
+  if constexpr (std::is_base_of_v<PriorDecoder, FamilyType>) spec.capabilities.push_back(typeid(PriorDecoder));
+  if constexpr (std::is_base_of_v<ClassConditional, FamilyType>) spec.capabilities.push_back(typeid(ClassConditional));
   const std::string what = "model options of '" + spec.name + "'";
   spec.complete = [&schema, what](const nlohmann::json& given) {
     Options options;

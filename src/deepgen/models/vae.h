@@ -57,7 +57,7 @@ struct VaeNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(VaeNet);
 
-class VaeFamily : public Family, public ImageSampler {
+class VaeFamily : public Family, public ImageSampler, public Encoder, public PriorDecoder {
  public:
   VaeFamily(const VaeOptions& options, torch::Device device);
 
@@ -70,9 +70,6 @@ class VaeFamily : public Family, public ImageSampler {
   std::map<std::string, Picture> pictures(const Dataset& test) override;
   torch::Tensor sample(int64_t n, uint64_t seed) override;
   int64_t latent_dim() const override { return options_.latent_dim; }
-  bool can_encode() const override { return true; }
-  bool can_decode() const override { return true; }
-  bool has_prior() const override { return true; }
   torch::Tensor encode(const torch::Tensor& images) override;  // the posterior mean
   torch::Tensor decode(const torch::Tensor& codes) override;   // Bernoulli means, sigmoid(logits)
   std::vector<Optimizer*> optimizers() override { return {&optimizer_}; }
