@@ -330,6 +330,7 @@ expect_error "dropout on one recurrent layer" "acts between stacked layers" "$DE
 expect_error "image augmentation for text" "train charlm --augment: not used by charlm" "$DEEPGEN" train charlm --augment flip --out "$WORK/ignored"
 expect_error "image size of a patch model" "drop --image-size" "$DEEPGEN" train dncnn --image-size 32 --out "$WORK/ignored"
 expect_error "momentum for Adam" "--momentum: the optimizer is adam" "$DEEPGEN" train vae --momentum 0.5 --out "$WORK/ignored"
+expect_error "checkpoint cadence" "--checkpoint-every: expected a step count (500) or a duration (30s, 10m, 2h), found '10x'" "$DEEPGEN" train vae --checkpoint-every 10x --out "$WORK/ignored"
 expect_error "step decay without the step schedule" "add --schedule step or drop --gamma" "$DEEPGEN" train vae --gamma 0.5 --out "$WORK/ignored"
 expect_error "gan option of the other arch" "train gan --g-features" "$DEEPGEN" train gan --arch mlp --g-features 8 --out "$WORK/ignored"
 [ ! -e "$WORK/ignored" ] && pass || fail "a rejected train command left $WORK/ignored behind"

@@ -24,6 +24,7 @@
 #include "deepgen/training/progress.h"
 #include "deepgen/training/trainer.h"
 #include "deepgen/models/classifier.h"
+#include "deepgen/core/interrupt.h"
 #include "deepgen/models/registry.h"
 #include "deepgen/run/run.h"
 
@@ -111,7 +112,8 @@ RunConfig run_config(const TrainCommand& train, const TrainCommand::ModelCommand
 // the run with --resume added is fine); a different value would be ignored, so it is an error.
 void check_resume_options(const CLI::App& train_app, const TrainCommand& train, const TrainCommand::ModelCommand& model,
                           const RunState& state, const std::string& out_dir) {
-  const std::set<std::string> resumable = {"--epochs", "--out", "--resume", "--progress", "--no-pictures", "--log-every"};
+  const std::set<std::string> resumable = {"--epochs",      "--out",       "--resume",          "--progress",
+                                           "--no-pictures", "--log-every", "--checkpoint-every"};
   const nlohmann::json& config = state.config;
   const nlohmann::json trainer = config.at("trainer");
   // Each group of flags and the recorded values it must equal.
@@ -143,7 +145,7 @@ void check_resume_options(const CLI::App& train_app, const TrainCommand& train, 
       }
       check(equal, "--resume: ", name, " cannot change a run that is resumed; it goes on with its own options (see ",
             (fs::path(out_dir) / "config.json").string(), "). Only --epochs, --progress, --no-pictures, ",
-            "--log-every, --threads and --device apply to a resumed run (other options may only repeat the run's ",
+            "--log-every, --checkpoint-every, --threads and --device apply to a resumed run (other options may only repeat the run's ",
             "values): drop ", name, ", or start a new run with it");
     }
   }
@@ -360,6 +362,8 @@ int main(int argc, char** argv) try {
   }
 
   if (*train_app) {
+    // Ctrl-C and SIGTERM stop after the current step with a checkpoint (a second one exits at once).
+    install_stop_handlers();
     const CLI::App* model_app = train_app->get_subcommands().at(0);
     const auto& command = **std::find_if(train.models.begin(), train.models.end(),
                                          [&](const auto& m) { return m->app == model_app; });
@@ -381,6 +385,7 @@ int main(int argc, char** argv) try {
       resume.progress = config.trainer.progress;
       resume.pictures = config.trainer.pictures;
       resume.log_every = config.trainer.log_every;
+      resume.checkpoint_every = config.trainer.checkpoint_every;
       resume.device = global.device;
       resume.threads = global.threads;
       const RunResult result = resume_run(out_dir, resume);
@@ -508,6 +513,11 @@ int main(int argc, char** argv) try {
     }
   }
   return 0;
+} catch (const deepgen::Interrupted& stop) {
+  const deepgen::RunState state = deepgen::read_checkpoint_state(stop.checkpoint());
+  std::cerr << "deepgen: " << stop.what() << ". Resume with: deepgen train " << state.kind << " --resume --epochs "
+            << state.config.at("trainer").at("epochs").get<int64_t>() << " --out " << stop.run_dir() << std::endl;
+  return stop.exit_status();
 } catch (const deepgen::Error& error) {
   std::cerr << "deepgen: error: " << error.what() << std::endl;
   return 1;

@@ -126,19 +126,9 @@ std::vector<uint8_t> encode_png(const torch::Tensor& image) {
 }
 
 void write_png(const std::string& path, const torch::Tensor& image) {
-  check(image.dim() == 3 && (image.size(0) == 1 || image.size(0) == 3) && image.scalar_type() == torch::kUInt8,
-        "write_png: expected a (1|3, H, W) uint8 image, found ", image.sizes());
-  auto pixels = image.permute({1, 2, 0}).contiguous().cpu();  // (C, H, W) -> (H, W, C)
-  const fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  const std::string temporary = temporary_path(path);
-  const int ok = stbi_write_png(temporary.c_str(), int(pixels.size(1)), int(pixels.size(0)),
-                                int(pixels.size(2)), pixels.data_ptr<uint8_t>(),
-                                int(pixels.size(1) * pixels.size(2)));
-  check(ok != 0, "cannot write PNG ", path, " (is the folder writable?)");
-  std::error_code error;
-  fs::rename(temporary, target, error);
-  check(!error, "cannot move ", temporary, " to ", path, ": ", error.message());
+  // Encoded in memory, then written whole: a full disk is an error naming the file, never a torn PNG.
+  const std::vector<uint8_t> png = encode_png(image);
+  write_bytes_atomically(path, std::string(png.begin(), png.end()));
 }
 
 }  // namespace deepgen

@@ -164,10 +164,23 @@ torch::Tensor CharLmFamily::activations(const torch::Tensor& ids) {
   return parts.empty() ? torch::zeros({0, options_.hidden}) : torch::cat(parts, 0);
 }
 
-void CharLmFamily::save(torch::serialize::OutputArchive& archive) { save_net_and_optimizer(archive, *net_, optimizer_); }
+void CharLmFamily::save(torch::serialize::OutputArchive& archive) {
+  save_net_and_optimizer(archive, *net_, optimizer_);
+  // The hidden state carried to the next chunk, so a run resumed inside an epoch goes on exactly.
+  if (!state_.empty()) {
+    archive.write("carried_h", state_.h, /*is_buffer=*/true);
+    if (state_.c.defined()) archive.write("carried_c", state_.c, /*is_buffer=*/true);
+  }
+}
 
 void CharLmFamily::load(torch::serialize::InputArchive& archive) {
   load_net_and_optimizer(archive, *net_, optimizer_, device_);
+  state_ = {};
+  torch::Tensor h, c;
+  if (archive.try_read("carried_h", h, /*is_buffer=*/true)) {
+    state_.h = h.to(device_);
+    if (archive.try_read("carried_c", c, /*is_buffer=*/true)) state_.c = c.to(device_);
+  }
 }
 
 namespace {

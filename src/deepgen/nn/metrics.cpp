@@ -44,6 +44,13 @@ Metrics MetricSums::of(const StepMetrics& step) {
   return one.mean();
 }
 
+MetricSums MetricSums::restore(const Metrics& sums, double weight, torch::Device device) {
+  MetricSums restored;
+  for (const auto& [name, value] : sums) restored.sums_.emplace(name, metric(value, device));
+  restored.weight_ = weight;
+  return restored;
+}
+
 std::string non_finite(const Metrics& metrics) {
   for (const auto& [name, value] : metrics) {
     if (!std::isfinite(value)) return name + " is " + (std::isnan(value) ? "nan" : "inf");

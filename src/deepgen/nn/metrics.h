@@ -35,6 +35,9 @@ class MetricSums {
   Metrics sum() const;
   // One step's metrics read back as they are (weight 1).
   static Metrics of(const StepMetrics& step);
+  // Sums read back with sum() and weight(), put back on `device` (a run resumed inside an epoch goes on
+  // summing where it stopped; float64 host values restore the device sums exactly).
+  static MetricSums restore(const Metrics& sums, double weight, torch::Device device);
 
  private:
   std::map<std::string, torch::Tensor> sums_;

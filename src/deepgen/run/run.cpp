@@ -51,11 +51,27 @@ TrainerOptions fit_options(const ModelSpec& spec, const TrainerOptions& trainer,
 }
 
 void log_start(std::ostream* log, const std::string& kind, const DataSplits& data, torch::Device device,
-               const ThreadConfig& threads, const std::string& out_dir, int64_t resumed_after) {
+               const ThreadConfig& threads, const std::string& out_dir, const std::string& resumed) {
   if (log == nullptr) return;
   *log << "deepgen: training " << kind << " on " << data.summary << " on " << device.str() << " with " << threads.aten
-       << " ATen x " << threads.blas << " BLAS threads -> " << out_dir
-       << (resumed_after > 0 ? " (resumed after epoch " + std::to_string(resumed_after) + ")" : "") << std::endl;
+       << " ATen x " << threads.blas << " BLAS threads -> " << out_dir << (resumed.empty() ? "" : " (" + resumed + ")")
+       << std::endl;
+}
+
+// Temporary files of writes a killed process never finished ("checkpoint.pt.tmp.<pid>"): the files
+// they were to replace are whole, so they are only litter.
+void remove_leftovers(const std::string& dir) {
+  for (const fs::path folder : {fs::path(dir), fs::path(dir) / "images"}) {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(folder, error)) {
+      const std::string name = entry.path().filename().string();
+      const auto at = name.rfind(".tmp.");
+      if (at != std::string::npos && name.find_first_not_of("0123456789", at + 5) == std::string::npos &&
+          at + 5 < name.size() && entry.is_regular_file()) {
+        fs::remove(entry.path(), error);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -87,6 +103,7 @@ RunResult start_run(RunConfig config, std::ostream* log) {
   const ModelSpec& spec = model_spec(config.model);
   const torch::Device device = resolve_device(config.device);
   TrainerOptions& trainer = config.trainer;
+  parse_checkpoint_every(trainer.checkpoint_every);  // a bad value fails before anything is written
   if (trainer.out_dir.empty()) trainer.out_dir = (fs::path("runs") / (spec.name + "-" + timestamp())).string();
   check(!fs::exists(fs::path(trainer.out_dir) / "checkpoint.pt"), "--out: run directory ", trainer.out_dir,
         " already holds a checkpoint; continue it with --resume or choose another --out");
@@ -125,18 +142,20 @@ RunResult start_run(RunConfig config, std::ostream* log) {
   if (!config.command_line.empty()) {  // the flags that started the run, replayable with --config
     write_text_atomically((fs::path(trainer.out_dir) / "config.toml").string(), config.command_line);
   }
-  log_start(log, spec.name, data, device, threads, trainer.out_dir, 0);
+  log_start(log, spec.name, data, device, threads, trainer.out_dir, "");
   const TrainResult result = fit(*family, data, fit_options(spec, trainer, state.model_options), state);
   return {trainer.out_dir, result.epochs, result.train, result.test};
 }
 
 RunResult resume_run(const std::string& dir, const ResumeOptions& options, std::ostream* log) {
+  parse_checkpoint_every(options.checkpoint_every);
   const torch::Device device = resolve_device(options.device);
   const std::string checkpoint = (fs::path(dir) / "checkpoint.pt").string();
   check(fs::exists(checkpoint), "--resume: no checkpoint at ", checkpoint, "; start a new run without --resume");
   RunState state;
   std::unique_ptr<Family> family = load_checkpoint(checkpoint, device, &state, /*restore_rng=*/true);
   const ModelSpec& spec = model_spec(state.kind);
+  remove_leftovers(dir);
   // The run continues with its own data, batch size, seed, schedule and augmentation; only the goal moves.
   const DataOptions data_options = state.config.at("data").get<DataOptions>();
   TrainerOptions trainer;
@@ -149,6 +168,8 @@ RunResult resume_run(const std::string& dir, const ResumeOptions& options, std::
   trainer.progress = options.progress;
   trainer.pictures = options.pictures;
   trainer.log_every = options.log_every;
+  trainer.checkpoint_every = options.checkpoint_every;
+  trainer.on_step = options.on_step;
   const PatchOptions patches = state.config.value("patches", PatchOptions{});
   check(trainer.epochs > state.epoch, "--resume: ", checkpoint, " has already completed ", state.epoch,
         " epochs; ask for more with --epochs N (N > ", state.epoch, ")");
@@ -159,8 +180,15 @@ RunResult resume_run(const std::string& dir, const ResumeOptions& options, std::
   state.config["trainer"]["out_dir"] = dir;  // a resumed copy of a run is at its new place
   const ThreadConfig threads = configure_threads(options.threads, family->conv_heavy());
   write_text_atomically((fs::path(dir) / "config.json").string(), state.config.dump(2) + "\n");
-  log_start(log, spec.name, data, device, threads, dir, state.epoch);
-  const TrainResult result = fit(*family, data, fit_options(spec, trainer, state.model_options), state);
+  const TrainerOptions fitting = fit_options(spec, trainer, state.model_options);
+  std::string resumed = state.epoch > 0 ? "resumed after epoch " + std::to_string(state.epoch) : "";
+  if (state.step > 0) {
+    const int64_t steps = (data.train.size() + fitting.batch_size - 1) / fitting.batch_size;
+    resumed = "resumed inside epoch " + std::to_string(state.epoch + 1) + ": " + std::to_string(state.step) + " of its " +
+              std::to_string(steps) + " steps done, continuing at step " + std::to_string(state.step + 1);
+  }
+  log_start(log, spec.name, data, device, threads, dir, resumed);
+  const TrainResult result = fit(*family, data, fitting, state);
   return {dir, result.epochs, result.train, result.test};
 }
 

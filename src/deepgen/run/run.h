@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -47,6 +48,8 @@ struct ResumeOptions {
   std::string progress = "auto";   // auto | bar | lines | none
   bool pictures = true;            // image grids after each epoch
   int64_t log_every = 50;          // steps between reads of the metrics
+  std::string checkpoint_every;    // "" | steps ("500") | a duration ("10m"): checkpoints inside epochs
+  std::function<void(int64_t epoch, int64_t step)> on_step;  // TrainerOptions::on_step
   std::string device = "auto";
   int threads = 0;
 };
@@ -60,7 +63,9 @@ struct RunResult {
 // Trains a new run into config.trainer.out_dir (which must not hold a checkpoint yet). `log` receives
 // one line saying what is trained on what, on which device and threads (nullptr = silent).
 RunResult start_run(RunConfig config, std::ostream* log = &std::cerr);
-// Continues the run in `dir` from its checkpoint up to options.epochs, exactly as if it had not stopped.
+// Continues the run in `dir` from its checkpoint up to options.epochs, exactly as if it had not stopped
+// (from inside an epoch when the checkpoint was written there: after a stop request or by
+// --checkpoint-every). Both throw Interrupted after a stop request (see core/interrupt.h).
 RunResult resume_run(const std::string& dir, const ResumeOptions& options, std::ostream* log = &std::cerr);
 
 // The options of a new run, checked and completed as start_run would build them: model options over

@@ -1,6 +1,7 @@
 #include "deepgen/training/checkpoint.h"
 
 #include <filesystem>
+#include <sstream>
 
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
@@ -40,8 +41,9 @@ RunState parse_header(const std::string& path, torch::serialize::InputArchive& a
     fail("checkpoint ", path, ": its header is not valid JSON (", error.what(), ")");
   }
   const int version = json.value("format_version", -1);
-  check(version == kCheckpointFormatVersion, "checkpoint ", path, ": expected format version ",
-        kCheckpointFormatVersion, ", found ", version, " (written by another deepgen version)");
+  check(version == kCheckpointFormatVersion || version == kCheckpointFormatVersionInsideEpoch, "checkpoint ", path,
+        ": expected format version ", kCheckpointFormatVersion, " or ", kCheckpointFormatVersionInsideEpoch,
+        ", found ", version, " (written by another deepgen version)");
   RunState state;
   try {
     state.kind = json.at("kind").get<std::string>();
@@ -49,6 +51,12 @@ RunState parse_header(const std::string& path, torch::serialize::InputArchive& a
     state.config = json.at("config");
     state.epoch = json.at("epoch").get<int64_t>();
     state.metrics = json.at("metrics");
+    if (version == kCheckpointFormatVersionInsideEpoch) {
+      state.step = json.at("step").get<int64_t>();
+      state.partial = json.at("partial");
+      check(state.step >= 1 && state.partial.is_object(), "checkpoint ", path, ": expected a step >= 1 and the ",
+            "epoch's partial sums in a version-2 header, found step ", state.step);
+    }
   } catch (const nlohmann::json::exception& error) {
     fail("checkpoint ", path, ": header field missing or of the wrong type (", error.what(), ")");
   }
@@ -62,13 +70,18 @@ std::string checkpoint_path(const std::string& run_or_file) {
 }
 
 void save_checkpoint(const std::string& path, Family& family, const RunState& state) {
-  const nlohmann::json header = {{"format", "deepgen-checkpoint"},
+  nlohmann::json header = {{"format", "deepgen-checkpoint"},
                                  {"format_version", kCheckpointFormatVersion},
                                  {"kind", state.kind},
                                  {"model_options", state.model_options},
                                  {"config", state.config},
                                  {"epoch", state.epoch},
                                  {"metrics", state.metrics}};
+  if (state.step > 0) {
+    header["format_version"] = kCheckpointFormatVersionInsideEpoch;
+    header["step"] = state.step;
+    header["partial"] = state.partial;
+  }
   torch::serialize::OutputArchive archive, model;
   archive.write(kHeaderKey, c10::IValue(header.dump()));
   family.save(model);
@@ -80,18 +93,15 @@ void save_checkpoint(const std::string& path, Family& family, const RunState& st
     archive.write("rng_cuda", at::globalContext().defaultGenerator(at::Device(at::kCUDA, 0)).get_state(),
                   /*is_buffer=*/true);
   }
-  const fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  const std::string temporary = temporary_path(path);
+  // Serialized in memory, then written whole (write_bytes_atomically): a full disk or a kill at any
+  // moment leaves the previous checkpoint in place.
+  std::ostringstream bytes;
   try {
-    archive.save_to(temporary);
+    archive.save_to(bytes);
   } catch (const c10::Error& error) {
-    fs::remove(temporary);
     fail("cannot write checkpoint ", path, ": ", first_line(error.what_without_backtrace()));
   }
-  std::error_code error;
-  fs::rename(temporary, target, error);
-  check(!error, "cannot move ", temporary, " to ", path, ": ", error.message());
+  write_bytes_atomically(path, bytes.str());
 }
 
 RunState read_checkpoint_state(const std::string& path) {

@@ -1,7 +1,8 @@
 // Self-describing checkpoints: one file holds a JSON header (format version, model kind and options,
 // the run's effective config, completed epochs, last metrics), the networks, the optimizer state and
-// the RNG state. Files are written to a temporary name and renamed, so a crash never leaves a
-// half-written checkpoint.
+// the RNG state, and for a checkpoint written inside an epoch (on a stop request or --checkpoint-every)
+// where in the epoch it is. Files are written whole to a temporary name, flushed and renamed, so a
+// crash or kill -9 never leaves a half-written checkpoint.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -14,7 +15,11 @@
 
 namespace deepgen {
 
+// Version 1: a checkpoint at the end of an epoch. Version 2 adds the position inside an epoch (step,
+// partial); only such checkpoints are written as version 2, so older deepgen versions still read the
+// others and refuse these rather than resume them at the wrong place.
 constexpr int kCheckpointFormatVersion = 1;
+constexpr int kCheckpointFormatVersionInsideEpoch = 2;
 
 struct RunState {
   std::string kind;             // the registered model (ModelSpec::name)
@@ -22,6 +27,10 @@ struct RunState {
   nlohmann::json config;        // the run's effective config (data, trainer, model)
   int64_t epoch = 0;            // completed epochs
   nlohmann::json metrics;       // last epoch: {"train": {...}, "test": {...}}
+  // Written inside epoch `epoch + 1`: its steps done (0 = at an epoch's end), and the trainer's
+  // running state of that epoch: {"sums": {metric: weighted sum}, "weight": examples, "seconds": s}.
+  int64_t step = 0;
+  nlohmann::json partial;
 };
 
 void save_checkpoint(const std::string& path, Family& family, const RunState& state);

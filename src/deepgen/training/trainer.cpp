@@ -10,6 +10,7 @@
 
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
+#include "deepgen/core/interrupt.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/image_grid.h"
 #include "deepgen/training/progress.h"
@@ -32,6 +33,9 @@ const OptionSchema<TrainerOptions>& trainer_options() {
       .with(not_recorded)
       .flag("pictures", &TrainerOptions::pictures, "Do not write image grids after each epoch")
       .with([&](OptionField& f) { f.flag = "--no-pictures", f.negated = true, not_recorded(f); })
+      .text("checkpoint_every", &TrainerOptions::checkpoint_every,
+            "Also checkpoint inside epochs: every N steps (500) or after a duration (30s, 10m, 2h)")
+      .with(not_recorded)
       .choice("augment", &TrainerOptions::augment, {"none", "flip"}, "Training augmentation: none or flip (random left-right mirror)")
       .nested("schedule", &TrainerOptions::schedule);
   return schema;
@@ -46,9 +50,7 @@ void append_metrics(const std::string& path, int64_t epoch, const std::string& s
   nlohmann::json line = {{"epoch", epoch}, {"split", split}};
   for (const auto& [name, value] : metrics) line[name] = value;
   line["seconds"] = seconds;
-  std::ofstream out(path, std::ios::app);
-  check(bool(out), "cannot append to ", path);
-  out << line.dump() << "\n";
+  append_line_atomically(path, line.dump());
 }
 
 nlohmann::json metrics_json(const Metrics& metrics) {
@@ -57,7 +59,29 @@ nlohmann::json metrics_json(const Metrics& metrics) {
   return json;
 }
 
+// Where the checkpoint at `path` stands: "epoch 2", or "epoch 3, step 40" inside an epoch.
+std::string position(const std::string& path) {
+  const RunState kept = read_checkpoint_state(path);
+  if (kept.step == 0) return "epoch " + std::to_string(kept.epoch);
+  return "epoch " + std::to_string(kept.epoch + 1) + ", step " + std::to_string(kept.step);
+}
+
 }  // namespace
+
+CheckpointCadence parse_checkpoint_every(const std::string& text) {
+  CheckpointCadence cadence;
+  if (text.empty()) return cadence;
+  const char unit = text.back();
+  const bool duration = unit == 's' || unit == 'm' || unit == 'h';
+  const std::string number = duration ? text.substr(0, text.size() - 1) : text;
+  const bool digits = !number.empty() && number.find_first_not_of("0123456789") == std::string::npos;
+  check(digits && number.size() <= 9 && std::stoll(number) > 0, "--checkpoint-every: expected a step count (500) or a ",
+        "duration (30s, 10m, 2h), found '", text, "'");
+  const int64_t value = std::stoll(number);
+  if (!duration) cadence.steps = value;
+  else cadence.seconds = double(value) * (unit == 's' ? 1 : unit == 'm' ? 60 : 3600);
+  return cadence;
+}
 
 void truncate_metrics(const std::string& path, int64_t epoch) {
   if (!fs::exists(path)) return;
@@ -88,7 +112,21 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
   result.epochs = state.epoch;
   const int64_t count = data.train.size();
   const int64_t batches = (count + options.batch_size - 1) / options.batch_size;
-  for (int64_t epoch = state.epoch + 1; epoch <= options.epochs; ++epoch) {
+  const CheckpointCadence cadence = parse_checkpoint_every(options.checkpoint_every);
+  // Where a checkpoint written inside an epoch stopped: that epoch's steps done and running sums.
+  const int64_t resume_step = state.step;
+  const nlohmann::json resume_partial = state.partial;
+  check(resume_step <= batches, "checkpoint ", checkpoint, " stopped after step ", resume_step, " of an epoch, but ",
+        "this data gives ", batches, " steps per epoch; resume it with the data and batch size it was trained on");
+  state.step = 0;
+  state.partial = nlohmann::json();
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  int64_t steps_since_checkpoint = 0;
+  const int64_t first_epoch = state.epoch + 1;
+  for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
+    const bool inside = epoch == first_epoch && resume_step > 0;
+    const int64_t first_batch = inside ? resume_step : 0;
+    const double seconds_before = inside ? resume_partial.value("seconds", 0.0) : 0.0;
     const auto start = std::chrono::steady_clock::now();
     progress.start_epoch(epoch, options.epochs, batches);
     // Each epoch's order depends on the seed and the epoch only, so a resumed run sees the same order.
@@ -96,14 +134,21 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
     auto order = family.ordered_batches() ? torch::arange(count, torch::kLong)
                                           : torch::randperm(count, shuffle, torch::kLong);
     order = order.to(data.train.images.device());
-    family.start_epoch();
+    // A run resumed inside an epoch goes on with the state the family saved (a char-LM's carried
+    // hidden state) instead of starting the epoch afresh.
+    if (!inside) family.start_epoch();
     // Step metrics stay on the device: summed there, read back every log_every steps (the progress
     // line and the divergence check) and at the epoch's end. `window` holds the steps since the last
     // read, to name the first bad batch when a read finds a non-finite sum.
     MetricSums sums;
+    if (inside) {
+      Metrics restored;
+      for (const auto& [name, value] : resume_partial.at("sums").items()) restored[name] = value.get<double>();
+      sums = MetricSums::restore(restored, resume_partial.at("weight").get<double>(), data.train.images.device());
+    }
     Metrics train;  // the epoch's means, from the read after its last step
     std::vector<StepMetrics> window;
-    int64_t window_start = 0;
+    int64_t window_start = first_batch;
     auto read_back = [&](int64_t done) {
       const Metrics means = sums.mean();
       if (const std::string bad = non_finite(means); !bad.empty()) {
@@ -118,9 +163,8 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
         }
         throw DivergenceError("training diverged: " + what + " at epoch " + std::to_string(epoch) + ", batch " +
                               std::to_string(culprit) + " of " + std::to_string(batches) +
-                              (state.epoch > 0 || epoch > 1
-                                   ? "; the last good checkpoint is kept at " + checkpoint + " (epoch " +
-                                         std::to_string(epoch - 1) + ")"
+                              (fs::exists(checkpoint)
+                                   ? "; the last good checkpoint is kept at " + checkpoint + " (" + position(checkpoint) + ")"
                                    : "; no checkpoint was written") +
                               ". Try a smaller --lr.");
       }
@@ -128,7 +172,31 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       window_start = done;
       return means;
     };
-    for (int64_t batch = 0; batch < batches; ++batch) {
+    // A checkpoint inside this epoch after `done` of its steps.
+    auto checkpoint_inside = [&](int64_t done) {
+      read_back(done);  // never checkpoint a diverged state
+      RunState inside_state = state;
+      inside_state.step = done;
+      const double seconds =
+          seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      inside_state.partial = {{"sums", metrics_json(sums.sum())}, {"weight", sums.weight()}, {"seconds", seconds}};
+      save_checkpoint(checkpoint, family, inside_state);
+      last_checkpoint = std::chrono::steady_clock::now();
+      steps_since_checkpoint = 0;
+    };
+    // After `done` steps of this epoch (0: after the epoch, its checkpoint written).
+    auto stop_if_asked = [&](int64_t done, bool written) {
+      const int signal = stop_requested();
+      if (signal == 0) return;
+      if (!written) checkpoint_inside(done);
+      progress.message("");
+      const std::string where = done == 0 ? "after epoch " + std::to_string(epoch)
+                                          : "at epoch " + std::to_string(epoch) + ", step " + std::to_string(done) +
+                                                " of " + std::to_string(batches);
+      throw Interrupted("stopped by " + signal_name(signal) + " " + where + "; " + checkpoint + " holds that position",
+                        signal, checkpoint, options.out_dir);
+    };
+    for (int64_t batch = first_batch; batch < batches; ++batch) {
       const int64_t begin = batch * options.batch_size;
       const int64_t size = std::min(options.batch_size, count - begin);
       auto index = order.narrow(0, begin, size);
@@ -143,9 +211,18 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
         train = read_back(batch + 1);
         progress.update(batch + 1, (begin + size) * options.items_per_example, train.at("loss"));
       }
+      if (options.on_step) options.on_step(epoch, batch + 1);
+      ++steps_since_checkpoint;
+      const bool due = (cadence.steps > 0 && steps_since_checkpoint >= cadence.steps) ||
+                       (cadence.seconds > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                                             last_checkpoint).count() >= cadence.seconds);
+      if (due && batch + 1 < batches) checkpoint_inside(batch + 1);
+      stop_if_asked(batch + 1, due && batch + 1 < batches);
     }
+    if (first_batch == batches) train = sums.mean();  // stopped after the last step, before the evaluation
     if (!family.optimizers().empty()) train["lr"] = family.optimizers().front()->lr();
-    const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double train_seconds =
+        seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // The evaluation draws its noise from seed 0, as `deepgen eval` does by default, so the two report the
     // same numbers; the generator training draws from is left where it was.
     Metrics test;
@@ -155,7 +232,10 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
     }
     if (const std::string bad = non_finite(test); !bad.empty()) {
       throw DivergenceError("training diverged: test " + bad + " after epoch " + std::to_string(epoch) +
-                            "; the last good checkpoint is kept at " + checkpoint + ". Try a smaller --lr.");
+                            (fs::exists(checkpoint) ? "; the last good checkpoint is kept at " + checkpoint + " (" +
+                                                          position(checkpoint) + ")"
+                                                    : "; no checkpoint was written") +
+                            ". Try a smaller --lr.");
     }
     if (options.pictures) {
       for (const auto& [name, picture] : family.pictures(data.test)) {
@@ -165,14 +245,18 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       }
     }
     append_metrics(metrics_path, epoch, "train", train, train_seconds);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!test.empty()) append_metrics(metrics_path, epoch, "test", test, seconds - train_seconds);
 
     state.epoch = epoch;
     state.metrics = {{"train", metrics_json(train)}, {"test", metrics_json(test)}};
     save_checkpoint(checkpoint, family, state);
+    last_checkpoint = std::chrono::steady_clock::now();
+    steps_since_checkpoint = 0;
     progress.end_epoch(train, test, train_seconds, count * options.items_per_example);
     result = {epoch, train, test};
+    if (epoch < options.epochs) stop_if_asked(0, /*written=*/true);
   }
   return result;
 }

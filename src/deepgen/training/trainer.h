@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 
 #include "deepgen/data/dataset.h"
@@ -26,6 +27,12 @@ struct TrainerOptions {
   std::string augment = "none";   // none | flip (random left-right mirror of each training image)
   int64_t items_per_example = 1;  // for the progress rate: what one example holds (a text chunk: chars)
   std::string item_name = "img";  // and what to call them ("img/s", "char/s")
+  // Checkpoints inside epochs too: "" = only at each epoch's end; "500" = every 500 steps; a duration
+  // "30s", "10m", "2h" = when that much time has passed since the last checkpoint. Not recorded.
+  std::string checkpoint_every;
+  // Called after each step with the epoch and the steps done in it (progress hooks, tests that stop a
+  // run at a chosen step with request_stop()). Not an option of the CLI.
+  std::function<void(int64_t epoch, int64_t step)> on_step;
 };
 void to_json(nlohmann::json& j, const TrainerOptions& o);
 void from_json(const nlohmann::json& j, TrainerOptions& o);
@@ -38,10 +45,21 @@ struct TrainResult {
   Metrics train, test; // the last epoch's
 };
 
-// Trains `family` from `state.epoch` (0 for a new run) to `options.epochs`, appending to
-// metrics.jsonl and rewriting checkpoint.pt after each epoch. A non-finite loss throws
-// DivergenceError and leaves the last good checkpoint as it was.
+// Trains `family` from `state.epoch` (0 for a new run; with state.step > 0, from inside the next epoch,
+// where a checkpoint written inside it stopped) to `options.epochs`, appending to metrics.jsonl and
+// rewriting checkpoint.pt after each epoch (and inside epochs, per options.checkpoint_every). The
+// result is bit-identical (CPU) to an uninterrupted run. A non-finite loss throws DivergenceError and
+// leaves the last good checkpoint as it was. A stop request (SIGINT/SIGTERM with
+// install_stop_handlers(), or request_stop()) ends the current step, writes a checkpoint recording the
+// position and throws Interrupted.
 TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& options, RunState state);
+
+// --checkpoint-every parsed: a step count or seconds (one of them 0); both 0 for "".
+struct CheckpointCadence {
+  int64_t steps = 0;
+  double seconds = 0;
+};
+CheckpointCadence parse_checkpoint_every(const std::string& text);
 
 // For --resume: drops metrics.jsonl lines of epochs after `epoch` (written after the last checkpoint).
 void truncate_metrics(const std::string& path, int64_t epoch);

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Interruption end to end, on real processes: SIGINT and SIGTERM stop after the current step with a
+# checkpoint and exit 130 and 143; a second signal exits at once; kill -9 at random moments (with a
+# checkpoint after every step, so some kills land inside a checkpoint write) never leaves a run that
+# cannot resume; and every stopped run, resumed, ends exactly where the uninterrupted one does.
+set -u
+DEEPGEN=${1:?usage: interrupt_test.sh path/to/deepgen}
+if [ ! -e /usr/share/datasets/fashion-mnist ]; then
+  echo "skipped: the runs train on Debian's dataset-fashion-mnist, which is not installed"
+  exit 77
+fi
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+passes=0
+pass() { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+TRAIN=(train vae --hidden 32 --latent-dim 4 --train-limit 20000 --test-limit 200 --batch-size 16 --epochs 2
+       --progress lines --threads 1)
+RESUME=(train vae --resume --epochs 2 --progress lines --threads 1)
+# The test metrics of a run's final weights (without the run's path).
+eval_of() { "$DEEPGEN" eval "$1" --json 2>&1 | grep -v '"run"'; }
+# Waits (at most 60 s) until the run has written a checkpoint.
+wait_for_checkpoint() {
+  for _ in $(seq 600); do [ -s "$1/checkpoint.pt" ] && return 0; sleep 0.1; done
+  fail "no checkpoint in $1 after 60 s"
+}
+# Resumes the run and checks that it ends at the uninterrupted run's weights.
+resume_and_compare() {
+  local what=$1 dir=$2
+  if "$DEEPGEN" "${RESUME[@]}" --out "$dir" >"$WORK/out" 2>"$WORK/resume.err"; then pass; else
+    fail "$what: resume exit $?"; cat "$WORK/resume.err"; return
+  fi
+  if [ "$(eval_of "$dir")" = "$REFERENCE" ]; then pass; else fail "$what: the resumed run ends elsewhere"; fi
+}
+
+"$DEEPGEN" "${TRAIN[@]}" --out "$WORK/straight" >/dev/null 2>"$WORK/err" && pass || { fail "straight run"; cat "$WORK/err"; }
+REFERENCE=$(eval_of "$WORK/straight")
+grep -q '"loss"' <<<"$REFERENCE" && pass || fail "eval of the straight run: $REFERENCE"
+
+# One SIGINT, then one SIGTERM: a checkpoint at the step, one line saying where and how to resume.
+for signal in INT TERM; do
+  dir="$WORK/stop-$signal"
+  "$DEEPGEN" "${TRAIN[@]}" --checkpoint-every 200 --out "$dir" >/dev/null 2>"$WORK/stop.err" &
+  pid=$!
+  wait_for_checkpoint "$dir"
+  kill -$signal $pid
+  wait $pid
+  rc=$?
+  expected=$([ $signal = INT ] && echo 130 || echo 143)
+  [ $rc -eq "$expected" ] && pass || { fail "SIG$signal: exit $rc, expected $expected"; cat "$WORK/stop.err"; }
+  grep -q "stopped by SIG$signal at epoch [12], step [0-9]* of 1250; $dir/checkpoint.pt holds that position. Resume with: deepgen train vae --resume --epochs 2 --out $dir" "$WORK/stop.err" \
+    && pass || { fail "SIG$signal: message"; cat "$WORK/stop.err"; }
+  resume_and_compare "SIG$signal" "$dir"
+  grep -q "resumed inside epoch [12]: [0-9]* of its 1250 steps done, continuing at step" "$WORK/resume.err" \
+    && pass || { fail "SIG$signal: the resumed run does not say where it continues"; cat "$WORK/resume.err"; }
+done
+
+# Two SIGINTs: out at once, with the last completed checkpoint, which resumes.
+dir="$WORK/twice"
+"$DEEPGEN" "${TRAIN[@]}" --checkpoint-every 100 --out "$dir" >/dev/null 2>"$WORK/twice.err" &
+pid=$!
+wait_for_checkpoint "$dir"
+kill -INT $pid
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc -eq 130 ] && pass || { fail "two SIGINTs: exit $rc"; cat "$WORK/twice.err"; }
+resume_and_compare "two SIGINTs" "$dir"
+
+# kill -9 at random moments, resuming after each; a checkpoint after every step.
+dir="$WORK/killed"
+kills=0
+inside_write=0
+for round in $(seq 10); do
+  if [ -s "$dir/checkpoint.pt" ]; then
+    "$DEEPGEN" "${RESUME[@]}" --checkpoint-every 1 --out "$dir" >/dev/null 2>"$WORK/kill.err" &
+  else
+    "$DEEPGEN" "${TRAIN[@]}" --checkpoint-every 1 --out "$dir" >/dev/null 2>"$WORK/kill.err" &
+  fi
+  pid=$!
+  sleep "$(( (RANDOM % 25) + 10 ))e-1"
+  kill -9 $pid 2>/dev/null && kills=$((kills + 1))
+  wait $pid 2>/dev/null
+  rc=$?
+  ls "$dir" | grep -q 'checkpoint.pt.tmp.' && inside_write=$((inside_write + 1))
+  # Killed (137), or finished before the kill (0); an error (1) means the run could not resume.
+  if [ $rc -ne 137 ] && [ $rc -ne 0 ]; then fail "kill round $round: exit $rc"; cat "$WORK/kill.err"; fi
+  [ $rc -eq 0 ] && break
+done
+[ $kills -ge 3 ] && pass || fail "only $kills kills landed"
+if grep '"split":"test"' "$dir/metrics.jsonl" 2>/dev/null | grep -q '"epoch":2,'; then
+  [ "$(eval_of "$dir")" = "$REFERENCE" ] && pass || fail "killed run: ends elsewhere"
+else
+  resume_and_compare "kill -9 x $kills" "$dir"
+fi
+grep -c '"split":"test"' "$dir/metrics.jsonl" | grep -qx 2 && pass || { fail "killed run: metrics.jsonl"; cat "$dir/metrics.jsonl"; }
+ls "$dir" | grep -q '\.tmp\.' && { fail "temporary files left in $dir"; ls "$dir"; } || pass
+
+echo "interrupt: $passes passed, $failures failed ($kills kills, $inside_write of them inside a checkpoint write)"
+[ $failures -eq 0 ]
