@@ -98,5 +98,23 @@ fi
 grep -c '"split":"test"' "$dir/metrics.jsonl" | grep -qx 2 && pass || { fail "killed run: metrics.jsonl"; cat "$dir/metrics.jsonl"; }
 ls "$dir" | grep -q '\.tmp\.' && { fail "temporary files left in $dir"; ls "$dir"; } || pass
 
+# A full disk: a run directory on a 1 MB tmpfs holds one checkpoint of this model but not a second beside
+# it while it is written; the error names the file, the epoch-1 checkpoint stays and resumes elsewhere.
+dir="$WORK/full"
+mkdir -p "$dir"
+if mount -t tmpfs -o size=1m tmpfs "$dir" 2>/dev/null; then
+  "$DEEPGEN" train vae --hidden 32 --latent-dim 4 --train-limit 512 --test-limit 64 --batch-size 64 --epochs 2 \
+    --progress none --threads 1 --no-pictures --out "$dir" >/dev/null 2>"$WORK/full.err"
+  rc=$?
+  [ $rc -eq 1 ] && pass || fail "full disk: exit $rc"
+  grep -q "error: cannot write $dir/checkpoint.pt: No space left on device; the previous version, if any, is kept" "$WORK/full.err" \
+    && [ "$(grep -c . "$WORK/full.err")" -eq 2 ] && pass || { fail "full disk: message"; cat "$WORK/full.err"; }
+  [ "$("$DEEPGEN" eval "$dir" --json 2>/dev/null | grep -c '"epoch": 1')" -eq 1 ] && pass || fail "full disk: the epoch-1 checkpoint is not intact"
+  ls "$dir" | grep -q '\.tmp\.' && { fail "full disk: temporary file left"; ls "$dir"; } || pass
+  umount "$dir"
+else
+  echo "skipped the full-disk check: cannot mount a tmpfs here (needs root)"
+fi
+
 echo "interrupt: $passes passed, $failures failed ($kills kills, $inside_write of them inside a checkpoint write)"
 [ $failures -eq 0 ]
