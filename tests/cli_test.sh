@@ -79,6 +79,14 @@ expect_file "$WORK/gan/images/epoch_001_samples.png"
 expect_ok "sample gan" "$DEEPGEN" sample "$WORK/gan"
 sed "s|$WORK/gan|$WORK/gan2|" "$WORK/gan/config.toml" >"$WORK/gan.toml"
 expect_ok "train from --config" "$DEEPGEN" --config "$WORK/gan.toml" train gan
+# The critics that came after: WGAN-GP (its estimate and penalty logged), spectral norm with R1.
+expect_ok "train wgan-gp" "$DEEPGEN" train gan "${TINY[@]}" --epochs 1 --loss wgan-gp --d-steps 5 --lr 1e-4 --beta1 0 --beta2 0.9 --g-features 8 --d-features 8 --out "$WORK/wgan"
+grep '"split":"train"' "$WORK/wgan/metrics.jsonl" | grep -q '"gradient_penalty"' && grep -q '"wasserstein"' "$WORK/wgan/metrics.jsonl" && pass || fail "wgan-gp: metrics lack the penalty or the estimate"
+expect_ok "train sngan with r1" "$DEEPGEN" train gan "${TINY[@]}" --epochs 1 --spectral-norm --r1 1 --g-features 8 --d-features 8 --out "$WORK/sngan"
+grep -q '"r1"' "$WORK/sngan/metrics.jsonl" && pass || fail "r1: not logged"
+expect_ok "sample sngan" "$DEEPGEN" sample "$WORK/sngan" --n 4 --out "$WORK/sngan.png"
+expect_error "gp weight without wgan-gp" "train gan --gp-weight: only used with --loss wgan-gp" "$DEEPGEN" train gan --gp-weight 5 --out "$WORK/x"
+expect_error "beta2 for sgd" "--beta2: the optimizer is sgd" "$DEEPGEN" train vae --optimizer sgd --beta2 0.9 --out "$WORK/x"
 grep -q '"g_features": 8' "$WORK/gan2/config.json" && pass || fail "--config did not apply g-features"
 
 # The autoencoder family, PCA and the latent-space toolkit.

@@ -9,6 +9,8 @@
 #include "deepgen/evaluation/generator_quality.h"
 #include "deepgen/evaluation/latent.h"
 #include "deepgen/models/gan.h"
+#include "deepgen/models/registry.h"
+#include "deepgen/nn/spectral_norm.h"
 #include "deepgen/training/checkpoint.h"
 #include "test_util.h"
 
@@ -302,4 +304,124 @@ TEST(LatentArithmetic, DecodesMeanAMinusMeanBPlusMeanC) {
   EXPECT_TRUE(torch::equal(result.picture.images[12], decoded[0]));  // the result leads the last row
   EXPECT_THROW(latent_arithmetic(family, codes, {0}, {}, {1}), Error);
   EXPECT_THROW(latent_arithmetic(family, codes, {0}, {10}, {1}), Error);
+}
+
+// WGAN-GP's penalty: a linear critic w.x has gradient w everywhere, so the penalty is (||w|| - 1)^2 at
+// any interpolate, and its gradient with respect to w is 2 (||w|| - 1) w / ||w||; a quadratic critic
+// x.x / 2 has gradient x, so the penalty is the mean of (||eps r + (1 - eps) f|| - 1)^2.
+TEST(GanLoss, GradientPenaltyAndR1MatchHandComputedValues) {
+  auto w = torch::tensor({1.0, 2.0, 2.0}).view({1, 3, 1, 1}).requires_grad_(true);  // ||w|| = 3
+  auto linear = [&](const torch::Tensor& x) { return (x * w).flatten(1).sum(1); };
+  const auto real = torch::tensor({1.0, 0.0, 0.0, 0.0, 3.0, 4.0}).view({2, 3, 1, 1});
+  const auto fake = torch::tensor({0.0, 1.0, 0.0, 2.0, 0.0, 0.0}).view({2, 3, 1, 1});
+  const auto penalty = gradient_penalty(linear, real, fake);
+  EXPECT_NEAR(penalty.item<double>(), 4.0, 1e-9);
+  const auto grad_w = torch::autograd::grad({penalty}, {w})[0];
+  EXPECT_TRUE(torch::allclose(grad_w, 2.0 * (3.0 - 1.0) * w.detach() / 3.0, 1e-9, 1e-12));
+  EXPECT_NEAR(r1_penalty(linear, real).item<double>(), 9.0, 1e-9);
+
+  auto quadratic = [](const torch::Tensor& x) { return 0.5 * x.pow(2).flatten(1).sum(1); };
+  const auto eps = torch::tensor({0.25, 0.5}, torch::kDouble);
+  // mixes: 0.25 (1,0,0) + 0.75 (0,1,0) = (0.25, 0.75, 0), norm sqrt(0.625); 0.5 (0,3,4) + 0.5 (2,0,0) = (1, 1.5, 2), norm sqrt(7.25)
+  const double expected = (std::pow(std::sqrt(0.625) - 1, 2) + std::pow(std::sqrt(7.25) - 1, 2)) / 2;
+  EXPECT_NEAR(gradient_penalty(quadratic, real, fake, eps).item<double>(), expected, 1e-9);
+  EXPECT_NEAR(r1_penalty(quadratic, real).item<double>(), (1.0 + 25.0) / 2, 1e-9);
+  // The critic's own losses: D minimizes D(G(z)) - D(x), G minimizes -D(G(z)).
+  const auto r = torch::tensor({1.0f, 3.0f}), f = torch::tensor({-1.0f, 0.0f});
+  EXPECT_NEAR(gan_discriminator_loss("wgan-gp", r, f).item<double>(), -0.5 - 2.0, 1e-6);
+  EXPECT_NEAR(gan_generator_loss("wgan-gp", f).item<double>(), 0.5, 1e-6);
+}
+
+// Spectral norm: after enough power iterations sigma is the largest singular value (SVD), the
+// normalized weight has spectral norm 1, gradients reach the raw weight, eval mode leaves u alone.
+TEST(SpectralNorm, PowerIterationFindsTheLargestSingularValue) {
+  torch::manual_seed(3);
+  SpectralNorm dense(torch::nn::Linear(7, 5));
+  SpectralNorm conv(torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 4, 3).padding(1)));
+  for (SpectralNorm* layer : {&dense, &conv}) {
+    for (int i = 0; i < 100; ++i) (*layer)->normalized_weight();
+    const auto raw = ((*layer)->linear ? (*layer)->linear->weight : (*layer)->conv->weight).detach();
+    const double largest = torch::linalg_svdvals(raw.flatten(1)).max().item<double>();
+    EXPECT_NEAR((*layer)->sigma().item<double>(), largest, 1e-4 * largest);
+    const auto normalized = (*layer)->normalized_weight().detach();
+    EXPECT_NEAR(torch::linalg_svdvals(normalized.flatten(1)).max().item<double>(), 1.0, 1e-4);
+  }
+  // The layer computes with the normalized weight, and its gradient reaches the raw one.
+  const auto x = torch::randn({2, 7});
+  const auto expected = torch::nn::functional::linear(x, dense->normalized_weight(), dense->linear->bias);
+  dense->eval();
+  const auto u = dense->named_buffers()["u"].clone();
+  const auto y = dense->forward(x);
+  EXPECT_TRUE(torch::equal(dense->named_buffers()["u"], u));  // eval: no power step
+  EXPECT_TRUE(torch::allclose(y, expected, 1e-5, 1e-6));
+  y.sum().backward();
+  EXPECT_TRUE(dense->linear->weight.grad().defined());
+  EXPECT_GT(dense->linear->weight.grad().abs().sum().item<double>(), 0.0);
+  // Without power steps sigma is not the top singular value of a fresh random matrix: the test above can fail.
+  SpectralNorm fresh(torch::nn::Linear(7, 5));
+  fresh->eval();
+  const double top = torch::linalg_svdvals(fresh->linear->weight.detach()).max().item<double>();
+  EXPECT_GT(std::abs(fresh->sigma().item<double>() - top), 1e-3 * top);
+}
+
+// WGAN-GP, spectral norm and R1 on both architectures: the step logs the critic's estimate and the
+// penalties, the dcgan critic has no batch norm with wgan-gp or spectral norm, and a checkpoint
+// restores every variant exactly (spectral norm's u and v included).
+TEST(Gan, CriticVariantsTrainLogAndRestore) {
+  TempDir dir("gan-variants");
+  for (const std::string arch : {"mlp", "dcgan"}) {
+    for (const std::string variant : {"wgan-gp", "spectral_norm", "r1"}) {
+      SCOPED_TRACE(arch + " " + variant);
+      torch::manual_seed(6);
+      GanOptions o = tiny(arch);
+      if (variant == "wgan-gp") o.loss = "wgan-gp";
+      if (variant == "spectral_norm") o.spectral_norm = true;
+      if (variant == "r1") o.r1 = 10;
+      GanFamily family(o, torch::kCPU);
+      int64_t batch_norms = 0, spectral = 0;
+      for (const auto& module : family.discriminator()->modules()) {
+        batch_norms += module->as<torch::nn::BatchNorm2d>() != nullptr;
+        spectral += module->as<SpectralNorm>() != nullptr;
+      }
+      EXPECT_EQ(batch_norms, arch == "dcgan" && variant == "r1" ? 1 : 0);
+      EXPECT_EQ(spectral, variant == "spectral_norm" ? (arch == "mlp" ? 4 : 3) : 0);
+      const auto before = snapshot(*family.discriminator());
+      StepMetrics step;
+      for (int i = 0; i < 2; ++i) step = family.train_step(torch::rand({8, 1, 28, 28}) * 2 - 1, torch::zeros({8}, torch::kLong));
+      EXPECT_TRUE(changed(*family.discriminator(), before));
+      const Metrics read = MetricSums::of(step);
+      EXPECT_EQ(read.count("wasserstein") + read.count("gradient_penalty"), variant == "wgan-gp" ? 2u : 0u);
+      EXPECT_EQ(read.count("r1"), variant == "r1" ? 1u : 0u);
+      if (variant == "wgan-gp") {
+        EXPECT_GE(read.at("gradient_penalty"), 0.0);
+        EXPECT_NEAR(read.at("wasserstein"), read.at("d_x") - read.at("d_g_z"), 1e-9);
+      }
+      for (const auto& [name, value] : read) EXPECT_TRUE(std::isfinite(value)) << name;
+      RunState state;
+      state.kind = "gan";
+      state.model_options = family.options();
+      state.config = {{"model", "gan"}};
+      save_checkpoint(dir / "checkpoint.pt", family, state);
+      auto loaded = load_checkpoint(dir / "checkpoint.pt", torch::kCPU, nullptr);
+      auto* gan = dynamic_cast<GanFamily*>(loaded.get());
+      ASSERT_NE(gan, nullptr);
+      family.discriminator()->eval();
+      gan->discriminator()->eval();
+      const auto images = torch::rand({4, 1, 28, 28}) * 2 - 1;
+      EXPECT_TRUE(torch::equal(family.discriminator()->forward(images), gan->discriminator()->forward(images)));
+      EXPECT_TRUE(torch::equal(gan->sample(4, 9), family.sample(4, 9)));
+    }
+  }
+}
+
+TEST(Gan, CriticOptionsAreCheckedAndScoped) {
+  GanOptions o = tiny("mlp");
+  o.gp_weight = -1;
+  EXPECT_THROW(GanFamily(o, torch::kCPU), Error);
+  const ModelSpec& spec = model_spec("gan");
+  const auto error = spec.options->out_of_scope(spec.complete({{"gp_weight", 5.0}}), {{"gp_weight", 5.0}}, "train gan");
+  EXPECT_NE(error.find("--loss wgan-gp"), std::string::npos) << error;
+  const auto smoothing = spec.options->out_of_scope(spec.complete({{"loss", "wgan-gp"}, {"label_smoothing", 0.1}}),
+                                                    {{"loss", "wgan-gp"}, {"label_smoothing", 0.1}}, "train gan");
+  EXPECT_NE(smoothing.find("--label-smoothing"), std::string::npos) << smoothing;
 }

@@ -70,8 +70,11 @@ InpaintResult inpaint(GanFamily& gan, const torch::Tensor& images, const torch::
     if (generated) *generated = g;
     auto contextual = (weights * (g - y)).abs().sum({1, 2, 3});  // (B*R)
     auto scores = discriminator->forward(g, labels);
-    // log(1 - D(G(z))) = -softplus(score) for the logistic losses; lsgan's generator term otherwise.
-    auto perceptual = o.loss == "lsgan" ? 0.5 * (scores - 1).pow(2) : -F::softplus(scores);
+    // log(1 - D(G(z))) = -softplus(score) for the logistic losses; the generator's own term for lsgan
+    // and for a Wasserstein critic (-D(G(z))).
+    auto perceptual = o.loss == "lsgan"     ? 0.5 * (scores - 1).pow(2)
+                      : o.loss == "wgan-gp" ? -scores
+                                            : -F::softplus(scores);
     return contextual + options.perceptual_weight * perceptual;
   };
 

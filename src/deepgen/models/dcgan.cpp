@@ -1,6 +1,7 @@
 #include "deepgen/models/dcgan.h"
 
 #include "deepgen/core/error.h"
+#include "deepgen/nn/spectral_norm.h"
 
 namespace deepgen {
 namespace nn = torch::nn;
@@ -8,7 +9,7 @@ namespace nn = torch::nn;
 void to_json(nlohmann::json& j, const DcganOptions& o) {
   j = {{"channels", o.channels}, {"image_size", o.image_size}, {"latent_dim", o.latent_dim},
        {"g_features", o.g_features}, {"d_features", o.d_features},
-       {"conditions", o.conditions}};
+       {"conditions", o.conditions}, {"d_batch_norm", o.d_batch_norm}, {"spectral_norm", o.spectral_norm}};
 }
 void from_json(const nlohmann::json& j, DcganOptions& o) {
   o.channels = j.value("channels", o.channels);
@@ -17,6 +18,8 @@ void from_json(const nlohmann::json& j, DcganOptions& o) {
   o.g_features = j.value("g_features", o.g_features);
   o.d_features = j.value("d_features", o.d_features);
   o.conditions = j.value("conditions", o.conditions);
+  o.d_batch_norm = j.value("d_batch_norm", o.d_batch_norm);
+  o.spectral_norm = j.value("spectral_norm", o.spectral_norm);
 }
 
 namespace {
@@ -96,13 +99,24 @@ DcganDiscriminatorImpl::DcganDiscriminatorImpl(const DcganOptions& o) {
   // Each block halves the side; no batch norm on the first (as in the paper).
   for (int64_t i = 0; i < layout.doublings; ++i) {
     const int64_t out = o.d_features << i;
-    layers->push_back(nn::Conv2d(nn::Conv2dOptions(features, out, 4).stride(2).padding(1).bias(i == 0)));
-    if (i > 0) layers->push_back(nn::BatchNorm2d(out));
+    const bool norm = i > 0 && o.d_batch_norm;
+    nn::Conv2d conv(nn::Conv2dOptions(features, out, 4).stride(2).padding(1).bias(!norm));
+    if (o.spectral_norm) {
+      layers->push_back(SpectralNorm(conv));
+    } else {
+      layers->push_back(conv);
+    }
+    if (norm) layers->push_back(nn::BatchNorm2d(out));
     layers->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
     features = out;
   }
   // (B, ndf * 2^(d-1), base, base) -> (B, 1, 1, 1)
-  layers->push_back(nn::Conv2d(nn::Conv2dOptions(features, 1, layout.base).bias(false)));
+  nn::Conv2d last(nn::Conv2dOptions(features, 1, layout.base).bias(false));
+  if (o.spectral_norm) {
+    layers->push_back(SpectralNorm(last));
+  } else {
+    layers->push_back(last);
+  }
   register_module("layers", layers);
   dcgan_init(*this);
 }

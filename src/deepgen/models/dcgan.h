@@ -16,6 +16,8 @@ struct DcganOptions {
   int64_t g_features = 64;   // generator feature maps at the last layer (ngf)
   int64_t d_features = 64;   // discriminator feature maps at the first layer (ndf)
   int64_t conditions = 0;    // conditional GANs: one-hot class inputs appended to z (G) and as planes to the image (D)
+  bool d_batch_norm = true;  // batch norm in D (off for a WGAN-GP critic and with spectral norm)
+  bool spectral_norm = false;  // D's convolutions spectrally normalized (nn/spectral_norm.h)
 };
 void to_json(nlohmann::json& j, const DcganOptions& o);
 void from_json(const nlohmann::json& j, DcganOptions& o);

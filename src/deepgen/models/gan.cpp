@@ -2,6 +2,7 @@
 
 #include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
+#include "deepgen/nn/spectral_norm.h"
 
 namespace deepgen {
 namespace nn = torch::nn;
@@ -10,11 +11,17 @@ namespace F = torch::nn::functional;
 const OptionSchema<GanOptions>& gan_options() {
   static const auto schema = OptionSchema<GanOptions>()
       .choice("arch", &GanOptions::arch, {"mlp", "dcgan"}, "mlp (dense G and D) or dcgan (transposed / strided convolutions)")
-      .choice("loss", &GanOptions::loss, {"minimax", "nonsaturating", "lsgan"},
-              "minimax (G minimizes log(1 - D(G(z)))), nonsaturating (G maximizes log D(G(z))) or lsgan (least squares)")
+      .choice("loss", &GanOptions::loss, {"minimax", "nonsaturating", "lsgan", "wgan-gp"},
+              "minimax (G minimizes log(1 - D(G(z)))), nonsaturating (G maximizes log D(G(z))), lsgan (least squares) "
+              "or wgan-gp (Wasserstein critic with gradient penalty; use with --d-steps 5 --lr 1e-4 --beta1 0 --beta2 0.9)")
       .positive("d_steps", &GanOptions::d_steps, "Discriminator updates per generator update (k)")
       .flag("conditional", &GanOptions::conditional, "Feed the class label to G and D (sample --class then picks the class)")
       .number("label_smoothing", &GanOptions::label_smoothing, "One-sided: D's target for real images is 1 - this (e.g. 0.1)", 0.0, 0.49)
+      .scope([](const OptionContext& c) { return c.options.at("loss") == "wgan-gp" ? "--loss minimax, nonsaturating or lsgan" : ""; })
+      .number("gp_weight", &GanOptions::gp_weight, "wgan-gp: weight (lambda) of the gradient penalty", 0.0, 1e6)
+      .scope([](const OptionContext& c) { return c.options.at("loss") == "wgan-gp" ? "" : "--loss wgan-gp"; })
+      .number("r1", &GanOptions::r1, "R1 penalty on real images: gamma (gamma/2 E||grad D(x)||^2; 0 = off)", 0.0, 1e6)
+      .flag("spectral_norm", &GanOptions::spectral_norm, "Spectral normalization of every layer of D (SNGAN)")
       .number("ema_decay", &GanOptions::ema_decay, "Decay of the moving average of G's weights used for sampling (0 = off)", 0.0, 0.999999)
       .with([](OptionField& f) { f.flag = "--ema"; })
       .positive("latent_dim", &GanOptions::latent_dim, "Size of z")
@@ -37,8 +44,9 @@ void from_json(const nlohmann::json& j, GanOptions& o) { gan_options().from_json
 
 void validate(const GanOptions& o) {
   check(is_one_of(o.arch, {"mlp", "dcgan"}), "gan: --arch must be mlp or dcgan, found '", o.arch, "'");
-  check(is_one_of(o.loss, {"minimax", "nonsaturating", "lsgan"}),
-        "gan: --loss must be minimax, nonsaturating or lsgan, found '", o.loss, "'");
+  check(is_one_of(o.loss, {"minimax", "nonsaturating", "lsgan", "wgan-gp"}),
+        "gan: --loss must be minimax, nonsaturating, lsgan or wgan-gp, found '", o.loss, "'");
+  check(o.gp_weight >= 0 && o.r1 >= 0, "gan: --gp-weight and --r1 must not be negative");
   check(o.d_steps >= 1, "gan: --d-steps must be at least 1, found ", o.d_steps);
   check(!o.conditional || o.classes >= 2, "gan: --conditional needs labelled data with at least 2 classes, found ",
         o.classes, " (an image folder needs one sub-folder per class)");
@@ -60,6 +68,8 @@ DcganOptions dcgan_options(const GanOptions& o) {
   d.g_features = o.g_features;
   d.d_features = o.d_features;
   d.conditions = o.conditional ? o.classes : 0;
+  d.d_batch_norm = o.loss != "wgan-gp" && !o.spectral_norm;
+  d.spectral_norm = o.spectral_norm;
   return d;
 }
 
@@ -119,13 +129,21 @@ GanDiscriminatorImpl::GanDiscriminatorImpl(const GanOptions& o) : options(o) {
   const int64_t in = pixels + (o.conditional ? o.classes : 0);
   mlp = nn::Sequential();
   int64_t features = in;
+  auto dense = [&](int64_t in_features, int64_t out_features) {
+    nn::Linear linear(in_features, out_features);
+    if (o.spectral_norm) {
+      mlp->push_back(SpectralNorm(linear));
+    } else {
+      mlp->push_back(linear);
+    }
+  };
   for (const int64_t width : {4 * o.hidden, 2 * o.hidden, o.hidden}) {
-    mlp->push_back(nn::Linear(features, width));
+    dense(features, width);
     mlp->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)));
     mlp->push_back(nn::Dropout(0.3));
     features = width;
   }
-  mlp->push_back(nn::Linear(features, 1));
+  dense(features, 1);
   register_module("mlp", mlp);
   normal_init(*this);
 }
@@ -147,11 +165,12 @@ torch::Tensor GanDiscriminatorImpl::forward(const torch::Tensor& images, const t
 torch::Tensor gan_discriminator_loss(const std::string& loss, const torch::Tensor& real_scores,
                                      const torch::Tensor& fake_scores, double label_smoothing) {
   const double real_target = 1.0 - label_smoothing;
+  if (loss == "wgan-gp") return fake_scores.mean() - real_scores.mean();
   if (loss == "lsgan") {
     return 0.5 * (real_scores - real_target).pow(2).mean() + 0.5 * fake_scores.pow(2).mean();
   }
   check(loss == "minimax" || loss == "nonsaturating", "gan: unknown loss '", loss,
-        "'; valid: minimax, nonsaturating, lsgan");
+        "'; valid: minimax, nonsaturating, lsgan, wgan-gp");
   return F::binary_cross_entropy_with_logits(real_scores, torch::full_like(real_scores, real_target)) +
          F::binary_cross_entropy_with_logits(fake_scores, torch::zeros_like(fake_scores));
 }
@@ -159,18 +178,40 @@ torch::Tensor gan_discriminator_loss(const std::string& loss, const torch::Tenso
 torch::Tensor gan_generator_loss(const std::string& loss, const torch::Tensor& fake_scores) {
   if (loss == "minimax") return -F::softplus(fake_scores).mean();        // log(1 - sigmoid(s)) = -softplus(s)
   if (loss == "nonsaturating") return F::softplus(-fake_scores).mean();  // -log sigmoid(s) = softplus(-s)
-  check(loss == "lsgan", "gan: unknown loss '", loss, "'; valid: minimax, nonsaturating, lsgan");
+  if (loss == "wgan-gp") return -fake_scores.mean();
+  check(loss == "lsgan", "gan: unknown loss '", loss, "'; valid: minimax, nonsaturating, lsgan, wgan-gp");
   return 0.5 * (fake_scores - 1).pow(2).mean();
 }
 
 namespace {
 
-// What the metrics call D(x): a probability for the logistic losses, the raw score for lsgan.
+// What the metrics call D(x): a probability for the logistic losses, the raw score for lsgan and wgan-gp.
 torch::Tensor d_output(const std::string& loss, const torch::Tensor& scores) {
-  return loss == "lsgan" ? scores : torch::sigmoid(scores);
+  return loss == "lsgan" || loss == "wgan-gp" ? scores : torch::sigmoid(scores);
+}
+
+// Per-image gradient norms ||grad_x critic(x)||_2 (B), differentiable.
+torch::Tensor input_gradient_norms(const std::function<torch::Tensor(const torch::Tensor&)>& critic,
+                                   torch::Tensor x) {
+  x = x.detach().requires_grad_(true);
+  const auto scores = critic(x);
+  const auto gradient = torch::autograd::grad({scores.sum()}, {x}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+  return gradient.flatten(1).norm(2, 1);
 }
 
 }  // namespace
+
+torch::Tensor gradient_penalty(const std::function<torch::Tensor(const torch::Tensor&)>& critic,
+                               const torch::Tensor& real, const torch::Tensor& fake, torch::Tensor eps) {
+  if (!eps.defined()) eps = torch::rand({real.size(0)}, real.options());
+  const auto shape = std::vector<int64_t>{real.size(0), 1, 1, 1};
+  const auto mix = eps.view(shape) * real.detach() + (1 - eps.view(shape)) * fake.detach();
+  return (input_gradient_norms(critic, mix) - 1).pow(2).mean();
+}
+
+torch::Tensor r1_penalty(const std::function<torch::Tensor(const torch::Tensor&)>& critic, const torch::Tensor& real) {
+  return input_gradient_norms(critic, real).pow(2).mean();
+}
 
 GanFamily::GanFamily(const GanOptions& options, torch::Device device)
     : options_((validate(options), options)),
@@ -212,6 +253,19 @@ StepMetrics GanFamily::train_step(const torch::Tensor& real, const torch::Tensor
   auto real_scores = discriminator_->forward(real, condition);
   auto fake_scores = discriminator_->forward(fake.detach(), condition);
   auto loss_d = gan_discriminator_loss(options_.loss, real_scores, fake_scores, options_.label_smoothing);
+  StepMetrics extra;
+  auto critic = [&](const torch::Tensor& x) { return discriminator_->forward(x, condition); };
+  if (options_.loss == "wgan-gp") {
+    const auto penalty = gradient_penalty(critic, real, fake);
+    extra["wasserstein"] = metric(real_scores.mean() - fake_scores.mean());
+    extra["gradient_penalty"] = metric(penalty);
+    loss_d = loss_d + options_.gp_weight * penalty;
+  }
+  if (options_.r1 > 0) {
+    const auto penalty = r1_penalty(critic, real);
+    extra["r1"] = metric(penalty);
+    loss_d = loss_d + 0.5 * options_.r1 * penalty;
+  }
   optimizer_d_.step(loss_d);
   ++d_updates_;
 
@@ -227,12 +281,14 @@ StepMetrics GanFamily::train_step(const torch::Tensor& real, const torch::Tensor
     loss_g = gan_generator_loss(options_.loss, fake_scores.detach());  // reported only
   }
   auto d = metric(loss_d);
-  return {{"loss", d},
-          {"loss_d", d},
-          {"loss_g", metric(loss_g)},
-          {"d_x", metric(d_output(options_.loss, real_scores).mean())},
-          {"d_g_z", metric(d_output(options_.loss, fake_scores).mean())},
-          {"g_update", metric(update_g ? 1.0 : 0.0, real.device())}};
+  StepMetrics metrics = {{"loss", d},
+                         {"loss_d", d},
+                         {"loss_g", metric(loss_g)},
+                         {"d_x", metric(d_output(options_.loss, real_scores).mean())},
+                         {"d_g_z", metric(d_output(options_.loss, fake_scores).mean())},
+                         {"g_update", metric(update_g ? 1.0 : 0.0, real.device())}};
+  metrics.insert(extra.begin(), extra.end());
+  return metrics;
 }
 
 Metrics GanFamily::evaluate(const Dataset& data, int64_t batch_size) {
@@ -258,8 +314,11 @@ Metrics GanFamily::evaluate(const Dataset& data, int64_t batch_size) {
   Metrics total = sums.sum();
   const double loss_d = total["loss_d"], loss_g = total["loss_g"], d_x = total["d_x"], d_g_z = total["d_g_z"];
   const double n = double(std::max<int64_t>(1, data.size()));
-  return {{"loss", loss_d / n}, {"loss_d", loss_d / n}, {"loss_g", loss_g / n}, {"d_x", d_x / n},
-          {"d_g_z", d_g_z / n}};
+  Metrics metrics = {{"loss", loss_d / n}, {"loss_d", loss_d / n}, {"loss_g", loss_g / n}, {"d_x", d_x / n},
+                     {"d_g_z", d_g_z / n}};
+  // The critic's Wasserstein estimate (its loss_d here leaves out the gradient penalty, which needs gradients).
+  if (options_.loss == "wgan-gp") metrics["wasserstein"] = (d_x - d_g_z) / n;
+  return metrics;
 }
 
 void GanFamily::set_condition(int64_t label) {

@@ -3,10 +3,14 @@
 // Networks: the original dense G and D (`mlp`) or DCGAN (Radford et al. 2016, dcgan.h). Losses: the
 // minimax objective, the non-saturating generator loss, and least squares (LSGAN, Mao et al. 2017).
 // Options users expect: class-conditional G and D (Mirza & Osindero 2014), one-sided label smoothing
-// (Salimans et al. 2016) and an exponential moving average of G's weights for sampling.
+// (Salimans et al. 2016) and an exponential moving average of G's weights for sampling. What came
+// after: the Wasserstein critic with gradient penalty (WGAN-GP, Gulrajani et al. 2017), spectral
+// normalization of D (Miyato et al. 2018) and the R1 penalty on real images (Mescheder et al. 2018).
 #pragma once
 
 #include <torch/torch.h>
+
+#include <functional>
 
 #include "deepgen/models/dcgan.h"
 #include "deepgen/models/family.h"
@@ -15,12 +19,15 @@ namespace deepgen {
 
 struct GanOptions {
   std::string arch = "dcgan";           // mlp (dense G and D) | dcgan (transposed / strided convolutions)
-  std::string loss = "nonsaturating";   // minimax | nonsaturating | lsgan
+  std::string loss = "nonsaturating";   // minimax | nonsaturating | lsgan | wgan-gp
   int64_t d_steps = 1;                  // discriminator updates per generator update (k)
   bool conditional = false;             // feed the class label to G and D
   int64_t classes = 10;                 // number of classes (set from the data)
   double label_smoothing = 0.0;         // one-sided: D's target for real images is 1 - this (e.g. 0.1)
   double ema_decay = 0.999;             // decay of the EMA copy of G used for sampling (0 = off)
+  double gp_weight = 10.0;              // wgan-gp: lambda of the gradient penalty on random interpolates
+  double r1 = 0.0;                      // gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real images (0 = off)
+  bool spectral_norm = false;           // spectral normalization of every layer of D
   int64_t channels = 1;                 // image channels (set from the data)
   int64_t image_size = 28;              // image side (set from the data)
   int64_t latent_dim = 100;             // size of z
@@ -46,7 +53,8 @@ struct GanGeneratorImpl : torch::nn::Module {
 TORCH_MODULE(GanGenerator);
 
 // (images (B, C, S, S), labels (B) or undefined) -> scores (B): logits of "real" (minimax,
-// nonsaturating) or raw least-squares scores (lsgan).
+// nonsaturating), raw least-squares scores (lsgan) or the critic's values (wgan-gp). The dcgan D has
+// no batch norm with wgan-gp or spectral norm.
 struct GanDiscriminatorImpl : torch::nn::Module {
   explicit GanDiscriminatorImpl(const GanOptions& options);
   torch::Tensor forward(const torch::Tensor& images, const torch::Tensor& labels = {});
@@ -59,13 +67,22 @@ TORCH_MODULE(GanDiscriminator);
 // The losses, as means over the batch, on D's scores. D minimizes
 //   minimax, nonsaturating: -[log D(x) + log(1 - D(G(z)))]  (D = sigmoid(score); real target 1 - smoothing)
 //   lsgan:                  1/2 (D(x) - (1 - smoothing))^2 + 1/2 D(G(z))^2
+//   wgan-gp:                D(G(z)) - D(x)   (the step adds lambda times gradient_penalty)
 // and G minimizes
 //   minimax:       log(1 - D(G(z)))   (saturates: tiny gradients while D rejects the samples)
 //   nonsaturating: -log D(G(z))
 //   lsgan:         1/2 (D(G(z)) - 1)^2
+//   wgan-gp:       -D(G(z))
 torch::Tensor gan_discriminator_loss(const std::string& loss, const torch::Tensor& real_scores,
                                      const torch::Tensor& fake_scores, double label_smoothing = 0.0);
 torch::Tensor gan_generator_loss(const std::string& loss, const torch::Tensor& fake_scores);
+
+// The WGAN-GP penalty E[(||grad_x critic(x)||_2 - 1)^2] at x = eps real + (1 - eps) fake, with eps (B)
+// uniform per image (drawn when undefined). Differentiable (create_graph) so D's step minimizes it.
+torch::Tensor gradient_penalty(const std::function<torch::Tensor(const torch::Tensor&)>& critic,
+                               const torch::Tensor& real, const torch::Tensor& fake, torch::Tensor eps = {});
+// The R1 penalty E[||grad_x D(x)||_2^2] on real images (times gamma / 2 by the caller).
+torch::Tensor r1_penalty(const std::function<torch::Tensor(const torch::Tensor&)>& critic, const torch::Tensor& real);
 
 class GanFamily : public Family, public ImageSampler, public PriorDecoder, public ClassConditional {
  public:

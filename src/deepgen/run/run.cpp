@@ -92,8 +92,10 @@ nlohmann::json resolved_model_options(const RunConfig& config) {
     const std::string name = options["optimizer"].value("name", std::string());
     check(!config.optimizer.contains("momentum") || name == "momentum" || name == "nesterov", "--momentum: the optimizer is ",
           name, ", which has none; add --optimizer momentum (or nesterov), or drop --momentum");
-    check(!config.optimizer.contains("beta1") || name == "adam", "--beta1: the optimizer is ", name,
-          ", which has none (it is Adam's); add --optimizer adam, or drop --beta1");
+    for (const char* beta : {"beta1", "beta2"}) {
+      check(!config.optimizer.contains(beta) || name == "adam", "--", beta, ": the optimizer is ", name,
+            ", which has none (it is Adam's); add --optimizer adam, or drop --", beta);
+    }
     options = spec.complete(options);  // checks the optimizer's fields as well
   }
   return options;
