@@ -85,6 +85,13 @@ grep '"split":"train"' "$WORK/wgan/metrics.jsonl" | grep -q '"gradient_penalty"'
 expect_ok "train sngan with r1" "$DEEPGEN" train gan "${TINY[@]}" --epochs 1 --spectral-norm --r1 1 --g-features 8 --d-features 8 --out "$WORK/sngan"
 grep -q '"r1"' "$WORK/sngan/metrics.jsonl" && pass || fail "r1: not logged"
 expect_ok "sample sngan" "$DEEPGEN" sample "$WORK/sngan" --n 4 --out "$WORK/sngan.png"
+expect_ok "train stylegan" "$DEEPGEN" train gan --arch stylegan --image-size 16 "${TINY[@]}" --epochs 1 --g-features 4 --d-features 4 --latent-dim 8 --mapping-layers 2 --out "$WORK/style"
+for f in samples style_mixing truncation noise; do expect_file "$WORK/style/images/epoch_001_$f.png"; done
+expect_ok "sample with truncation" "$DEEPGEN" sample "$WORK/style" --truncation 0.5 --n 4 --out "$WORK/style-trunc.png"
+expect_file "$WORK/style-trunc.png"
+expect_error "truncation of a vae" "sample --truncation: $WORK/straight/checkpoint.pt holds a 'vae' model, which has no truncation (models with it: gan)" "$DEEPGEN" sample "$WORK/straight" --truncation 0.5
+expect_error "stylegan at 28 px" "power of two from 8 to 256, found 28" "$DEEPGEN" train gan --arch stylegan "${TINY[@]}" --out "$WORK/x"
+expect_error "mapping layers of a dcgan" "train gan --mapping-layers: only used with --arch stylegan" "$DEEPGEN" train gan --mapping-layers 4 --out "$WORK/x"
 expect_error "gp weight without wgan-gp" "train gan --gp-weight: only used with --loss wgan-gp" "$DEEPGEN" train gan --gp-weight 5 --out "$WORK/x"
 expect_error "beta2 for sgd" "--beta2: the optimizer is sgd" "$DEEPGEN" train vae --optimizer sgd --beta2 0.9 --out "$WORK/x"
 grep -q '"g_features": 8' "$WORK/gan2/config.json" && pass || fail "--config did not apply g-features"

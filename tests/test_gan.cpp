@@ -425,3 +425,95 @@ TEST(Gan, CriticOptionsAreCheckedAndScoped) {
                                                     {{"loss", "wgan-gp"}, {"label_smoothing", 0.1}}, "train gan");
   EXPECT_NE(smoothing.find("--label-smoothing"), std::string::npos) << smoothing;
 }
+
+// StyleGAN2's modulation and demodulation against a per-sample computation: w'_bijk = s_bj w_ijk /
+// sqrt(in k k), each output's weights rescaled to unit norm, then an ordinary convolution per sample.
+TEST(StyleGan, ModulatedConvolutionMatchesAPerSampleComputation) {
+  torch::manual_seed(8);
+  ModulatedConv conv(3, 4, 3, /*w_dim=*/5, /*demodulate=*/true);
+  const auto x = torch::randn({2, 3, 6, 6}), w = torch::randn({2, 5});
+  const auto y = conv->forward(x, w);
+  const auto styles = conv->affine->forward(w);  // (2, 3)
+  for (int64_t b = 0; b < 2; ++b) {
+    auto weight = conv->weight / std::sqrt(3.0 * 9.0) * styles[b].view({1, 3, 1, 1});  // (4, 3, 3, 3)
+    weight = weight / (weight.pow(2).sum({1, 2, 3}, true) + 1e-8).sqrt();
+    const auto expected = torch::nn::functional::conv2d(x.narrow(0, b, 1), weight,
+                                                        torch::nn::functional::Conv2dFuncOptions().padding(1));
+    EXPECT_TRUE(torch::allclose(y.narrow(0, b, 1), expected, 1e-5, 1e-5)) << b;
+    EXPECT_TRUE(torch::allclose(weight.pow(2).sum({1, 2, 3}), torch::ones({4}), 1e-5, 1e-6));
+  }
+  // Without demodulation the style scales the output linearly.
+  ModulatedConv rgb(3, 1, 1, 5, /*demodulate=*/false);
+  const auto styles1 = rgb->affine->forward(w.narrow(0, 0, 1));
+  const auto expected = torch::nn::functional::conv2d(x.narrow(0, 0, 1), rgb->weight / std::sqrt(3.0) * styles1.view({1, 3, 1, 1}));
+  EXPECT_TRUE(torch::allclose(rgb->forward(x.narrow(0, 0, 1), w.narrow(0, 0, 1)), expected, 1e-5, 1e-5));
+}
+
+// The truncation trick: psi 0 maps every code to the average w, so every sample is the average's image;
+// psi 1 leaves codes alone. The average w is tracked in training.
+TEST(StyleGan, TruncationAtZeroGivesTheAverageCodesImage) {
+  torch::manual_seed(9);
+  StyleGanOptions o;
+  o.image_size = 16;
+  o.latent_dim = 8;
+  o.features = 4;
+  o.mapping_layers = 2;
+  StyleGenerator g(o);
+  EXPECT_EQ(g->num_ws(), 2 + 3 * 2);  // 4x4: conv, rgb; 8x8 and 16x16: two convs and rgb each
+  g->train();
+  g->forward(torch::randn({16, 8}));
+  EXPECT_GT(g->w_avg().abs().sum().item<double>(), 0.0);  // moved from zero
+  g->eval();
+  const auto z = torch::randn({3, 8});
+  const auto average = g->synthesize(g->w_avg().view({1, 1, 8}).expand({1, g->num_ws(), 8}));
+  const auto truncated = g->forward(z, /*truncation=*/0.0);
+  for (int64_t i = 0; i < 3; ++i) EXPECT_TRUE(torch::allclose(truncated.narrow(0, i, 1), average, 1e-5, 1e-6)) << i;
+  const auto free = g->forward(z, 1.0);
+  EXPECT_FALSE(torch::allclose(free.narrow(0, 0, 1), free.narrow(0, 1, 1), 1e-3, 1e-3));
+  EXPECT_TRUE(torch::equal(free, g->forward(z, 1.0)));  // eval: fixed noise, the same image for a code
+  {
+    torch::NoGradGuard no_grad;
+    g->named_parameters()["conv0_noise_strength"].fill_(0.5);  // learned from 0; fresh noise then shows
+  }
+  EXPECT_FALSE(torch::equal(g->synthesize(g->map(z).unsqueeze(1).expand({-1, g->num_ws(), -1}), /*fresh_noise=*/true),
+                            g->synthesize(g->map(z).unsqueeze(1).expand({-1, g->num_ws(), -1}), /*fresh_noise=*/true)));
+}
+
+// The family: R1 on by default (gamma 10), its pictures, truncation through the capability, and a
+// checkpoint that restores everything (mapping, w average, fixed noise, EMA).
+TEST(StyleGan, TrainsWithR1AndRestoresExactly) {
+  TempDir dir("stylegan");
+  torch::manual_seed(10);
+  GanOptions o = tiny("stylegan");
+  o.image_size = 16;
+  o.g_features = 4;
+  o.d_features = 4;
+  o.mapping_layers = 2;
+  EXPECT_EQ(effective_r1(o), 10.0);
+  GanFamily family(o, torch::kCPU);
+  StepMetrics step;
+  for (int i = 0; i < 2; ++i) step = family.train_step(torch::rand({8, 1, 16, 16}) * 2 - 1, torch::zeros({8}, torch::kLong));
+  EXPECT_EQ(MetricSums::of(step).count("r1"), 1u);
+  const auto pictures = family.pictures(Dataset{});
+  for (const char* name : {"samples", "style_mixing", "truncation", "noise"}) EXPECT_TRUE(pictures.count(name)) << name;
+  EXPECT_EQ(pictures.at("style_mixing").images.size(0), 36);
+  EXPECT_EQ(pictures.at("truncation").images.size(0), 30);
+  EXPECT_TRUE(torch::equal(family.sample(4, 9), family.decode(prior_codes(4, o.latent_dim, 9))));
+  RunState state;
+  state.kind = "gan";
+  state.model_options = family.options();
+  state.config = {{"model", "gan"}};
+  save_checkpoint(dir / "checkpoint.pt", family, state);
+  auto loaded = load_checkpoint(dir / "checkpoint.pt", torch::kCPU, nullptr);
+  auto* gan = dynamic_cast<GanFamily*>(loaded.get());
+  ASSERT_NE(gan, nullptr);
+  EXPECT_TRUE(torch::equal(gan->sample(4, 9), family.sample(4, 9)));
+  auto* truncated = capability<TruncatedSampler>(*loaded);
+  ASSERT_NE(truncated, nullptr);
+  truncated->set_truncation(0.0);
+  const auto flat = gan->sample(2, 1);
+  EXPECT_TRUE(torch::allclose(flat[0], flat[1], 1e-5, 1e-6));
+  EXPECT_THROW(truncated->set_truncation(1.5), Error);
+  o.conditional = true;
+  EXPECT_THROW(GanFamily(o, torch::kCPU), Error);
+}

@@ -22,9 +22,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Tiny options of each registered model (a model added to the registry must be added here).
-const std::map<std::string, nlohmann::json>& tiny_options() {
-  static const std::map<std::string, nlohmann::json> options = {
+// Tiny options of each registered model (a model added to the registry must be added here), and of
+// the GAN's other games and architectures.
+const std::vector<std::pair<std::string, nlohmann::json>>& tiny_variants() {
+  static const std::vector<std::pair<std::string, nlohmann::json>> variants = {
       {"vae", {{"hidden", 16}, {"latent_dim", 4}}},
       {"ae", {{"code_size", 4}, {"hidden", 8}, {"variant", "denoising"}}},
       {"pca", {{"code_size", 4}}},
@@ -35,8 +36,11 @@ const std::map<std::string, nlohmann::json>& tiny_options() {
       {"dncnn", {{"depth", 3}, {"width", 4}, {"sigma_range", {5, 50}}}},
       {"sr", {{"depth", 3}, {"width", 4}}},
       {"inpaint-ae", {{"width", 4}, {"mask", "mixed"}}},
+      {"gan", {{"arch", "mlp"}, {"hidden", 8}, {"latent_dim", 4}, {"loss", "wgan-gp"}, {"d_steps", 2}}},
+      {"gan", {{"arch", "dcgan"}, {"g_features", 4}, {"d_features", 4}, {"latent_dim", 4}, {"spectral_norm", true}}},
+      {"gan", {{"arch", "stylegan"}, {"g_features", 4}, {"d_features", 4}, {"latent_dim", 4}, {"mapping_layers", 2}}},
   };
-  return options;
+  return variants;
 }
 
 // Data of every kind, made on the spot (images: the first Fashion-MNIST images).
@@ -61,10 +65,10 @@ struct TinyData {
   }
 };
 
-RunConfig tiny_run(const ModelSpec& spec, const TinyData& data, const std::string& out) {
+RunConfig tiny_run(const ModelSpec& spec, const nlohmann::json& options, const TinyData& data, const std::string& out) {
   RunConfig config;
   config.model = spec.name;
-  config.model_options = tiny_options().at(spec.name);
+  config.model_options = options;
   config.threads = 1;
   config.device = "cpu";
   config.trainer.epochs = 2;
@@ -78,6 +82,7 @@ RunConfig tiny_run(const ModelSpec& spec, const TinyData& data, const std::strin
     config.data.dir = DEEPGEN_FASHION_MNIST;
     config.data.train_limit = 80;
     config.data.test_limit = 24;
+    if (options.value("arch", "") == "stylegan") config.data.image_size = 16;
   } else if (spec.data == ModelData::kPatches) {
     config.data.dir = data.dir.str();
     config.patches.patch_size = 16;
@@ -182,15 +187,20 @@ TEST(Interruption, StoppedAnywhereAndResumedEqualsTheUninterruptedRunForEveryMod
   DEEPGEN_NEEDS_FASHION_MNIST();
   TinyData data;
   for (const ModelSpec* spec : model_specs()) {
-    SCOPED_TRACE(spec->name);
-    ASSERT_TRUE(tiny_options().count(spec->name)) << "add " << spec->name << " to tiny_options()";
+    bool listed = false;
+    for (const auto& [name, options] : tiny_variants()) listed = listed || name == spec->name;
+    EXPECT_TRUE(listed) << "add " << spec->name << " to tiny_variants()";
+  }
+  for (const auto& [name, options] : tiny_variants()) {
+    SCOPED_TRACE(name + " " + options.dump());
+    const ModelSpec* spec = &model_spec(name);
     TempDir straight("straight-" + spec->name), stopped("stopped-" + spec->name), often("often-" + spec->name);
-    const RunResult whole = start_run(tiny_run(*spec, data, straight.str()), nullptr);
+    const RunResult whole = start_run(tiny_run(*spec, options, data, straight.str()), nullptr);
     ASSERT_EQ(whole.epochs, 2);
 
     // Stopped at step 2 of epoch 1 (SIGINT), resumed, stopped at step 1 of epoch 2 (SIGTERM), resumed.
     clear_stop_request();
-    RunConfig first = tiny_run(*spec, data, stopped.str());
+    RunConfig first = tiny_run(*spec, options, data, stopped.str());
     first.trainer.on_step = stop_at(1, 2, SIGINT);
     try {
       start_run(first, nullptr);
@@ -228,7 +238,7 @@ TEST(Interruption, StoppedAnywhereAndResumedEqualsTheUninterruptedRunForEveryMod
     EXPECT_EQ(read_checkpoint_state(stopped / "checkpoint.pt").step, 0);
 
     // Checkpointing after every step changes nothing either.
-    RunConfig every = tiny_run(*spec, data, often.str());
+    RunConfig every = tiny_run(*spec, options, data, often.str());
     every.trainer.checkpoint_every = "1";
     start_run(every, nullptr);
 
@@ -245,7 +255,7 @@ TEST(Interruption, StateComparisonTellsRunsApart) {
   TinyData data;
   TempDir a("bytes-a"), b("bytes-b");
   const ModelSpec& spec = model_spec("vae");
-  RunConfig first = tiny_run(spec, data, a.str());
+  RunConfig first = tiny_run(spec, tiny_variants().front().second, data, a.str());
   first.trainer.epochs = 1;
   RunConfig second = first;
   second.trainer.out_dir = b.str();

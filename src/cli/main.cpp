@@ -304,6 +304,9 @@ int main(int argc, char** argv) try {
   sample_app->add_option("--out", output, "PNG file (default <run>/samples.png)")->check(deepgen::cli::file_ending(".png"));
   int64_t label = -1;
   auto* sample_class = sample_app->add_option("--class", label, "Conditional gan: draw every image from this class (default: classes in turn)");
+  double truncation = 1.0;
+  auto* sample_truncation = sample_app->add_option("--truncation", truncation,
+      "The truncation trick, psi in [0, 1] (1 = off): gan runs draw codes closer to the average (stylegan: in w)");
 
   // reconstruct
   auto* reconstruct_app = app.add_subcommand("reconstruct", "Write test images above their reconstructions (autoencoders)");
@@ -434,6 +437,12 @@ int main(int argc, char** argv) try {
       check(conditional != nullptr, "sample --class: ", checkpoint_path(run), " holds a '", state.kind,
             "' model, which is not class-conditional (class-conditional models: ", models_with<ClassConditional>(), ")");
       conditional->set_condition(label);
+    }
+    if (sample_truncation->count() > 0) {
+      auto* truncated = capability<TruncatedSampler>(*family);
+      check(truncated != nullptr, "sample --truncation: ", checkpoint_path(run), " holds a '", state.kind,
+            "' model, which has no truncation (models with it: ", models_with<TruncatedSampler>(), ")");
+      truncated->set_truncation(truncation);
     }
     const auto columns = int64_t(std::ceil(std::sqrt(double(count))));
     write_grid(output, to_pixels(sampler->sample(count, seed), family->pixel_range()), columns);

@@ -105,6 +105,14 @@ class ClassConditional {
   virtual void set_condition(int64_t label) = 0;  // throws for a label outside [-1, condition_classes())
 };
 
+// The truncation trick: samples drawn closer to the average code, trading variety for typicality.
+class TruncatedSampler {
+ public:
+  virtual ~TruncatedSampler() = default;
+  // psi in [0, 1] (1 = off) for decode() and ImageSampler::sample() from now on.
+  virtual void set_truncation(double psi) = 0;
+};
+
 // Removes Gaussian noise from images (DnCNN).
 class Denoiser {
  public:

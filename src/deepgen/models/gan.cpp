@@ -2,6 +2,7 @@
 
 #include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
+#include "deepgen/core/runtime.h"
 #include "deepgen/nn/spectral_norm.h"
 
 namespace deepgen {
@@ -10,7 +11,9 @@ namespace F = torch::nn::functional;
 
 const OptionSchema<GanOptions>& gan_options() {
   static const auto schema = OptionSchema<GanOptions>()
-      .choice("arch", &GanOptions::arch, {"mlp", "dcgan"}, "mlp (dense G and D) or dcgan (transposed / strided convolutions)")
+      .choice("arch", &GanOptions::arch, {"mlp", "dcgan", "stylegan"},
+              "mlp (dense G and D), dcgan (transposed / strided convolutions) or stylegan (mapping network, modulated "
+              "convolutions, noise inputs; power-of-two sizes: --image-size 32 for Fashion-MNIST)")
       .choice("loss", &GanOptions::loss, {"minimax", "nonsaturating", "lsgan", "wgan-gp"},
               "minimax (G minimizes log(1 - D(G(z)))), nonsaturating (G maximizes log D(G(z))), lsgan (least squares) "
               "or wgan-gp (Wasserstein critic with gradient penalty; use with --d-steps 5 --lr 1e-4 --beta1 0 --beta2 0.9)")
@@ -20,15 +23,19 @@ const OptionSchema<GanOptions>& gan_options() {
       .scope([](const OptionContext& c) { return c.options.at("loss") == "wgan-gp" ? "--loss minimax, nonsaturating or lsgan" : ""; })
       .number("gp_weight", &GanOptions::gp_weight, "wgan-gp: weight (lambda) of the gradient penalty", 0.0, 1e6)
       .scope([](const OptionContext& c) { return c.options.at("loss") == "wgan-gp" ? "" : "--loss wgan-gp"; })
-      .number("r1", &GanOptions::r1, "R1 penalty on real images: gamma (gamma/2 E||grad D(x)||^2; 0 = off)", 0.0, 1e6)
+      .number("r1", &GanOptions::r1, "R1 penalty on real images: gamma (gamma/2 E||grad D(x)||^2; 0 = off, -1 = 10 for stylegan, else 0)", -1.0, 1e6)
       .flag("spectral_norm", &GanOptions::spectral_norm, "Spectral normalization of every layer of D (SNGAN)")
       .number("ema_decay", &GanOptions::ema_decay, "Decay of the moving average of G's weights used for sampling (0 = off)", 0.0, 0.999999)
       .with([](OptionField& f) { f.flag = "--ema"; })
       .positive("latent_dim", &GanOptions::latent_dim, "Size of z")
-      .positive("g_features", &GanOptions::g_features, "dcgan: generator feature maps (ngf)")
-      .scope([](const OptionContext& c) { return c.options.at("arch") == "dcgan" ? "" : "--arch dcgan"; })
-      .positive("d_features", &GanOptions::d_features, "dcgan: discriminator feature maps (ndf)")
-      .scope([](const OptionContext& c) { return c.options.at("arch") == "dcgan" ? "" : "--arch dcgan"; })
+      .positive("g_features", &GanOptions::g_features, "dcgan: generator feature maps (ngf); stylegan: at the full size")
+      .scope([](const OptionContext& c) { return c.options.at("arch") != "mlp" ? "" : "--arch dcgan or stylegan"; })
+      .positive("d_features", &GanOptions::d_features, "dcgan, stylegan: discriminator feature maps (ndf)")
+      .scope([](const OptionContext& c) { return c.options.at("arch") != "mlp" ? "" : "--arch dcgan or stylegan"; })
+      .positive("mapping_layers", &GanOptions::mapping_layers, "stylegan: dense layers of the mapping network z -> w")
+      .scope([](const OptionContext& c) { return c.options.at("arch") == "stylegan" ? "" : "--arch stylegan"; })
+      .number("style_mixing", &GanOptions::style_mixing, "stylegan: probability of mixing two codes in a training batch", 0.0, 1.0)
+      .scope([](const OptionContext& c) { return c.options.at("arch") == "stylegan" ? "" : "--arch stylegan"; })
       .positive("hidden", &GanOptions::hidden, "mlp: G is z-h-2h-4h-image, D is image-4h-2h-h-1")
       .scope([](const OptionContext& c) { return c.options.at("arch") == "mlp" ? "" : "--arch mlp"; })
       .from_data("classes", &GanOptions::classes)
@@ -43,10 +50,11 @@ void from_json(const nlohmann::json& j, GanOptions& o) { gan_options().from_json
 
 
 void validate(const GanOptions& o) {
-  check(is_one_of(o.arch, {"mlp", "dcgan"}), "gan: --arch must be mlp or dcgan, found '", o.arch, "'");
+  check(is_one_of(o.arch, {"mlp", "dcgan", "stylegan"}), "gan: --arch must be mlp, dcgan or stylegan, found '", o.arch, "'");
+  check(o.arch != "stylegan" || !o.conditional, "gan: --conditional is not available with --arch stylegan");
   check(is_one_of(o.loss, {"minimax", "nonsaturating", "lsgan", "wgan-gp"}),
         "gan: --loss must be minimax, nonsaturating, lsgan or wgan-gp, found '", o.loss, "'");
-  check(o.gp_weight >= 0 && o.r1 >= 0, "gan: --gp-weight and --r1 must not be negative");
+  check(o.gp_weight >= 0 && o.r1 >= -1, "gan: --gp-weight must not be negative and --r1 not below -1 (auto)");
   check(o.d_steps >= 1, "gan: --d-steps must be at least 1, found ", o.d_steps);
   check(!o.conditional || o.classes >= 2, "gan: --conditional needs labelled data with at least 2 classes, found ",
         o.classes, " (an image folder needs one sub-folder per class)");
@@ -68,7 +76,7 @@ DcganOptions dcgan_options(const GanOptions& o) {
   d.g_features = o.g_features;
   d.d_features = o.d_features;
   d.conditions = o.conditional ? o.classes : 0;
-  d.d_batch_norm = o.loss != "wgan-gp" && !o.spectral_norm;
+  d.d_batch_norm = o.loss != "wgan-gp" && !o.spectral_norm && o.arch != "stylegan";
   d.spectral_norm = o.spectral_norm;
   return d;
 }
@@ -90,8 +98,21 @@ void normal_init(nn::Module& module) {
 
 }  // namespace
 
+double effective_r1(const GanOptions& o) { return o.r1 >= 0 ? o.r1 : o.arch == "stylegan" ? 10.0 : 0.0; }
+
 GanGeneratorImpl::GanGeneratorImpl(const GanOptions& o) : options(o) {
   validate(o);
+  if (o.arch == "stylegan") {
+    StyleGanOptions s;
+    s.channels = o.channels;
+    s.image_size = o.image_size;
+    s.latent_dim = o.latent_dim;
+    s.features = o.g_features;
+    s.mapping_layers = o.mapping_layers;
+    s.style_mixing = o.style_mixing;
+    stylegan = register_module("stylegan", StyleGenerator(s));
+    return;
+  }
   if (o.arch == "dcgan") {
     dcgan = register_module("dcgan", DcganGenerator(dcgan_options(o)));
     return;
@@ -108,10 +129,11 @@ GanGeneratorImpl::GanGeneratorImpl(const GanOptions& o) : options(o) {
 }
 
 torch::Tensor GanGeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor& labels) {
-  torch::Tensor input = z;
+  if (stylegan) return stylegan->forward(z, truncation);
+  torch::Tensor input = truncation == 1.0 ? z : z * truncation;
   if (options.conditional) {
     check(labels.defined(), "gan: a conditional generator needs class labels");
-    input = torch::cat({z, one_hot(labels, options.classes, z.options())}, 1);  // (B, nz) -> (B, nz + K)
+    input = torch::cat({input, one_hot(labels, options.classes, z.options())}, 1);  // (B, nz) -> (B, nz + K)
   }
   if (dcgan) return dcgan->forward(input);
   // (B, C*S*S) -> (B, C, S, S)
@@ -120,7 +142,7 @@ torch::Tensor GanGeneratorImpl::forward(const torch::Tensor& z, const torch::Ten
 
 GanDiscriminatorImpl::GanDiscriminatorImpl(const GanOptions& o) : options(o) {
   validate(o);
-  if (o.arch == "dcgan") {
+  if (o.arch == "dcgan" || o.arch == "stylegan") {
     dcgan = register_module("dcgan", DcganDiscriminator(dcgan_options(o)));
     return;
   }
@@ -225,6 +247,8 @@ GanFamily::GanFamily(const GanOptions& options, torch::Device device)
   torch::NoGradGuard no_grad;
   const auto source = generator_->named_parameters(), target = ema_->named_parameters();
   for (const auto& item : source) target[item.key()].copy_(item.value());
+  const auto buffers = generator_->named_buffers(), ema_buffers = ema_->named_buffers();
+  for (const auto& item : buffers) ema_buffers[item.key()].copy_(item.value());
   for (auto& parameter : ema_->parameters()) parameter.set_requires_grad(false);
   ema_->eval();
 }
@@ -261,10 +285,10 @@ StepMetrics GanFamily::train_step(const torch::Tensor& real, const torch::Tensor
     extra["gradient_penalty"] = metric(penalty);
     loss_d = loss_d + options_.gp_weight * penalty;
   }
-  if (options_.r1 > 0) {
+  if (const double gamma = effective_r1(options_); gamma > 0) {
     const auto penalty = r1_penalty(critic, real);
     extra["r1"] = metric(penalty);
-    loss_d = loss_d + 0.5 * options_.r1 * penalty;
+    loss_d = loss_d + 0.5 * gamma * penalty;
   }
   optimizer_d_.step(loss_d);
   ++d_updates_;
@@ -343,8 +367,58 @@ torch::Tensor GanFamily::decode(const torch::Tensor& codes) {
 
 torch::Tensor GanFamily::sample(int64_t n, uint64_t seed) { return decode(prior_codes(n, options_.latent_dim, seed)); }
 
+void GanFamily::set_truncation(double psi) {
+  check(psi >= 0 && psi <= 1, "--truncation: expected psi in [0, 1], found ", psi);
+  generator_->truncation = psi;
+  ema_->truncation = psi;
+}
+
+std::map<std::string, Picture> GanFamily::style_pictures() {
+  torch::NoGradGuard no_grad;
+  auto& generator = sampling_generator();
+  generator->eval();
+  StyleGenerator& style = generator->stylegan;
+  const int64_t layers = style->num_ws(), nz = options_.latent_dim;
+  auto images = [&](const torch::Tensor& x) { return to_pixels(x, pixel_range()); };
+  std::map<std::string, Picture> out;
+  // Style mixing: a blank corner, 5 column sources on top, 5 row sources on the left; cell (r, c) takes
+  // the coarse layers (the first half) from row source r and the fine ones from column source c.
+  const int64_t k = 5;
+  const auto rows = style->map(prior_codes(k, nz, /*seed=*/1).to(device_));
+  const auto columns = style->map(prior_codes(k, nz, /*seed=*/2).to(device_));
+  auto broadcast = [&](const torch::Tensor& w) { return w.unsqueeze(1).expand({-1, layers, -1}); };
+  const auto top = style->synthesize(broadcast(columns)), left = style->synthesize(broadcast(rows));
+  std::vector<torch::Tensor> grid = {torch::full_like(top.narrow(0, 0, 1), -1.0), top};
+  const auto layer = torch::arange(layers, torch::TensorOptions().dtype(torch::kLong).device(device_)).view({1, -1, 1});
+  for (int64_t r = 0; r < k; ++r) {
+    grid.push_back(left.narrow(0, r, 1));
+    const auto coarse = broadcast(rows.narrow(0, r, 1).expand({k, -1}));
+    grid.push_back(style->synthesize(torch::where(layer < layers / 2, coarse, broadcast(columns))));
+  }
+  out["style_mixing"] = {images(torch::cat(grid)), k + 1};
+  // Truncation: 6 codes (rows) at psi 1, 0.7, 0.5, 0.3, 0 (columns); psi 0 is the average code's image.
+  const auto w = style->map(prior_codes(6, nz, /*seed=*/3).to(device_));
+  std::vector<torch::Tensor> sweep;
+  for (int64_t i = 0; i < 6; ++i) {
+    for (const double psi : {1.0, 0.7, 0.5, 0.3, 0.0}) sweep.push_back(style->truncate(w.narrow(0, i, 1), psi));
+  }
+  out["truncation"] = {images(style->synthesize(broadcast(torch::cat(sweep)))), 5};
+  // Noise inputs: one code, 8 draws of the per-layer noise.
+  const auto one = broadcast(w.narrow(0, 0, 1).expand({8, -1}));
+  out["noise"] = {images(style->synthesize(one, /*fresh_noise=*/true)), 8};
+  return out;
+}
+
 std::map<std::string, Picture> GanFamily::pictures(const Dataset&) {
-  if (!options_.conditional) return {{"samples", {to_pixels(sample(64, /*seed=*/0), pixel_range()), 8}}};
+  if (!options_.conditional) {
+    std::map<std::string, Picture> out;
+    if (options_.arch == "stylegan") {
+      ForkedRng keep(0);  // the noise picture draws noise; training's random stream stays where it was
+      out = style_pictures();
+    }
+    out["samples"] = {to_pixels(sample(64, /*seed=*/0), pixel_range()), 8};
+    return out;
+  }
   // One row per class, the same 8 codes in every row: (K*8, nz), class = row.
   const int64_t columns = 8;
   auto codes = prior_codes(columns, options_.latent_dim, /*seed=*/0).repeat({options_.classes, 1});

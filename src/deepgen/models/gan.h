@@ -1,6 +1,7 @@
 // Generative adversarial networks (Goodfellow et al. 2014): the minimax game between a generator G and
 // a discriminator D, trained with k discriminator updates per generator update (their Algorithm 1).
-// Networks: the original dense G and D (`mlp`) or DCGAN (Radford et al. 2016, dcgan.h). Losses: the
+// Networks: the original dense G and D (`mlp`), DCGAN (Radford et al. 2016, dcgan.h) or a StyleGAN-style
+// generator (stylegan.h) with the DCGAN discriminator without batch norm. Losses: the
 // minimax objective, the non-saturating generator loss, and least squares (LSGAN, Mao et al. 2017).
 // Options users expect: class-conditional G and D (Mirza & Osindero 2014), one-sided label smoothing
 // (Salimans et al. 2016) and an exponential moving average of G's weights for sampling. What came
@@ -14,11 +15,12 @@
 
 #include "deepgen/models/dcgan.h"
 #include "deepgen/models/family.h"
+#include "deepgen/models/stylegan.h"
 
 namespace deepgen {
 
 struct GanOptions {
-  std::string arch = "dcgan";           // mlp (dense G and D) | dcgan (transposed / strided convolutions)
+  std::string arch = "dcgan";           // mlp (dense G and D) | dcgan (transposed / strided convolutions) | stylegan
   std::string loss = "nonsaturating";   // minimax | nonsaturating | lsgan | wgan-gp
   int64_t d_steps = 1;                  // discriminator updates per generator update (k)
   bool conditional = false;             // feed the class label to G and D
@@ -26,7 +28,8 @@ struct GanOptions {
   double label_smoothing = 0.0;         // one-sided: D's target for real images is 1 - this (e.g. 0.1)
   double ema_decay = 0.999;             // decay of the EMA copy of G used for sampling (0 = off)
   double gp_weight = 10.0;              // wgan-gp: lambda of the gradient penalty on random interpolates
-  double r1 = 0.0;                      // gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real images (0 = off)
+  double r1 = -1.0;                     // gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real images (0 = off,
+                                        // -1 = auto: 10 for stylegan, 0 otherwise; effective_r1())
   bool spectral_norm = false;           // spectral normalization of every layer of D
   int64_t channels = 1;                 // image channels (set from the data)
   int64_t image_size = 28;              // image side (set from the data)
@@ -34,6 +37,8 @@ struct GanOptions {
   int64_t g_features = 64;              // dcgan: generator feature maps at the last layer (ngf)
   int64_t d_features = 64;              // dcgan: discriminator feature maps at the first layer (ndf)
   int64_t hidden = 256;                 // mlp: G is z-h-2h-4h-image, D is image-4h-2h-h-1
+  int64_t mapping_layers = 8;           // stylegan: dense layers of the mapping network z -> w
+  double style_mixing = 0.9;            // stylegan: probability of mixing two codes in a training batch
   OptimizerOptions optimizer{"adam", 2e-4, 0.9, 0.5};  // both networks: Adam 2e-4, beta1 0.5 (DCGAN's)
 };
 void to_json(nlohmann::json& j, const GanOptions& o);
@@ -41,6 +46,8 @@ void from_json(const nlohmann::json& j, GanOptions& o);
 
 // Checks the choices and ranges; throws naming the option.
 void validate(const GanOptions& options);
+// The R1 weight in force (resolves -1 = auto).
+double effective_r1(const GanOptions& options);
 
 // (z (B, latent_dim), labels (B) or undefined) -> images (B, C, S, S) in [-1, 1].
 struct GanGeneratorImpl : torch::nn::Module {
@@ -49,6 +56,8 @@ struct GanGeneratorImpl : torch::nn::Module {
   GanOptions options;
   torch::nn::Sequential mlp{nullptr};   // arch mlp
   DcganGenerator dcgan{nullptr};        // arch dcgan
+  StyleGenerator stylegan{nullptr};     // arch stylegan
+  double truncation = 1.0;              // psi: stylegan truncates w around its average, the others scale z
 };
 TORCH_MODULE(GanGenerator);
 
@@ -84,7 +93,11 @@ torch::Tensor gradient_penalty(const std::function<torch::Tensor(const torch::Te
 // The R1 penalty E[||grad_x D(x)||_2^2] on real images (times gamma / 2 by the caller).
 torch::Tensor r1_penalty(const std::function<torch::Tensor(const torch::Tensor&)>& critic, const torch::Tensor& real);
 
-class GanFamily : public Family, public ImageSampler, public PriorDecoder, public ClassConditional {
+class GanFamily : public Family,
+                  public ImageSampler,
+                  public PriorDecoder,
+                  public ClassConditional,
+                  public TruncatedSampler {
  public:
   GanFamily(const GanOptions& options, torch::Device device);
 
@@ -97,7 +110,9 @@ class GanFamily : public Family, public ImageSampler, public PriorDecoder, publi
   // scores for lsgan) and g_update (1 when G was updated: its epoch mean is 1 / d_steps).
   StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
-  // "samples": the same z every epoch (conditional: one row per class).
+  // "samples": the same z every epoch (conditional: one row per class). stylegan adds "style_mixing"
+  // (coarse styles from the left column's sources, fine from the top row's), "truncation" (psi 1, 0.7,
+  // 0.5, 0.3, 0 per row) and "noise" (one code, fresh noise inputs per column).
   std::map<std::string, Picture> pictures(const Dataset& test) override;
   torch::Tensor sample(int64_t n, uint64_t seed) override;
   int64_t latent_dim() const override { return options_.latent_dim; }
@@ -105,6 +120,7 @@ class GanFamily : public Family, public ImageSampler, public PriorDecoder, publi
   // 0 unless trained with --conditional; set_condition then throws saying so.
   int64_t condition_classes() const override { return options_.conditional ? options_.classes : 0; }
   void set_condition(int64_t label) override;
+  void set_truncation(double psi) override;
   std::vector<Optimizer*> optimizers() override { return {&optimizer_g_, &optimizer_d_}; }
   void save(torch::serialize::OutputArchive& archive) override;
   void load(torch::serialize::InputArchive& archive) override;
@@ -121,6 +137,7 @@ class GanFamily : public Family, public ImageSampler, public PriorDecoder, publi
 
  private:
   void update_ema();
+  std::map<std::string, Picture> style_pictures();
 
   GanOptions options_;
   torch::Device device_;

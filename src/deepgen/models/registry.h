@@ -119,6 +119,7 @@ void bind_options(ModelSpec& spec, const OptionSchema<Options>& schema) {
   if constexpr (std::is_base_of_v<Decoder, FamilyType>) spec.capabilities.push_back(typeid(Decoder));
   if constexpr (std::is_base_of_v<PriorDecoder, FamilyType>) spec.capabilities.push_back(typeid(PriorDecoder));
   if constexpr (std::is_base_of_v<ClassConditional, FamilyType>) spec.capabilities.push_back(typeid(ClassConditional));
+  if constexpr (std::is_base_of_v<TruncatedSampler, FamilyType>) spec.capabilities.push_back(typeid(TruncatedSampler));
   const std::string what = "model options of '" + spec.name + "'";
   spec.complete = [&schema, what](const nlohmann::json& given) {
     Options options;
