@@ -2,17 +2,8 @@
 # The CLI end to end on tiny runs: train, resume, sample, reconstruct, eval, and every kind of bad input
 # (each must give a one-line error naming the culprit and a non-zero exit, never a crash).
 set -u
-DEEPGEN=${1:?usage: cli_test.sh path/to/deepgen}
-if [ ! -e /usr/share/datasets/fashion-mnist ]; then
-  echo "skipped: the runs train on Debian's dataset-fashion-mnist, which is not installed"
-  exit 77
-fi
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-failures=0
-passes=0
-pass() { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=script_lib.sh
+source "$(dirname "$0")/script_lib.sh"
 
 # expect_error "what" "message fragment" command...: non-zero exit (not a signal), one line naming it.
 expect_error() {

@@ -4,17 +4,8 @@
 # checkpoint after every step, so some kills land inside a checkpoint write) never leaves a run that
 # cannot resume; and every stopped run, resumed, ends exactly where the uninterrupted one does.
 set -u
-DEEPGEN=${1:?usage: interrupt_test.sh path/to/deepgen}
-if [ ! -e /usr/share/datasets/fashion-mnist ]; then
-  echo "skipped: the runs train on Debian's dataset-fashion-mnist, which is not installed"
-  exit 77
-fi
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-failures=0
-passes=0
-pass() { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=script_lib.sh
+source "$(dirname "$0")/script_lib.sh"
 
 TRAIN=(train vae --hidden 32 --latent-dim 4 --train-limit 20000 --test-limit 200 --batch-size 16 --epochs 2
        --progress lines --threads 1)

@@ -42,6 +42,16 @@ bool changed(torch::nn::Module& module, const std::vector<torch::Tensor>& before
   return false;
 }
 
+// The family written to a checkpoint at `path` and read back.
+std::unique_ptr<Family> saved_and_loaded(GanFamily& family, const std::string& path) {
+  RunState state;
+  state.kind = "gan";
+  state.model_options = family.options();
+  state.config = {{"model", "gan"}};
+  save_checkpoint(path, family, state);
+  return load_checkpoint(path, torch::kCPU, nullptr);
+}
+
 GanOptions tiny(const std::string& arch) {
   GanOptions o;
   o.arch = arch;
@@ -397,12 +407,7 @@ TEST(Gan, CriticVariantsTrainLogAndRestore) {
         EXPECT_NEAR(read.at("wasserstein"), read.at("d_x") - read.at("d_g_z"), 1e-9);
       }
       for (const auto& [name, value] : read) EXPECT_TRUE(std::isfinite(value)) << name;
-      RunState state;
-      state.kind = "gan";
-      state.model_options = family.options();
-      state.config = {{"model", "gan"}};
-      save_checkpoint(dir / "checkpoint.pt", family, state);
-      auto loaded = load_checkpoint(dir / "checkpoint.pt", torch::kCPU, nullptr);
+      auto loaded = saved_and_loaded(family, dir / "checkpoint.pt");
       auto* gan = dynamic_cast<GanFamily*>(loaded.get());
       ASSERT_NE(gan, nullptr);
       family.discriminator()->eval();
@@ -499,12 +504,7 @@ TEST(StyleGan, TrainsWithR1AndRestoresExactly) {
   EXPECT_EQ(pictures.at("style_mixing").images.size(0), 36);
   EXPECT_EQ(pictures.at("truncation").images.size(0), 30);
   EXPECT_TRUE(torch::equal(family.sample(4, 9), family.decode(prior_codes(4, o.latent_dim, 9))));
-  RunState state;
-  state.kind = "gan";
-  state.model_options = family.options();
-  state.config = {{"model", "gan"}};
-  save_checkpoint(dir / "checkpoint.pt", family, state);
-  auto loaded = load_checkpoint(dir / "checkpoint.pt", torch::kCPU, nullptr);
+  auto loaded = saved_and_loaded(family, dir / "checkpoint.pt");
   auto* gan = dynamic_cast<GanFamily*>(loaded.get());
   ASSERT_NE(gan, nullptr);
   EXPECT_TRUE(torch::equal(gan->sample(4, 9), family.sample(4, 9)));
