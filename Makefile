@@ -12,9 +12,11 @@ BUILD ?= build
 DEMO_OUT ?= runs/demo
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
-# Debian packages the build, the tests and the demo need. python3-torch and python3-pil are only for `make bench`.
+# Debian packages the build, the tests and the demo need (libjs-chart.js: the charts of report.html).
+# python3-torch and python3-pil are only for `make bench`, chromium only for `make test` (the report
+# is checked in a headless browser).
 PACKAGES := cmake g++ make libtorch-dev libopenblas0-pthread dataset-fashion-mnist libcli11-dev \
-            nlohmann-json3-dev libstb-dev zlib1g-dev libgtest-dev ccache bc fortunes
+            nlohmann-json3-dev libstb-dev zlib1g-dev libgtest-dev ccache bc fortunes libjs-chart.js
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # The restoration models' default images: classic natural test images shipped in Debian's
@@ -70,6 +72,7 @@ demo: cli
 	$(BUILD)/deepgen eval $(DEMO_OUT)
 	@echo "pictures: $(DEMO_OUT)/samples.png $(DEMO_OUT)/reconstructions.png $(DEMO_OUT)/images/; metrics: $(DEMO_OUT)/metrics.jsonl"
 
+test: EXTRA_PACKAGES := chromium
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 

@@ -114,6 +114,8 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& options);
 
 // denoise, upscale, inpaint-ae.
 void add_restoration_commands(CLI::App& app, const GlobalOptions& global);
+// report.cpp: deepgen report
+void add_report_commands(CLI::App& app);
 
 // `eval --ensemble`: each member's accuracy and that of their mean predicted probabilities.
 void evaluate_ensemble(const std::vector<std::string>& runs, const GlobalOptions& global, const std::string& data_dir,

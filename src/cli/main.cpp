@@ -113,7 +113,7 @@ RunConfig run_config(const TrainCommand& train, const TrainCommand::ModelCommand
 void check_resume_options(const CLI::App& train_app, const TrainCommand& train, const TrainCommand::ModelCommand& model,
                           const RunState& state, const std::string& out_dir) {
   const std::set<std::string> resumable = {"--epochs",      "--out",       "--resume",          "--progress",
-                                           "--no-pictures", "--log-every", "--checkpoint-every"};
+                                           "--no-pictures", "--no-report", "--log-every", "--checkpoint-every"};
   const nlohmann::json& config = state.config;
   const nlohmann::json trainer = config.at("trainer");
   // Each group of flags and the recorded values it must equal.
@@ -144,7 +144,7 @@ void check_resume_options(const CLI::App& train_app, const TrainCommand& train, 
                  fs::absolute(given.get<std::string>()).lexically_normal().string() == value.get<std::string>());
       }
       check(equal, "--resume: ", name, " cannot change a run that is resumed; it goes on with its own options (see ",
-            (fs::path(out_dir) / "config.json").string(), "). Only --epochs, --progress, --no-pictures, ",
+            (fs::path(out_dir) / "config.json").string(), "). Only --epochs, --progress, --no-pictures, --no-report, ",
             "--log-every, --checkpoint-every, --threads and --device apply to a resumed run (other options may only repeat the run's ",
             "values): drop ", name, ", or start a new run with it");
     }
@@ -347,6 +347,7 @@ int main(int argc, char** argv) try {
   cli::add_generator_commands(app, global);
   cli::add_text_commands(app, global);
   cli::add_restoration_commands(app, global);
+  cli::add_report_commands(app);
 
   // An unknown command, model or option gets a "did you mean", not CLI11's generic message.
   check_names(app, train, argc, argv);
@@ -387,6 +388,7 @@ int main(int argc, char** argv) try {
       resume.epochs = config.trainer.epochs;
       resume.progress = config.trainer.progress;
       resume.pictures = config.trainer.pictures;
+      resume.report = config.trainer.report;
       resume.log_every = config.trainer.log_every;
       resume.checkpoint_every = config.trainer.checkpoint_every;
       resume.device = global.device;

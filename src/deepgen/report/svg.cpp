@@ -8,6 +8,7 @@
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
 #include "deepgen/data/image_folder.h"
+#include "deepgen/report/embed.h"
 
 namespace deepgen {
 
@@ -18,16 +19,6 @@ const char* const kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59
 
 constexpr double kWidth = 720, kHeight = 520, kLeft = 80, kRight = 190, kTop = 50, kBottom = 60;
 
-std::string escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else out += c;
-  }
-  return out;
-}
 
 struct Axes {
   double x0, x1, y0, y1;
@@ -84,19 +75,6 @@ Axes fit_axes(double x0, double x1, double y0, double y1, bool log_x) {
   if (log_x) return {x0 / 1.15, x1 * 1.15, y0 - pad_y, y1 + pad_y, true};
   const double pad_x = 0.05 * (x1 - x0);
   return {x0 - pad_x, x1 + pad_x, y0 - pad_y, y1 + pad_y, false};
-}
-std::string base64(const std::vector<uint8_t>& bytes) {
-  static const char* const kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    const uint32_t chunk = (uint32_t(bytes[i]) << 16) | (i + 1 < bytes.size() ? uint32_t(bytes[i + 1]) << 8 : 0) |
-                           (i + 2 < bytes.size() ? uint32_t(bytes[i + 2]) : 0);
-    out += kAlphabet[(chunk >> 18) & 63];
-    out += kAlphabet[(chunk >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(chunk >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kAlphabet[chunk & 63] : '=';
-  }
-  return out;
 }
 }  // namespace
 

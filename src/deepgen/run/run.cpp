@@ -169,6 +169,7 @@ RunResult resume_run(const std::string& dir, const ResumeOptions& options, std::
   trainer.out_dir = dir;
   trainer.progress = options.progress;
   trainer.pictures = options.pictures;
+  trainer.report = options.report;
   trainer.log_every = options.log_every;
   trainer.checkpoint_every = options.checkpoint_every;
   trainer.on_step = options.on_step;

@@ -47,6 +47,7 @@ struct ResumeOptions {
   int64_t epochs = 0;              // the new total (more than the run has completed)
   std::string progress = "auto";   // auto | bar | lines | none
   bool pictures = true;            // image grids after each epoch
+  bool report = true;              // report.html after each epoch
   int64_t log_every = 50;          // steps between reads of the metrics
   std::string checkpoint_every;    // "" | steps ("500") | a duration ("10m"): checkpoints inside epochs
   std::function<void(int64_t epoch, int64_t step)> on_step;  // TrainerOptions::on_step

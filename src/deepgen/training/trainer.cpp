@@ -13,6 +13,7 @@
 #include "deepgen/core/interrupt.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/image_grid.h"
+#include "deepgen/report/html_report.h"
 #include "deepgen/training/progress.h"
 
 namespace deepgen {
@@ -36,6 +37,8 @@ const OptionSchema<TrainerOptions>& trainer_options() {
       .text("checkpoint_every", &TrainerOptions::checkpoint_every,
             "Also checkpoint inside epochs: every N steps (500) or after a duration (30s, 10m, 2h)")
       .with(not_recorded)
+      .flag("report", &TrainerOptions::report, "Do not rewrite <out>/report.html after each epoch")
+      .with([&](OptionField& f) { f.flag = "--no-report", f.negated = true, not_recorded(f); })
       .choice("augment", &TrainerOptions::augment, {"none", "flip"}, "Training augmentation: none or flip (random left-right mirror)")
       .nested("schedule", &TrainerOptions::schedule);
   return schema;
@@ -123,6 +126,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
   auto last_checkpoint = std::chrono::steady_clock::now();
   int64_t steps_since_checkpoint = 0;
   const int64_t first_epoch = state.epoch + 1;
+  bool report_failed = false;
   for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
     const bool inside = epoch == first_epoch && resume_step > 0;
     const int64_t first_batch = inside ? resume_step : 0;
@@ -256,6 +260,15 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
     steps_since_checkpoint = 0;
     progress.end_epoch(train, test, train_seconds, count * options.items_per_example);
     result = {epoch, train, test};
+    if (options.report && !report_failed) {
+      // Live: open it once, reload after each epoch. A report that cannot be written never stops training.
+      try {
+        write_html_report({options.out_dir}, (fs::path(options.out_dir) / "report.html").string());
+      } catch (const Error& error) {
+        progress.message(std::string("deepgen: report.html not written: ") + error.what());
+        report_failed = true;
+      }
+    }
     if (epoch < options.epochs) stop_if_asked(0, /*written=*/true);
   }
   return result;

@@ -23,6 +23,7 @@ struct TrainerOptions {
   std::string progress = "auto";  // auto | bar | lines | none
   int64_t log_every = 50;         // steps between reads of the metrics (progress line, divergence check)
   bool pictures = true;           // write image grids after every epoch
+  bool report = true;             // rewrite out_dir/report.html after every epoch (report/html_report.h)
   ScheduleOptions schedule;       // learning-rate schedule applied to every optimizer of the family
   std::string augment = "none";   // none | flip (random left-right mirror of each training image)
   int64_t items_per_example = 1;  // for the progress rate: what one example holds (a text chunk: chars)
