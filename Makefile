@@ -16,7 +16,8 @@ PREFIX ?= /usr/local
 # python3-torch and python3-pil are only for `make bench`, chromium only for `make test` (the report
 # is checked in a headless browser).
 PACKAGES := cmake g++ make libtorch-dev libopenblas0-pthread dataset-fashion-mnist libcli11-dev \
-            nlohmann-json3-dev libstb-dev zlib1g-dev libgtest-dev ccache bc fortunes libjs-chart.js
+            nlohmann-json3-dev libstb-dev zlib1g-dev libgtest-dev ccache bc fortunes libjs-chart.js \
+            protobuf-compiler libprotobuf-dev libcrcutil-dev pkgconf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # The restoration models' default images: classic natural test images shipped in Debian's

@@ -14,6 +14,7 @@
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/image_grid.h"
 #include "deepgen/report/html_report.h"
+#include "deepgen/report/tensorboard.h"
 #include "deepgen/training/progress.h"
 
 namespace deepgen {
@@ -127,6 +128,9 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
   int64_t steps_since_checkpoint = 0;
   const int64_t first_epoch = state.epoch + 1;
   bool report_failed = false;
+  // TensorBoard: the loss and learning rate whenever the metrics are read (step = steps since the run
+  // began), every metric per epoch under train/ and test/, and the pictures.
+  EventWriter events(options.out_dir);
   for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
     const bool inside = epoch == first_epoch && resume_step > 0;
     const int64_t first_batch = inside ? resume_step : 0;
@@ -214,6 +218,9 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       if ((batch + 1) % options.log_every == 0 || batch + 1 == batches) {
         train = read_back(batch + 1);
         progress.update(batch + 1, (begin + size) * options.items_per_example, train.at("loss"));
+        const int64_t global_step = (epoch - 1) * batches + batch + 1;
+        events.scalar("step/loss", global_step, train.at("loss"));
+        if (!family.optimizers().empty()) events.scalar("step/lr", global_step, family.optimizers().front()->lr());
       }
       if (options.on_step) options.on_step(epoch, batch + 1);
       ++steps_since_checkpoint;
@@ -246,12 +253,17 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
         std::ostringstream file;
         file << "epoch_" << std::setw(3) << std::setfill('0') << epoch << "_" << name << ".png";
         write_grid((fs::path(options.out_dir) / "images" / file.str()).string(), picture.images, picture.columns);
+        events.image("images/" + name, epoch, image_grid(picture.images, picture.columns));
       }
     }
     append_metrics(metrics_path, epoch, "train", train, train_seconds);
     const double seconds =
         seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!test.empty()) append_metrics(metrics_path, epoch, "test", test, seconds - train_seconds);
+    for (const auto& [name, value] : train) events.scalar("train/" + name, epoch, value);
+    for (const auto& [name, value] : test) events.scalar("test/" + name, epoch, value);
+    events.scalar("train/seconds", epoch, train_seconds);
+    if (!test.empty()) events.scalar("test/seconds", epoch, seconds - train_seconds);
 
     state.epoch = epoch;
     state.metrics = {{"train", metrics_json(train)}, {"test", metrics_json(test)}};
