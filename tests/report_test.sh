@@ -18,12 +18,13 @@ grep -q '<tr class="differs"><td>model_options.hidden</td><td>32</td><td>16</td>
 grep -q '<script src=\|<link ' "$WORK/both.html" && fail "the page loads something from outside" || pass
 
 # In the browser: vae logs loss, kl, reconstruction (train and test), lr (train) and seconds (both):
-# 5 charts; 2 runs x 2 epochs x (2 + 2 + 2 + 1 + 2) = 36 points.
+# 5 charts; 2 runs x 2 epochs x (2 + 2 + 2 + 1 + 2) = 36 points; and the loss per step, read once per
+# epoch here (4 steps an epoch, --log-every 50): 1 chart, 2 runs x 2 points.
 if command -v chromium >/dev/null; then
   browse() { timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --virtual-time-budget=5000 "$@"; }
   browse --enable-logging=stderr --v=0 --dump-dom "file://$WORK/both.html" >"$WORK/dom.html" 2>"$WORK/console"
-  grep -q 'data-charts-drawn="5"' "$WORK/dom.html" && pass || fail "charts drawn: $(grep -o 'data-charts-drawn="[0-9]*"' "$WORK/dom.html")"
-  grep -q 'data-points="36"' "$WORK/dom.html" && pass || fail "points drawn: $(grep -o 'data-points="[0-9]*"' "$WORK/dom.html")"
+  grep -q 'data-charts-drawn="6"' "$WORK/dom.html" && pass || fail "charts drawn: $(grep -o 'data-charts-drawn="[0-9]*"' "$WORK/dom.html")"
+  grep -q 'data-points="40"' "$WORK/dom.html" && pass || fail "points drawn: $(grep -o 'data-points="[0-9]*"' "$WORK/dom.html")"
   grep -i 'uncaught\|console.*error' "$WORK/console" && fail "JavaScript errors" || pass
   browse --window-size=1280,1500 --screenshot="$WORK/report.png" "file://$WORK/both.html" >/dev/null 2>&1
   [ -s "$WORK/report.png" ] && pass || fail "no screenshot"

@@ -41,6 +41,7 @@ struct RunPage {
   std::string dir, name;
   nlohmann::json config;
   std::vector<nlohmann::json> lines;                            // metrics.jsonl
+  nlohmann::json steps = nlohmann::json::array();               // steps.jsonl: {"step", "loss"} per metrics read
   std::map<std::string, std::vector<std::pair<int64_t, std::string>>> pictures;  // name -> (epoch, base64 PNG)
 };
 
@@ -66,6 +67,15 @@ RunPage read_run(const std::string& dir) {
     }
   }
   check(!run.lines.empty(), "report: ", dir, " has no metrics yet (metrics.jsonl is written after the first epoch)");
+  if (fs::exists(fs::path(dir) / "steps.jsonl")) {
+    std::istringstream in(read_file(fs::path(dir) / "steps.jsonl"));
+    for (std::string line; std::getline(in, line);) {
+      const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (json.is_object() && json.contains("step") && json.contains("loss") && json["loss"].is_number()) {
+        run.steps.push_back({{"x", json["step"]}, {"y", json["loss"]}});
+      }
+    }
+  }
   const std::regex picture(R"(epoch_(\d+)_(.+)\.png)");
   if (fs::is_directory(fs::path(dir) / "images")) {
     std::vector<fs::path> files;
@@ -108,6 +118,19 @@ tr.differs td { background: #fff3c4; }
 const char* const kScript = R"(
 const palette = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7'];
 let drawn = 0, points = 0;
+const stepCanvas = document.getElementById('chart-steps');
+if (stepCanvas) {
+  const datasets = REPORT.runs.filter(run => run.steps.length > 0).map((run, r) => {
+    points += run.steps.length;
+    return {label: run.name, data: run.steps, borderColor: palette[r % palette.length],
+            backgroundColor: palette[r % palette.length], pointRadius: run.steps.length > 40 ? 0 : 2, tension: 0};
+  });
+  new Chart(stepCanvas, {type: 'line', data: {datasets: datasets},
+    options: {animation: false, responsive: true, maintainAspectRatio: false, parsing: false,
+              plugins: {title: {display: true, text: 'loss per step'}},
+              scales: {x: {type: 'linear', title: {display: true, text: 'step'}}, y: {title: {display: true, text: 'loss'}}}}});
+  drawn += 1;
+}
 REPORT.metrics.forEach((metric, m) => {
   const datasets = [];
   REPORT.runs.forEach((run, r) => {
@@ -208,11 +231,15 @@ void write_html_report(const std::vector<std::string>& dirs, const std::string& 
          << escape(c.value("torch_version", std::string("?"))) << "</td><td>"
          << (seconds.empty() ? std::string("-") : std::to_string(seconds[seconds.size() / 2])) << "</td><td>"
          << escape(summary(last_train)) << "</td><td>" << escape(summary(last_test)) << "</td></tr>\n";
-    data["runs"].push_back({{"name", run.name}, {"lines", lines}});
+    data["runs"].push_back({{"name", run.name}, {"lines", lines}, {"steps", run.steps}});
   }
   html << "</table>\n";
 
-  html << "<h2>Curves</h2>\n<p>Solid: train, dashed: test, per epoch.</p>\n<div class=\"charts\">\n";
+  html << "<h2>Curves</h2>\n<p>Training loss per step (the mean over each --log-every window), then every metric per "
+          "epoch: solid train, dashed test.</p>\n<div class=\"charts\">\n";
+  bool any_steps = false;
+  for (const auto& run : runs) any_steps = any_steps || !run.steps.empty();
+  if (any_steps) html << "<div class=\"chart\"><canvas id=\"chart-steps\"></canvas></div>\n";
   for (size_t m = 0; m < metrics.size(); ++m) {
     html << "<div class=\"chart\"><canvas id=\"chart-" << m << "\"></canvas></div>\n";
   }

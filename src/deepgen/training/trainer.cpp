@@ -128,6 +128,18 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
   int64_t steps_since_checkpoint = 0;
   const int64_t first_epoch = state.epoch + 1;
   bool report_failed = false;
+  // A resumed run logs the steps after its checkpoint again: drop what was logged of them.
+  const std::string steps_path = (fs::path(options.out_dir) / "steps.jsonl").string();
+  if (fs::exists(steps_path)) {
+    const int64_t done = state.epoch * batches + resume_step;
+    std::ifstream in(steps_path);
+    std::string line, kept;
+    while (std::getline(in, line)) {
+      const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (json.is_object() && json.value("step", int64_t(0)) <= done) kept += line + "\n";
+    }
+    write_text_atomically(steps_path, kept);
+  }
   // TensorBoard: the loss and learning rate whenever the metrics are read (step = steps since the run
   // began), every metric per epoch under train/ and test/, and the pictures.
   EventWriter events(options.out_dir);
@@ -154,6 +166,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       for (const auto& [name, value] : resume_partial.at("sums").items()) restored[name] = value.get<double>();
       sums = MetricSums::restore(restored, resume_partial.at("weight").get<double>(), data.train.images.device());
     }
+    double logged_weight = sums.weight(), logged_total = sums.empty() ? 0.0 : sums.sum().at("loss");
     Metrics train;  // the epoch's means, from the read after its last step
     std::vector<StepMetrics> window;
     int64_t window_start = first_batch;
@@ -218,9 +231,17 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       if ((batch + 1) % options.log_every == 0 || batch + 1 == batches) {
         train = read_back(batch + 1);
         progress.update(batch + 1, (begin + size) * options.items_per_example, train.at("loss"));
+        // The mean loss of the steps since the previous read, from the running sums.
         const int64_t global_step = (epoch - 1) * batches + batch + 1;
-        events.scalar("step/loss", global_step, train.at("loss"));
+        const double total = train.at("loss") * sums.weight();
+        const double window_loss = (total - logged_total) / (sums.weight() - logged_weight);
+        logged_total = total;
+        logged_weight = sums.weight();
+        events.scalar("step/loss", global_step, window_loss);
         if (!family.optimizers().empty()) events.scalar("step/lr", global_step, family.optimizers().front()->lr());
+        // For the report's per-step curve; appended in place (readers skip a torn last line).
+        std::ofstream steps(fs::path(options.out_dir) / "steps.jsonl", std::ios::app);
+        steps << nlohmann::json({{"step", global_step}, {"epoch", epoch}, {"loss", window_loss}}).dump() << "\n";
       }
       if (options.on_step) options.on_step(epoch, batch + 1);
       ++steps_since_checkpoint;
