@@ -12,10 +12,13 @@ TINY=(--train-limit 256 --test-limit 64 --batch-size 64 --epochs 2 --progress no
 [ -s "$WORK/a/report.html" ] && pass || fail "no live report.html in the run"
 "$DEEPGEN" train vae "${TINY[@]}" --hidden 16 --no-report --out "$WORK/quiet" >/dev/null 2>&1 && [ ! -e "$WORK/quiet/report.html" ] \
   && pass || fail "--no-report still wrote report.html"
+"$DEEPGEN" eval "$WORK/a" >/dev/null 2>&1 && [ -s "$WORK/a/eval.json" ] && pass || fail "eval did not keep eval.json"
 "$DEEPGEN" report "$WORK/a" "$WORK/b" --out "$WORK/both.html" >"$WORK/out" 2>"$WORK/err" && pass || { fail "report"; cat "$WORK/err"; }
 grep -q '<tr class="differs"><td>model_options.hidden</td><td>32</td><td>16</td></tr>' "$WORK/both.html" && pass \
   || fail "the differing config row is not marked"
 grep -q '<script src=\|<link ' "$WORK/both.html" && fail "the page loads something from outside" || pass
+grep -q '<h2>Evaluation</h2>' "$WORK/both.html" && grep -q '<tr><td>reconstruction</td><td>[0-9.]*</td></tr>' "$WORK/both.html" \
+  && pass || fail "the last eval of run a is not in the page"
 
 # In the browser: vae logs loss, kl, reconstruction (train and test), lr (train) and seconds (both):
 # 5 charts; 2 runs x 2 epochs x (2 + 2 + 2 + 1 + 2) = 36 points; and the loss per step, read once per

@@ -197,6 +197,13 @@ TEST(Interruption, StoppedAnywhereAndResumedEqualsTheUninterruptedRunForEveryMod
     TempDir straight("straight-" + spec->name), stopped("stopped-" + spec->name), often("often-" + spec->name);
     const RunResult whole = start_run(tiny_run(*spec, options, data, straight.str()), nullptr);
     ASSERT_EQ(whole.epochs, 2);
+    // Every family's run can be looked at: the live report and TensorBoard's event file.
+    EXPECT_TRUE(fs::exists(straight / "report.html"));
+    bool events = false;
+    for (const auto& entry : fs::directory_iterator(straight.str())) {
+      events = events || entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+    }
+    EXPECT_TRUE(events);
 
     // Stopped at step 2 of epoch 1 (SIGINT), resumed, stopped at step 1 of epoch 2 (SIGTERM), resumed.
     clear_stop_request();

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "deepgen/core/error.h"
+#include "deepgen/core/files.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/text.h"
 
@@ -105,6 +106,10 @@ CLI::Validator file_ending(const std::string& extension) {
 std::string default_output(const std::string& run, const std::string& name) {
   const fs::path checkpoint(checkpoint_path(run));
   return (checkpoint.has_parent_path() ? checkpoint.parent_path() / name : fs::path(name)).string();
+}
+
+void save_evaluation(const std::string& run, const nlohmann::json& evaluation) {
+  write_text_atomically(default_output(run, "eval.json"), evaluation.dump(2) + "\n");
 }
 
 void add_common(CLI::App* command, Shared& shared, const std::string& out_help, const std::string& out_extension,

@@ -66,6 +66,9 @@ DataSplits load_run_data(const LoadedRun& run, const std::string& data_dir, bool
 // `name` beside the run's checkpoint.
 std::string default_output(const std::string& run, const std::string& name);
 
+// Keeps what `deepgen eval` found as <run>/eval.json (the last evaluation; `deepgen report` shows it).
+void save_evaluation(const std::string& run, const nlohmann::json& evaluation);
+
 // The run, output, data and seed options most commands share.
 struct Shared {
   std::string run, out, data_dir;

@@ -501,6 +501,8 @@ int main(int argc, char** argv) try {
                          {"class_names", names},
                          {"class_fractions", quality.class_fractions}};
   }
+  if (!data_dir.empty()) json["data"] = data_dir;
+  cli::save_evaluation(run, json);
   if (as_json) {
     std::cout << json.dump(2) << std::endl;
     return 0;

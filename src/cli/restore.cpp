@@ -218,9 +218,10 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
          "' model; --images is for restoration runs (", models_with<Denoiser>(), ", ", models_with<Upscaler>(), ", ",
          models_with<Inpainter>(), ")");
   }
+  nlohmann::json j = {{"run", run.path}, {"kind", run.state.kind}, {"epoch", run.state.epoch}};
+  for (const auto& table : tables) j["tables"].push_back(table.to_json());
+  save_evaluation(run.path, j);
   if (o.json) {
-    nlohmann::json j = {{"run", run.path}, {"kind", run.state.kind}, {"epoch", run.state.epoch}};
-    for (const auto& table : tables) j["tables"].push_back(table.to_json());
     std::cout << j.dump(2) << std::endl;
     return;
   }

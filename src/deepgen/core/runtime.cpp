@@ -1,5 +1,8 @@
 #include "deepgen/core/runtime.h"
 
+#include <fstream>
+#include <thread>
+
 #include <ATen/autocast_mode.h>
 #include <dlfcn.h>
 #if defined(__GLIBC__)
@@ -144,6 +147,18 @@ ForkedRng::~ForkedRng() {
     at::Generator cuda = at::globalContext().defaultGenerator(at::Device(at::kCUDA, 0));
     cuda.set_state(cuda_);
   }
+}
+
+std::string machine_description() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, model = "unknown CPU";
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " cores";
 }
 
 }  // namespace deepgen

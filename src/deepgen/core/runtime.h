@@ -53,6 +53,9 @@ class ForkedRng {
 
 std::string torch_version();
 
+// "AMD EPYC 7B13, 2 cores": the CPU model (/proc/cpuinfo) and the cores this process can use.
+std::string machine_description();
+
 // --precision: "fp32" (false) or "bf16" (true); anything else is an error naming the option.
 bool parse_precision(const std::string& name);
 

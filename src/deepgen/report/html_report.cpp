@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <map>
 #include <regex>
 #include <set>
@@ -13,6 +14,7 @@
 
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
+#include "deepgen/core/runtime.h"
 #include "deepgen/report/embed.h"
 
 namespace deepgen {
@@ -43,6 +45,7 @@ struct RunPage {
   std::vector<nlohmann::json> lines;                            // metrics.jsonl
   nlohmann::json steps = nlohmann::json::array();               // steps.jsonl: {"step", "loss"} per metrics read
   std::map<std::string, std::vector<std::pair<int64_t, std::string>>> pictures;  // name -> (epoch, base64 PNG)
+  nlohmann::json evaluation;                                    // eval.json: the last `deepgen eval`, if any
 };
 
 RunPage read_run(const std::string& dir) {
@@ -76,6 +79,9 @@ RunPage read_run(const std::string& dir) {
       }
     }
   }
+  if (fs::exists(fs::path(dir) / "eval.json")) {
+    run.evaluation = nlohmann::json::parse(read_file(fs::path(dir) / "eval.json"), nullptr, /*allow_exceptions=*/false);
+  }
   const std::regex picture(R"(epoch_(\d+)_(.+)\.png)");
   if (fs::is_directory(fs::path(dir) / "images")) {
     std::vector<fs::path> files;
@@ -92,17 +98,60 @@ RunPage read_run(const std::string& dir) {
   return run;
 }
 
-std::string machine() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line, model = "unknown CPU";
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      model = line.substr(line.find(':') + 2);
-      break;
+std::string number(const nlohmann::json& value) {
+  std::ostringstream text;
+  if (value.is_number_float()) text << std::setprecision(6) << value.get<double>();
+  else text << (value.is_string() ? value.get<std::string>() : value.dump());
+  return escape(text.str());
+}
+
+// What `deepgen eval` kept (eval.json): the test metrics, a generator's scores, restoration tables.
+void evaluation_html(std::ostream& html, const RunPage& run) {
+  const nlohmann::json& e = run.evaluation;
+  html << "<h3>" << escape(run.name) << ": epoch " << number(e.value("epoch", nlohmann::json("?")))
+       << (e.contains("data") ? ", data " + number(e["data"]) : "") << "</h3>\n";
+  auto pairs = [&](const nlohmann::json& object) {
+    html << "<table>";
+    for (const auto& [key, value] : object.items()) {
+      if (value.is_primitive()) html << "<tr><td>" << escape(key) << "</td><td>" << number(value) << "</td></tr>";
+    }
+    html << "</table>\n";
+  };
+  if (e.contains("metrics") && e["metrics"].is_object()) pairs(e["metrics"]);
+  if (e.contains("generator") && e["generator"].is_object()) {
+    const auto& g = e["generator"];
+    html << "<p>Samples scored with a classifier:</p>\n";
+    pairs(g);
+    if (g.contains("class_fractions") && g.contains("class_names")) {
+      html << "<table><tr><th>class</th><th>share of samples</th></tr>";
+      for (size_t k = 0; k < g["class_fractions"].size() && k < g["class_names"].size(); ++k) {
+        html << "<tr><td>" << number(g["class_names"][k]) << "</td><td>" << number(g["class_fractions"][k]) << "</td></tr>";
+      }
+      html << "</table>\n";
     }
   }
-  return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " cores";
+  if (e.contains("tables") && e["tables"].is_array()) {
+    for (const auto& table : e["tables"]) {
+      if (!table.contains("methods") || !table.contains("images")) continue;
+      html << "<p>" << number(table.value("task", nlohmann::json(""))) << ": PSNR (dB) / SSIM</p>\n<table><tr><th>image</th>";
+      for (const auto& method : table["methods"]) html << "<th>" << number(method) << "</th>";
+      html << "</tr>";
+      auto row = [&](const std::string& name, const nlohmann::json& cells) {
+        html << "<tr><td>" << escape(name) << "</td>";
+        for (const auto& method : table["methods"]) {
+          const auto& cell = cells.value(method.get<std::string>(), nlohmann::json::object());
+          html << "<td>" << number(cell.value("psnr", nlohmann::json("-"))) << " / " << number(cell.value("ssim", nlohmann::json("-")))
+               << "</td>";
+        }
+        html << "</tr>";
+      };
+      for (const auto& image : table["images"]) row(image.value("image", std::string("?")), image);
+      if (table.contains("mean")) row("mean", table["mean"]);
+      html << "</table>\n";
+    }
+  }
 }
+
 
 const char* const kStyle = R"(
 body { font-family: sans-serif; margin: 24px; color: #222; }
@@ -194,11 +243,11 @@ void write_html_report(const std::vector<std::string>& dirs, const std::string& 
   for (const auto& run : runs) title += (title.empty() ? "" : ", ") + run.name;
   html << "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>deepgen report: " << escape(title)
        << "</title>\n<style>" << kStyle << "</style>\n<script>\n" << read_file(chart_js) << "\n</script>\n</head>\n<body>\n";
-  html << "<h1>deepgen report: " << escape(title) << "</h1>\n<p>Written on " << escape(machine()) << ".</p>\n";
+  html << "<h1>deepgen report: " << escape(title) << "</h1>\n<p>Written on " << escape(machine_description()) << ".</p>\n";
 
   // The runs: what, where, how fast, and their last metrics.
   html << "<h2>Runs</h2>\n<table><tr><th>run</th><th>model</th><th>epochs</th><th>device</th><th>threads</th>"
-          "<th>LibTorch</th><th>seconds per epoch (median)</th><th>last train</th><th>last test</th></tr>\n";
+          "<th>LibTorch</th><th>machine</th><th>seconds per epoch (median)</th><th>last train</th><th>last test</th></tr>\n";
   for (const auto& run : runs) {
     nlohmann::json lines = nlohmann::json::array();
     std::vector<double> seconds;
@@ -229,6 +278,7 @@ void write_html_report(const std::vector<std::string>& dirs, const std::string& 
          << epochs << "</td><td>" << escape(c.value("device", std::string("?"))) << "</td><td>"
          << (c.contains("threads") ? c["threads"].dump() : "?") << "</td><td>"
          << escape(c.value("torch_version", std::string("?"))) << "</td><td>"
+         << escape(c.value("machine", std::string("?"))) << "</td><td>"
          << (seconds.empty() ? std::string("-") : std::to_string(seconds[seconds.size() / 2])) << "</td><td>"
          << escape(summary(last_train)) << "</td><td>" << escape(summary(last_test)) << "</td></tr>\n";
     data["runs"].push_back({{"name", run.name}, {"lines", lines}, {"steps", run.steps}});
@@ -261,6 +311,15 @@ void write_html_report(const std::vector<std::string>& dirs, const std::string& 
              << "\">\n<img id=\"" << escape(key) << "\" alt=\"" << escape(name) << "\" src=\"data:image/png;base64,"
              << frames.back().second << "\"></div>\n";
       }
+    }
+  }
+
+  bool any_evaluation = false;
+  for (const auto& run : runs) any_evaluation = any_evaluation || run.evaluation.is_object();
+  if (any_evaluation) {
+    html << "<h2>Evaluation</h2>\n<p>The last <code>deepgen eval</code> of each run (kept as eval.json).</p>\n";
+    for (const auto& run : runs) {
+      if (run.evaluation.is_object()) evaluation_html(html, run);
     }
   }
 

@@ -130,7 +130,8 @@ RunResult start_run(RunConfig config, std::ostream* log) {
                   {"trainer", trainer},
                   {"device", device.str()},
                   {"threads", config.threads},
-                  {"torch_version", torch_version()}};
+                  {"torch_version", torch_version()},
+                  {"machine", machine_description()}};
   if (spec.data == ModelData::kPatches) {
     PatchOptions patches = config.patches;
     patches.patch_size = data.patch_size;
