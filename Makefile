@@ -14,7 +14,7 @@ JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 # Debian packages the build, the tests and the demo need. python3-torch and python3-pil are only for `make bench`.
 PACKAGES := cmake g++ make libtorch-dev libopenblas0-pthread dataset-fashion-mnist libcli11-dev \
-            nlohmann-json3-dev libstb-dev zlib1g-dev libgtest-dev ccache bc fortunes
+            nlohmann-json3-dev libstb-dev zlib1g-dev libzip-dev libgtest-dev ccache bc fortunes
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # The restoration models' default images: classic natural test images shipped in Debian's
