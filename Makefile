@@ -6,7 +6,7 @@
 # Other targets: make build (everything: build/deepgen and the tests), make cli (build/deepgen only),
 # make install (the CLI, libdeepgen, its headers and CMake package into PREFIX, default /usr/local),
 # make images (natural images for the restoration models; make images-plus, a larger training set),
-# make bench (deepgen vs PyTorch, CPU), make clean.
+# make bench (deepgen vs PyTorch, CPU), make fuzz (the libFuzzer harnesses, FUZZ_SECONDS each), make clean.
 
 BUILD ?= build
 DEMO_OUT ?= runs/demo
@@ -16,7 +16,7 @@ PREFIX ?= /usr/local
 # python3-torch and python3-pil are only for `make bench`, chromium only for `make test` (the report
 # is checked in a headless browser).
 PACKAGES := cmake g++ make libtorch-dev libopenblas0-pthread dataset-fashion-mnist libcli11-dev \
-            nlohmann-json3-dev libstb-dev zlib1g-dev libgtest-dev ccache bc fortunes libjs-chart.js \
+            nlohmann-json3-dev libstb-dev zlib1g-dev libzip-dev libgtest-dev ccache bc fortunes libjs-chart.js \
             protobuf-compiler libprotobuf-dev libcrcutil-dev pkgconf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -45,7 +45,7 @@ OPENCV_PHOTOS := $(addprefix data/,aero1.jpg aero3.jpg aloeL.jpg apple.jpg baboo
 deb_extract = cd $(1) && (apt-get download $(2) || ($(SUDO) apt-get update -qq && apt-get download $(2))) && \
   dpkg-deb --fsys-tarfile $(2)_*.deb | tar -x $(3)
 
-.PHONY: deps configure build cli demo test install bench clean images images-plus
+.PHONY: deps configure build cli demo test install bench fuzz clean images images-plus
 
 deps:
 	@missing=$$(for p in $(PACKAGES) $(EXTRA_PACKAGES); do \
@@ -86,6 +86,14 @@ bench: build images
 	bench/compare_charlm_cpu.sh 1 3 3
 	bench/compare_classifier_cpu.sh lenet5 1 3 2
 	bench/dncnn_precision.sh 32 3 2 1536
+
+# The libFuzzer harnesses of fuzz/ (clang, ASan and UBSan, in build-fuzz/), each run FUZZ_SECONDS; fails on
+# any crash, leak or timeout (docs/robustness.md). clang's sanitizer runtimes are only a recommendation of
+# clang-14, hence libclang-rt-14-dev.
+FUZZ_SECONDS ?= 20
+fuzz: EXTRA_PACKAGES := clang libclang-rt-14-dev
+fuzz: deps
+	FUZZ_JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 images: $(IMAGES)/test/camera.png
 

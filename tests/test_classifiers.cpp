@@ -314,3 +314,24 @@ TEST(Cifar10, ReadsTheBinaryFormatAndRejectsBadFiles) {
         << error.what();
   }
 }
+
+TEST(Cifar10, BatchAboveTheLimitIsRefusedBeforeAllocating) {
+  TempDir dir("cifar-limit");
+  const std::vector<char> record(3073, 0);
+  for (const std::string name : {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
+                                 "data_batch_5.bin", "test_batch.bin"}) {
+    std::ofstream out(dir / name, std::ios::binary);
+    for (int r = 0; r < 2; ++r) out.write(record.data(), std::streamsize(record.size()));
+  }
+  deepgen::testing::ScopedEnv limit("DEEPGEN_MAX_DATA_BYTES", "6000");
+  DataOptions options;
+  options.dir = dir.str();
+  try {
+    load_data(options, PixelRange::kUnit, torch::kCPU);
+    FAIL() << "expected an error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("data_batch_1.bin: 6146 bytes, above the limit (the limit is 6000 bytes; "
+                                             "set DEEPGEN_MAX_DATA_BYTES"),
+              std::string::npos) << error.what();
+  }
+}

@@ -83,6 +83,44 @@ TEST(Idx, RejectsDamagedGzipAndMissingFiles) {
   expect_error([&] { read_idx(dir / "zero"); }, {"must be positive"});
 }
 
+// Resource bombs: what a header claims is checked against the limit before anything is allocated,
+// and a gzip stream is read no further than one byte past what its header declares.
+TEST(Idx, RefusesHeadersAboveTheLimitBeforeAllocating) {
+  TempDir dir("idx-bomb");
+  // 10^12 items of one byte: far above the default 4 GiB.
+  write_bytes(dir / "huge", idx_bytes({1000000, 1000000}, {1, 2, 3}));
+  expect_error([&] { read_idx(dir / "huge"); },
+               {dir / "huge", "declares 1000000 x 1000000 bytes", "above the limit", "DEEPGEN_MAX_DATA_BYTES"});
+  // Four sizes of 2^32 - 1 would overflow int64 if multiplied out (UBSan would report it).
+  write_bytes(dir / "overflow", idx_bytes({0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {}), true);
+  expect_error([&] { read_idx(dir / "overflow"); },
+               {"declares 4294967295 x 4294967295 x 4294967295 x 4294967295 bytes", "DEEPGEN_MAX_DATA_BYTES"});
+  // Below the limit, but the gzip'ed file holds almost nothing: refused as truncated (the buffer grows
+  // only with what is read, so no gigabyte is allocated first).
+  write_bytes(dir / "promise.gz", idx_bytes({1000, 1000, 1000}, {1, 2, 3}), true);
+  expect_error([&] { read_idx(dir / "promise.gz"); }, {"truncated", "1000000000 bytes", "found 3"});
+  // The limit is the environment variable's when set.
+  {
+    deepgen::testing::ScopedEnv limit("DEEPGEN_MAX_DATA_BYTES", "100");
+    write_bytes(dir / "small", idx_bytes({101}, std::vector<uint8_t>(101, 1)));
+    expect_error([&] { read_idx(dir / "small"); }, {"declares 101 bytes", "the limit is 100 bytes", "DEEPGEN_MAX_DATA_BYTES"});
+    write_bytes(dir / "fits", idx_bytes({100}, std::vector<uint8_t>(100, 1)));
+    EXPECT_EQ(read_idx(dir / "fits").numel(), 100);
+  }
+  {
+    deepgen::testing::ScopedEnv limit("DEEPGEN_MAX_DATA_BYTES", "lots");
+    expect_error([&] { read_idx(dir / "small"); }, {"DEEPGEN_MAX_DATA_BYTES", "expected an integer", "lots"});
+  }
+}
+
+TEST(Idx, GzipBombIsReadOnlyAsFarAsTheHeaderSays) {
+  TempDir dir("idx-gzip-bomb");
+  // 64 MB of zeros after a header that declares 100 bytes compresses to about 64 kB.
+  write_bytes(dir / "bomb.gz", idx_bytes({100}, std::vector<uint8_t>(size_t(64) << 20, 0)), true);
+  EXPECT_LT(std::filesystem::file_size(dir / "bomb.gz"), size_t(1) << 20);
+  expect_error([&] { read_idx(dir / "bomb.gz"); }, {"expected 100 bytes of data", "found more"});
+}
+
 TEST(Idx, FolderNeedsAllFourFiles) {
   TempDir dir("idx-folder");
   deepgen::testing::write_tiny_mnist(dir.str(), 20, 10);

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "deepgen/core/error.h"
 #include "deepgen/data/dataset.h"
@@ -67,6 +68,102 @@ TEST(Images, UnreadableImageIsNamed) {
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find(dir / "broken.png"), std::string::npos) << error.what();
   }
+}
+
+namespace {
+// A real PNG whose IHDR is rewritten to declare width x height (stb does not check the chunk's CRC).
+void write_png_declaring(const std::string& path, uint32_t width, uint32_t height, int channels) {
+  write_png(path, torch::zeros({channels, 8, 8}, torch::kUInt8));
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  const unsigned char size[8] = {uint8_t(width >> 24), uint8_t(width >> 16), uint8_t(width >> 8), uint8_t(width),
+                                 uint8_t(height >> 24), uint8_t(height >> 16), uint8_t(height >> 8), uint8_t(height)};
+  file.seekp(16);
+  file.write(reinterpret_cast<const char*>(size), 8);
+}
+
+std::string error_of(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
+// Declared sizes are checked against the pixel limit before decoding: the PNG that declared
+// 60000x60000 used to get "unknown format", and a gray 20000x20000 one was decoded into gigabytes.
+TEST(Images, HugeDeclaredSizeIsRefusedBeforeDecoding) {
+  TempDir dir("image-bomb");
+  write_png_declaring(dir / "huge.png", 60000, 60000, 3);  // stb's own header check refuses it too
+  std::string message = error_of([&] { load_image(dir / "huge.png"); });
+  for (const std::string& part : {dir / "huge.png", std::string("PNG declares 60000x60000 = 3600000000 pixels"),
+                                  std::string("above the pixel limit"), std::string("DEEPGEN_MAX_IMAGE_PIXELS")}) {
+    EXPECT_NE(message.find(part), std::string::npos) << message;
+  }
+  write_png_declaring(dir / "gray.png", 20000, 20000, 1);  // stb reads this header: the limit refuses it
+  message = error_of([&] { load_image(dir / "gray.png"); });
+  EXPECT_NE(message.find("20000x20000 = 400000000 pixels, above the pixel limit (the limit is 200000000 pixels"),
+            std::string::npos) << message;
+  // Sides near 2^32 (fuzz_image's first finding): their product overflowed int64, the check passed
+  // and the message blamed stb instead of the size.
+  write_png_declaring(dir / "wide.png", 4143972346u, 4294967292u, 1);
+  message = error_of([&] { load_image(dir / "wide.png"); });
+  EXPECT_NE(message.find("4143972346x4294967292 = 17798225685022507032 pixels, above the pixel limit"), std::string::npos)
+      << message;
+  // An image folder is probed the same way before anything is decoded.
+  DataOptions options;
+  options.dir = dir.str();
+  message = error_of([&] { load_data(options, PixelRange::kUnit, torch::kCPU); });
+  EXPECT_NE(message.find("above the pixel limit"), std::string::npos) << message;
+}
+
+// fuzz_image's second finding: a PNM header of width 0 was decoded as an empty image.
+TEST(Images, EmptyImageIsRefused) {
+  TempDir dir("image-empty");
+  std::ofstream(dir / "empty.pgm", std::ios::binary) << "P5\n0 3\n255\n";
+  const std::string message = error_of([&] { load_image(dir / "empty.pgm"); });
+  EXPECT_NE(message.find(dir / "empty.pgm" + ": it declares 0x3 pixels; expected a positive width and height"),
+            std::string::npos) << message;
+}
+
+// Every image input that made fuzz_image fail (fuzz/regressions/image/) is now refused with one line.
+// Among them, a JPEG whose Huffman table declares more than 256 codes: Debian 12's stb_image (v2.27)
+// writes past a table for it (UBSan: index 257 out of bounds); deepgen checks the tables first.
+TEST(Images, FuzzRegressionsAreRefusedInOneLine) {
+  const std::string dir = std::string(DEEPGEN_FUZZ_REGRESSIONS) + "/image";
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string path = entry.path().string();
+    for (int channels : {0, 1, 3}) {
+      const std::string message = error_of([&] { load_image(path, channels); });
+      EXPECT_NE(message, "(no error)") << path;
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+      EXPECT_NE(message.find(path), std::string::npos) << message;
+    }
+    ++count;
+  }
+  EXPECT_GE(count, 3);
+  const std::string message = error_of([&] { load_image(dir + "/jpeg-huffman-table-overflow"); });
+  EXPECT_NE(message.find("a JPEG Huffman table declares 1271 codes, expected at most 256"), std::string::npos) << message;
+}
+
+TEST(Images, PixelLimitIsRaisedByItsVariable) {
+  TempDir dir("image-limit");
+  write_png(dir / "a.png", torch::zeros({3, 8, 8}, torch::kUInt8));
+  {
+    deepgen::testing::ScopedEnv limit("DEEPGEN_MAX_IMAGE_PIXELS", "63");
+    const std::string message = error_of([&] { load_image(dir / "a.png"); });
+    EXPECT_NE(message.find("8x8 = 64 pixels, above the pixel limit (the limit is 63 pixels; set DEEPGEN_MAX_IMAGE_PIXELS"),
+              std::string::npos) << message;
+  }
+  {
+    deepgen::testing::ScopedEnv limit("DEEPGEN_MAX_IMAGE_PIXELS", "64");
+    EXPECT_EQ(load_image(dir / "a.png").sizes(), (std::vector<int64_t>{3, 8, 8}));
+  }
+  // A 50-megapixel photo is under the default limit: only its header is read here.
+  write_png_declaring(dir / "photo.png", 8660, 5774, 3);
+  EXPECT_EQ(image_info(dir / "photo.png").width, 8660);
 }
 
 TEST(Images, GridLayout) {

@@ -119,6 +119,19 @@ TEST(Text, PlainFileSplitsByLines) {
   EXPECT_THROW(load_text_file(dir / "missing.txt"), Error);
 }
 
+TEST(Text, FileAboveTheLimitIsRefusedBeforeReading) {
+  TempDir dir("text-limit");
+  write(dir / "t.txt", std::string(100, 'a') + "\n");
+  deepgen::testing::ScopedEnv limit("DEEPGEN_MAX_TEXT_BYTES", "100");
+  try {
+    load_text_file(dir / "t.txt");
+    FAIL() << "expected an error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find(dir / "t.txt" + ": 101 bytes, above the limit (the limit is 100 bytes; set DEEPGEN_MAX_TEXT_BYTES"),
+              std::string::npos) << error.what();
+  }
+}
+
 TEST(Text, FortunesEveryTenthFortuneValidatesAndFilesAreClasses) {
   TempDir dir("fortunes");
   std::string a, b;

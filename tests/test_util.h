@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -73,5 +74,17 @@ inline void write_tiny_mnist(const std::string& dir, int train, int test, bool g
   write_split("train", train);
   write_split("t10k", test);
 }
+
+// Sets an environment variable (a limit such as DEEPGEN_MAX_IMAGE_PIXELS) for the life of the object.
+class ScopedEnv {
+ public:
+  ScopedEnv(const std::string& name, const std::string& value) : name_(name) { ::setenv(name.c_str(), value.c_str(), 1); }
+  ~ScopedEnv() { ::unsetenv(name_.c_str()); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+};
 
 }  // namespace deepgen::testing

@@ -539,6 +539,11 @@ int main(int argc, char** argv) try {
   std::cerr << "deepgen: LibTorch error: " << message.substr(0, message.find('\n')) << std::endl;
   return 1;
 } catch (const std::exception& error) {
-  std::cerr << "deepgen: error: " << error.what() << std::endl;
+  // LibTorch's TorchScript reader throws torch::jit::ErrorReport, not a c10::Error, with the source it
+  // could not compile on further lines (a checkpoint whose code records were edited, found by
+  // fuzz_checkpoint): the first line says what is wrong.
+  std::string message = error.what();
+  message.erase(0, message.find_first_not_of(" \n"));
+  std::cerr << "deepgen: error: " << message.substr(0, message.find('\n')) << std::endl;
   return 1;
 }

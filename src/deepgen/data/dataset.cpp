@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "deepgen/core/error.h"
+#include "deepgen/core/limits.h"
 #include "deepgen/data/idx.h"
 #include "deepgen/data/image_folder.h"
 
@@ -52,23 +53,6 @@ std::string find_cifar10(const std::string& dir) {
   return {};
 }
 
-// One CIFAR-10 batch file: records of 1 label byte + 3072 pixel bytes (R, G, B planes of 32x32).
-std::pair<torch::Tensor, torch::Tensor> read_cifar10(const std::string& path) {
-  check(fs::is_regular_file(path), "CIFAR-10 folder: ", path, " is missing (expected data_batch_1..5.bin and test_batch.bin)");
-  constexpr int64_t kRecord = 1 + 3 * 32 * 32;
-  const auto size = int64_t(fs::file_size(path));
-  check(size > 0 && size % kRecord == 0, "CIFAR-10 file ", path, ": expected a multiple of ", kRecord,
-        " bytes (label + 32x32x3 pixels per image), found ", size, " bytes");
-  auto bytes = torch::empty({size / kRecord, kRecord}, torch::kUInt8);
-  std::ifstream in(path, std::ios::binary);
-  in.read(reinterpret_cast<char*>(bytes.data_ptr<uint8_t>()), size);
-  check(bool(in), "cannot read CIFAR-10 file ", path);
-  auto labels = bytes.select(1, 0).to(torch::kInt64);
-  check(labels.max().item<int64_t>() <= 9, "CIFAR-10 file ", path, ": expected labels 0-9, found ", labels.max().item<int64_t>());
-  auto images = bytes.narrow(1, 1, kRecord - 1).reshape({-1, 3, 32, 32}).contiguous();  // (N, 3072) -> (N, 3, 32, 32)
-  return {images, labels};
-}
-
 torch::Tensor limit(const torch::Tensor& tensor, int64_t count) {
   return count > 0 && count < tensor.size(0) ? tensor.narrow(0, 0, count) : tensor;
 }
@@ -94,6 +78,24 @@ torch::Tensor read_labels(const std::string& path, int64_t count, const std::str
 }
 
 }  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> read_cifar10(const std::string& path) {
+  check(fs::is_regular_file(path), "CIFAR-10 folder: ", path, " is missing (expected data_batch_1..5.bin and test_batch.bin)");
+  constexpr int64_t kRecord = 1 + 3 * 32 * 32;
+  const auto size = int64_t(fs::file_size(path));
+  check(size > 0 && size % kRecord == 0, "CIFAR-10 file ", path, ": expected a multiple of ", kRecord,
+        " bytes (label + 32x32x3 pixels per image), found ", size, " bytes");
+  check(size <= limit_value(kMaxDataBytes), "CIFAR-10 file ", path, ": ", size, " bytes, above the limit (",
+        limit_hint(kMaxDataBytes), ")");
+  auto bytes = torch::empty({size / kRecord, kRecord}, torch::kUInt8);
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(bytes.data_ptr<uint8_t>()), size);
+  check(bool(in), "cannot read CIFAR-10 file ", path);
+  auto labels = bytes.select(1, 0).to(torch::kInt64);
+  check(labels.max().item<int64_t>() <= 9, "CIFAR-10 file ", path, ": expected labels 0-9, found ", labels.max().item<int64_t>());
+  auto images = bytes.narrow(1, 1, kRecord - 1).reshape({-1, 3, 32, 32}).contiguous();  // (N, 3072) -> (N, 3, 32, 32)
+  return {images, labels};
+}
 
 std::pair<std::vector<std::string>, std::vector<std::string>> split_every_tenth(const std::vector<std::string>& items) {
   std::vector<std::string> train, test;

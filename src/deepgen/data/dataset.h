@@ -50,6 +50,11 @@ inline bool is_test_item(size_t index) { return index % 10 == 9; }
 // That split of `items` as (train, test); with fewer than 10 items the last one tests.
 std::pair<std::vector<std::string>, std::vector<std::string>> split_every_tenth(const std::vector<std::string>& items);
 
+// One CIFAR-10 binary batch (data_batch_1.bin...): records of 1 label byte + 3072 pixel bytes (R, G, B
+// planes of 32x32). Returns images (N, 3, 32, 32) uint8 and labels (N) int64. Throws naming the file
+// when its size is not a whole number of records or passes kMaxDataBytes, or a label is above 9.
+std::pair<torch::Tensor, torch::Tensor> read_cifar10(const std::string& path);
+
 // Loads `options.dir`: an MNIST-style folder (the four IDX files) or an image folder. An image folder
 // with `train/` and `test/` sub-folders uses them; otherwise every 10th image in sorted order (index
 // 9, 19, ...) is the test split. Throws naming the folder or file when the data cannot be used.

@@ -14,11 +14,16 @@ extern "C" unsigned char* stbi_write_png_to_mem(const unsigned char* pixels, int
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
+#include "deepgen/core/limits.h"
 
 namespace deepgen {
 namespace fs = std::filesystem;
@@ -47,14 +52,124 @@ std::vector<std::string> list_images(const std::string& dir) {
   return files;
 }
 
+namespace {
+// The width and height a PNG file declares in its IHDR chunk (big-endian, bytes 16 to 23), read
+// without decoding. Only for the message when stb refuses a PNG: stb gives up on PNGs whose decoded
+// size passes 2^30 bytes, and its failure reason is then overwritten by the other formats it tries.
+bool png_declared_size(const std::vector<uint8_t>& bytes, int64_t& width, int64_t& height) {
+  static const unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (bytes.size() < 24) return false;
+  const uint8_t* head = bytes.data();
+  if (std::memcmp(head, kSignature, 8) != 0 || std::memcmp(head + 12, "IHDR", 4) != 0) return false;
+  auto big_endian = [&](int at) {
+    return (int64_t(head[at]) << 24) | (int64_t(head[at + 1]) << 16) | (int64_t(head[at + 2]) << 8) | head[at + 3];
+  };
+  width = big_endian(16);
+  height = big_endian(20);
+  return true;
+}
+
+// Debian 12's stb_image (v2.27) trusts the symbol counts of a JPEG Huffman table (DHT segment): counts
+// that add up to more than 256 make stbi__build_huffman write past its 257-byte size table (found by
+// fuzz_image under UBSan; stb 2.28 added the check). Until the system's stb has it, every DHT segment is
+// checked here before stb sees the file: walk the markers from SOI (and through entropy-coded data, where
+// progressive JPEGs put more tables), and refuse a table whose counts pass 256 or run past its segment.
+void check_jpeg_huffman_tables(const std::vector<uint8_t>& bytes, const std::string& path) {
+  if (bytes.size() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8) return;  // not a JPEG
+  size_t at = 2;
+  while (at + 1 < bytes.size()) {
+    if (bytes[at] != 0xFF) {  // entropy-coded data: skip to the next marker
+      ++at;
+      continue;
+    }
+    const uint8_t marker = bytes[at + 1];
+    // 0xFF00 is a stuffed byte, 0xFFFF fill, D0-D7 restart markers, 01 and D8 stand alone.
+    if (marker == 0x00 || marker == 0xFF || (marker >= 0xD0 && marker <= 0xD8) || marker == 0x01) {
+      at += marker == 0xFF ? 1 : 2;
+      continue;
+    }
+    if (marker == 0xD9 || at + 3 >= bytes.size()) return;  // end of image, or cut short (stb reports it)
+    const size_t length = (size_t(bytes[at + 2]) << 8) | bytes[at + 3];
+    if (marker == 0xC4) {
+      // As stb reads it: tables follow one another while the segment's length is not used up, even
+      // when a table's counts run past the segment (stb then reads on; past the file it reads zeros).
+      size_t table = at + 4;
+      for (int64_t remaining = int64_t(length) - 2; remaining > 0 && table + 17 <= bytes.size();) {
+        size_t symbols = 0;
+        for (size_t k = 1; k <= 16; ++k) symbols += bytes[table + k];
+        check(symbols <= 256, "cannot decode image ", path, ": a JPEG Huffman table declares ", symbols,
+              " codes, expected at most 256 (a corrupt or hostile file)");
+        remaining -= int64_t(17 + symbols);
+        table += 17 + symbols;
+      }
+    }
+    at += 2 + length;
+  }
+}
+
+// The file, whole (stb decodes from memory). A file larger than an uncompressed 4-channel image at the
+// pixel limit is no image deepgen would decode, and is refused before it is read.
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  const auto size = int64_t(fs::file_size(path));
+  const int64_t max_bytes = 4 * limit_value(kMaxImagePixels) + (int64_t(1) << 20);
+  check(size <= max_bytes, "image ", path, ": a file of ", size, " bytes, more than an uncompressed image at the ",
+        "pixel limit (", limit_hint(kMaxImagePixels), ")");
+  std::ifstream in(path, std::ios::binary);
+  check(bool(in), "cannot read image ", path);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+}  // namespace
+
+namespace {
+// The header of the image in `bytes` (the file `path`), checked: the JPEG workaround above first, since
+// stb reads Huffman tables while describing a JPEG, then stbi_info, then the size against the limit.
+ImageInfo describe(const std::vector<uint8_t>& bytes, const std::string& path) {
+  const int64_t max_pixels = limit_value(kMaxImagePixels);
+  check_jpeg_huffman_tables(bytes, path);
+  ImageInfo info;
+  int width = 0, height = 0, channels = 0;
+  const int length = int(std::min<size_t>(bytes.size(), INT32_MAX));
+  if (!stbi_info_from_memory(bytes.data(), length, &width, &height, &channels)) {
+    int64_t declared_width = 0, declared_height = 0;
+    if (png_declared_size(bytes, declared_width, declared_height)) {
+      // Each side is below 2^32 (4 bytes), so the product fits in uint64 (found by fuzz_image: in int64 it
+      // could overflow).
+      const uint64_t declared = uint64_t(declared_width) * uint64_t(declared_height);
+      check(declared <= uint64_t(max_pixels), "image ", path, ": the PNG declares ", declared_width, "x",
+            declared_height, " = ", declared, " pixels, above the pixel limit (", limit_hint(kMaxImagePixels), ")");
+      fail("cannot read PNG image ", path, " (declared ", declared_width, "x", declared_height,
+           "): stb_image refuses its header (damaged, or over stb's own 2^30-byte decoding limit)");
+    }
+    fail("cannot read image ", path, ": ", stbi_failure_reason() ? stbi_failure_reason() : "unknown format",
+         " (expected PNG, JPEG, BMP, GIF, TGA or PNM)");
+  }
+  info.width = width;
+  info.height = height;
+  info.channels = channels;
+  // stb describes a PNM header "0 3" as a 0x3 image (found by fuzz_image: resizing it then failed in
+  // LibTorch with a multi-line error).
+  check(info.width > 0 && info.height > 0, "image ", path, ": it declares ", info.width, "x", info.height,
+        " pixels; expected a positive width and height");
+  check(info.width * info.height <= max_pixels, "image ", path, ": it declares ", info.width, "x", info.height,
+        " = ", info.width * info.height, " pixels, above the pixel limit (", limit_hint(kMaxImagePixels), ")");
+  return info;
+}
+}  // namespace
+
+ImageInfo image_info(const std::string& path) {
+  check(fs::is_regular_file(path), "image ", path, " does not exist or is not a file");
+  return describe(read_bytes(path), path);
+}
+
 torch::Tensor load_image(const std::string& path, int channels) {
-  int width = 0, height = 0, file_channels = 0;
-  check(stbi_info(path.c_str(), &width, &height, &file_channels), "cannot read image ", path, ": ",
-        stbi_failure_reason() ? stbi_failure_reason() : "unknown format",
-        " (expected PNG, JPEG, BMP, GIF, TGA or PNM)");
-  if (channels == 0) channels = file_channels <= 2 ? 1 : 3;
+  check(fs::is_regular_file(path), "image ", path, " does not exist or is not a file");
+  const std::vector<uint8_t> bytes = read_bytes(path);
+  const ImageInfo info = describe(bytes, path);  // refuses images above the pixel limit before decoding
+  if (channels == 0) channels = info.channels <= 2 ? 1 : 3;
   check(channels == 1 || channels == 3, "image channels: expected 1 (gray) or 3 (RGB), found ", channels);
-  unsigned char* pixels = stbi_load(path.c_str(), &width, &height, &file_channels, channels);
+  int width = 0, height = 0, file_channels = 0;
+  unsigned char* pixels = stbi_load_from_memory(bytes.data(), int(std::min<size_t>(bytes.size(), INT32_MAX)), &width,
+                                                &height, &file_channels, channels);
   check(pixels != nullptr, "cannot decode image ", path, ": ",
         stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
   // stb gives (H, W, C) interleaved; we keep (C, H, W).
@@ -89,10 +204,7 @@ ImageSet load_image_set(const std::vector<std::string>& files, const std::string
   if (channels == 0) {
     channels = 1;
     for (const auto& file : files) {
-      int w = 0, h = 0, c = 0;
-      check(stbi_info(file.c_str(), &w, &h, &c), "cannot read image ", file, ": ",
-            stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
-      if (c > 2) channels = 3;
+      if (image_info(file).channels > 2) channels = 3;
     }
   }
   ImageSet set;

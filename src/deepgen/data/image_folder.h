@@ -19,8 +19,19 @@ struct ImageSet {
 // Image files under `dir` (one level of class sub-folders), sorted, so every run sees one order.
 std::vector<std::string> list_images(const std::string& dir);
 
+// What an image file declares, read from its header without decoding it.
+struct ImageInfo {
+  int64_t width = 0, height = 0;
+  int channels = 0;  // 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA
+};
+
+// The header of an image (PNG, JPEG, BMP, GIF, TGA or PNM). Throws naming the file when it cannot be
+// read or when width x height passes the pixel limit (kMaxImagePixels, DEEPGEN_MAX_IMAGE_PIXELS).
+ImageInfo image_info(const std::string& path);
+
 // Loads one image as (C, H, W) uint8 with `channels` (1 gray or 3 RGB; 0 keeps the file's: gray stays
-// gray, anything else becomes RGB). Throws naming the file when it cannot be decoded.
+// gray, anything else becomes RGB). Throws naming the file when it cannot be decoded or its declared size
+// passes the pixel limit (checked before decoding, see image_info).
 torch::Tensor load_image(const std::string& path, int channels = 0);
 
 // Resizes square images (N, C, H, W) uint8 -> (N, C, size, size) uint8: area averaging when

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "deepgen/core/error.h"
+#include "deepgen/core/limits.h"
 #include "deepgen/data/dataset.h"
 
 namespace deepgen {
@@ -16,6 +17,9 @@ namespace {
 std::string read_file(const std::string& path) {
   check(fs::exists(path), "text file ", path, " does not exist");
   check(fs::is_regular_file(path), "text file ", path, " is not a regular file");
+  const auto size = int64_t(fs::file_size(path));
+  check(size <= limit_value(kMaxTextBytes), "text file ", path, ": ", size, " bytes, above the limit (",
+        limit_hint(kMaxTextBytes), ")");
   std::ifstream in(path, std::ios::binary);
   check(bool(in), "cannot read text file ", path);
   std::ostringstream text;

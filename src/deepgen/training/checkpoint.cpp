@@ -5,6 +5,7 @@
 
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
+#include "deepgen/core/zip_check.h"
 
 namespace deepgen {
 namespace fs = std::filesystem;
@@ -20,6 +21,7 @@ std::string first_line(const char* text) {
 torch::serialize::InputArchive open_archive(const std::string& path, torch::Device device) {
   check(fs::exists(path), "checkpoint ", path, " does not exist; give a run directory or its checkpoint.pt");
   check(fs::is_regular_file(path), "checkpoint ", path, " is not a file");
+  check_zip_integrity(path, "checkpoint");
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path, device);

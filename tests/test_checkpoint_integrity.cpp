@@ -1,0 +1,161 @@
+// Hostile or damaged checkpoints (issue 26): changed bytes fail the CRC-32 check of the zip archive
+// before anything is deserialized; an archive rewritten with valid CRCs but a newer format version,
+// another model kind or absurd tensor sizes is refused with one clear line too.
+#include <gtest/gtest.h>
+#include <zip.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "deepgen/core/error.h"
+#include "deepgen/core/zip_check.h"
+#include "deepgen/training/checkpoint.h"
+#include "test_util.h"
+
+using namespace deepgen;
+using deepgen::testing::TempDir;
+
+namespace {
+using Bytes = std::string;
+
+Bytes read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_file(const std::string& path, const Bytes& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+
+// Replaces the first `from` in `bytes` with `to`; fails the test when `from` is absent.
+Bytes replaced(Bytes bytes, const Bytes& from, const Bytes& to) {
+  const size_t at = bytes.find(from);
+  EXPECT_NE(at, Bytes::npos) << "pattern not found";
+  if (at != Bytes::npos) bytes.replace(at, from.size(), to);
+  return bytes;
+}
+
+// The archive's entry whose name ends in `suffix`, through libzip.
+Bytes entry(const std::string& path, const std::string& suffix) {
+  int code = 0;
+  zip_t* archive = zip_open(path.c_str(), ZIP_RDONLY, &code);
+  EXPECT_NE(archive, nullptr);
+  Bytes bytes;
+  for (zip_int64_t k = 0; archive && k < zip_get_num_entries(archive, 0); ++k) {
+    const std::string name = zip_get_name(archive, zip_uint64_t(k), 0);
+    if (name.size() < suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    zip_stat_t stat;
+    zip_stat_index(archive, zip_uint64_t(k), 0, &stat);
+    bytes.resize(stat.size);
+    zip_file_t* file = zip_fopen_index(archive, zip_uint64_t(k), 0);
+    EXPECT_EQ(zip_fread(file, bytes.data(), bytes.size()), zip_int64_t(bytes.size()));
+    zip_fclose(file);
+  }
+  if (archive) zip_discard(archive);
+  return bytes;
+}
+
+// Copies `from` to `to` with the entry ending in `suffix` replaced by `bytes`; libzip writes valid CRCs,
+// as someone who edits a checkpoint on purpose would.
+void rewrite_entry(const std::string& from, const std::string& to, const std::string& suffix, const Bytes& bytes) {
+  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
+  int code = 0;
+  zip_t* archive = zip_open(to.c_str(), 0, &code);
+  ASSERT_NE(archive, nullptr);
+  zip_int64_t index = -1;
+  for (zip_int64_t k = 0; k < zip_get_num_entries(archive, 0); ++k) {
+    const std::string name = zip_get_name(archive, zip_uint64_t(k), 0);
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) index = k;
+  }
+  ASSERT_GE(index, 0) << suffix;
+  zip_source_t* source = zip_source_buffer(archive, bytes.data(), bytes.size(), 0);
+  ASSERT_EQ(zip_file_replace(archive, zip_uint64_t(index), source, 0), 0);
+  zip_set_file_compression(archive, zip_uint64_t(index), ZIP_CM_STORE, 0);
+  ASSERT_EQ(zip_close(archive), 0) << zip_strerror(archive);
+}
+
+std::string error_of(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
+
+void expect_one_line_with(const std::string& message, const std::vector<std::string>& parts) {
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  for (const auto& part : parts) EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
+}
+
+const std::string kFixture = std::string(DEEPGEN_FIXTURES) + "/checkpoint-v1-vae.pt";
+}  // namespace
+
+TEST(CheckpointIntegrity, TheFixtureAndItsRewrittenCopyLoad) {
+  TempDir dir("ckpt-rewrite");
+  EXPECT_NO_THROW(check_zip_integrity(kFixture, "checkpoint"));
+  // libzip's rewrite of an unchanged entry is still a checkpoint LibTorch reads: the tests below change
+  // only what they say.
+  rewrite_entry(kFixture, dir / "same.pt", "/data.pkl", entry(kFixture, "/data.pkl"));
+  RunState state;
+  EXPECT_NO_THROW(load_checkpoint(dir / "same.pt", torch::kCPU, &state));
+  EXPECT_EQ(state.kind, "vae");
+}
+
+TEST(CheckpointIntegrity, ChangedBytesFailTheCrcCheck) {
+  TempDir dir("ckpt-crc");
+  // The JSON header lives in data.pkl; "format_version":1 -> 2 in place, without updating the CRC.
+  const Bytes original = read_file(kFixture);
+  write_file(dir / "changed.pt", replaced(original, "\"format_version\":1", "\"format_version\":2"));
+  expect_one_line_with(error_of([&] { load_checkpoint(dir / "changed.pt", torch::kCPU, nullptr); }),
+                       {dir / "changed.pt", "is corrupted", "data.pkl", "CRC error"});
+  // A tensor's bytes: the last entry data/N before data.pkl holds weights; change one in its middle.
+  const Bytes weights = entry(kFixture, "/data/0");
+  ASSERT_GT(weights.size(), 8u);
+  const size_t at = original.find(weights);
+  ASSERT_NE(at, Bytes::npos);
+  Bytes flipped = original;
+  flipped[at + weights.size() / 2] = char(flipped[at + weights.size() / 2] ^ 0x40);
+  write_file(dir / "weights.pt", flipped);
+  expect_one_line_with(error_of([&] { read_checkpoint_state(dir / "weights.pt"); }),
+                       {dir / "weights.pt", "is corrupted", "data/0", "CRC error"});
+}
+
+TEST(CheckpointIntegrity, TruncatedAndForeignFilesAreOneLine) {
+  TempDir dir("ckpt-cut");
+  const Bytes original = read_file(kFixture);
+  for (const size_t keep : {size_t(0), size_t(10), original.size() / 2, original.size() - 1}) {
+    write_file(dir / "cut.pt", original.substr(0, keep));
+    expect_one_line_with(error_of([&] { load_checkpoint(dir / "cut.pt", torch::kCPU, nullptr); }),
+                         {dir / "cut.pt", "is not a deepgen checkpoint"});
+  }
+  write_file(dir / "text.pt", "definitely not a checkpoint");
+  expect_one_line_with(error_of([&] { load_checkpoint(dir / "text.pt", torch::kCPU, nullptr); }),
+                       {"is not a deepgen checkpoint", "zip archive"});
+}
+
+TEST(CheckpointIntegrity, NewerFormatAndUnknownKindWithValidCrcs) {
+  TempDir dir("ckpt-version");
+  const Bytes pickle = entry(kFixture, "/data.pkl");
+  rewrite_entry(kFixture, dir / "newer.pt", "/data.pkl", replaced(pickle, "\"format_version\":1", "\"format_version\":2"));
+  expect_one_line_with(error_of([&] { load_checkpoint(dir / "newer.pt", torch::kCPU, nullptr); }),
+                       {dir / "newer.pt", "expected format version 1, found 2"});
+  rewrite_entry(kFixture, dir / "kind.pt", "/data.pkl", replaced(pickle, "\"kind\":\"vae\"", "\"kind\":\"vax\""));
+  expect_one_line_with(error_of([&] { load_checkpoint(dir / "kind.pt", torch::kCPU, nullptr); }), {"vax"});
+}
+
+// A checkpoint whose pickle declares a tensor far larger than the bytes stored for it (sizes are
+// pickled as ints: the vae fixture's first weight, 8 x 64, becomes 2^31-1 x 2^31-1). LibTorch
+// reads stored tensors into storages that cannot grow, so this is an error, not an allocation.
+TEST(CheckpointIntegrity, AbsurdTensorSizesAreAnErrorNotAnAllocation) {
+  TempDir dir("ckpt-sizes");
+  const Bytes pickle = entry(kFixture, "/data.pkl");
+  // MARK, BININT1 8, BININT1 64, TUPLE: the size (8, 64), then the stride (64, 1); BININT (int32,
+  // little-endian) 2^31-1 twice instead of the size.
+  const Bytes size = Bytes("(K\x08K@t(K@K\x01t", 12);
+  const Bytes huge = Bytes("(J\xff\xff\xff\x7fJ\xff\xff\xff\x7ft(K@K\x01t", 18);
+  ASSERT_NE(pickle.find(size), Bytes::npos) << "the fixture's pickle changed";
+  rewrite_entry(kFixture, dir / "huge.pt", "/data.pkl", replaced(pickle, size, huge));
+  const std::string message = error_of([&] { load_checkpoint(dir / "huge.pt", torch::kCPU, nullptr); });
+  expect_one_line_with(message, {dir / "huge.pt"});
+  EXPECT_NE(message, "(no error)");
+}
