@@ -136,9 +136,9 @@ TEST(CheckpointIntegrity, TruncatedAndForeignFilesAreOneLine) {
 TEST(CheckpointIntegrity, NewerFormatAndUnknownKindWithValidCrcs) {
   TempDir dir("ckpt-version");
   const Bytes pickle = entry(kFixture, "/data.pkl");
-  rewrite_entry(kFixture, dir / "newer.pt", "/data.pkl", replaced(pickle, "\"format_version\":1", "\"format_version\":2"));
+  rewrite_entry(kFixture, dir / "newer.pt", "/data.pkl", replaced(pickle, "\"format_version\":1", "\"format_version\":3"));
   expect_one_line_with(error_of([&] { load_checkpoint(dir / "newer.pt", torch::kCPU, nullptr); }),
-                       {dir / "newer.pt", "expected format version 1, found 2"});
+                       {dir / "newer.pt", "expected format version 1 or 2, found 3"});
   rewrite_entry(kFixture, dir / "kind.pt", "/data.pkl", replaced(pickle, "\"kind\":\"vae\"", "\"kind\":\"vax\""));
   expect_one_line_with(error_of([&] { load_checkpoint(dir / "kind.pt", torch::kCPU, nullptr); }), {"vax"});
 }
