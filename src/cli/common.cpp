@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
@@ -109,7 +110,12 @@ std::string default_output(const std::string& run, const std::string& name) {
 }
 
 void save_evaluation(const std::string& run, const nlohmann::json& evaluation) {
-  write_text_atomically(default_output(run, "eval.json"), evaluation.dump(2) + "\n");
+  if (!fs::is_directory(run)) return;  // a checkpoint file given by itself (perhaps read-only): not a run
+  try {
+    write_text_atomically((fs::path(run) / "eval.json").string(), evaluation.dump(2) + "\n");
+  } catch (const Error& error) {  // the evaluation itself succeeded; keeping it is a convenience
+    std::cerr << "deepgen: note: eval.json not kept: " << error.what() << std::endl;
+  }
 }
 
 void add_common(CLI::App* command, Shared& shared, const std::string& out_help, const std::string& out_extension,

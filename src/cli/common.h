@@ -66,7 +66,8 @@ DataSplits load_run_data(const LoadedRun& run, const std::string& data_dir, bool
 // `name` beside the run's checkpoint.
 std::string default_output(const std::string& run, const std::string& name);
 
-// Keeps what `deepgen eval` found as <run>/eval.json (the last evaluation; `deepgen report` shows it).
+// Keeps what `deepgen eval` found as <run>/eval.json when `run` is a run directory (the last evaluation;
+// `deepgen report` shows it); a failure to write it is a note on stderr, not an error of the evaluation.
 void save_evaluation(const std::string& run, const nlohmann::json& evaluation);
 
 // The run, output, data and seed options most commands share.

@@ -28,6 +28,13 @@ torch::serialize::InputArchive open_archive(const std::string& path, torch::Devi
   } catch (const c10::Error& error) {
     fail("checkpoint ", path, " is not a deepgen checkpoint: expected a file written by `deepgen train`, ",
          "found unreadable data (", first_line(error.what_without_backtrace()), ")");
+  } catch (const std::exception& error) {
+    // LibTorch's TorchScript reader compiles the archive's code records and throws its own types
+    // (torch::jit::ErrorReport, std::runtime_error from the lexer) for records that were edited.
+    std::string message = error.what();
+    message.erase(0, message.find_first_not_of(" \n"));
+    fail("checkpoint ", path, " is not a deepgen checkpoint: its code records do not compile (",
+         first_line(message.c_str()), ")");
   }
   return archive;
 }
