@@ -9,6 +9,7 @@
 #include <torch/csrc/jit/frontend/error_report.h>
 
 #include <array>
+#include <cstdlib>
 
 #include "deepgen/core/error.h"
 #include "deepgen/training/checkpoint.h"
@@ -47,8 +48,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = (deepgen::fuzz::scratch_dir() / "checkpoint.pt").string();
   if (data[0] % 2 == 0) {
     deepgen::fuzz::write_input(data + 1, size - 1, "checkpoint.pt");
-  } else if (!write_with_entry(path, kEntries[(data[0] / 2) % kEntries.size()], data + 1, size - 1)) {
-    return 0;
+  } else {
+    const size_t entry = (data[0] / 2) % kEntries.size();
+    // The TorchScript code record reaches a SEGV inside LibTorch 1.13 (parseClassConstant; input in
+    // fuzz/known/): replaced only when DEEPGEN_FUZZ_TORCHSCRIPT=1, so that scripts/fuzz.sh (and CI)
+    // look for our bugs instead of finding that one again.
+    static const bool torchscript = std::getenv("DEEPGEN_FUZZ_TORCHSCRIPT") && std::string(std::getenv("DEEPGEN_FUZZ_TORCHSCRIPT")) == "1";
+    if (entry == 2 && !torchscript) return 0;
+    if (!write_with_entry(path, kEntries[entry], data + 1, size - 1)) return 0;
   }
   try {
     deepgen::RunState state;
