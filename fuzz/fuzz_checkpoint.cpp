@@ -9,6 +9,8 @@
 #include <torch/csrc/jit/frontend/error_report.h>
 
 #include <array>
+#include <cstdlib>
+#include <stdexcept>
 
 #include "deepgen/core/error.h"
 #include "deepgen/training/checkpoint.h"
@@ -47,18 +49,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = (deepgen::fuzz::scratch_dir() / "checkpoint.pt").string();
   if (data[0] % 2 == 0) {
     deepgen::fuzz::write_input(data + 1, size - 1, "checkpoint.pt");
-  } else if (!write_with_entry(path, kEntries[(data[0] / 2) % kEntries.size()], data + 1, size - 1)) {
-    return 0;
+  } else {
+    const size_t entry = (data[0] / 2) % kEntries.size();
+    // The TorchScript code record reaches a SEGV inside LibTorch 1.13 (parseClassConstant; input in
+    // fuzz/known/): replaced only when DEEPGEN_FUZZ_TORCHSCRIPT=1, so that scripts/fuzz.sh (and CI)
+    // look for our bugs instead of finding that one again.
+    static const bool torchscript = std::getenv("DEEPGEN_FUZZ_TORCHSCRIPT") && std::string(std::getenv("DEEPGEN_FUZZ_TORCHSCRIPT")) == "1";
+    if (entry == 2 && !torchscript) return 0;
+    if (!write_with_entry(path, kEntries[entry], data + 1, size - 1)) return 0;
   }
   try {
     deepgen::RunState state;
     auto family = deepgen::load_checkpoint(path, torch::kCPU, &state, /*restore_rng=*/true);
     (void)family->options();
   } catch (const deepgen::Error&) {
+  } catch (const std::bad_alloc&) {
+    throw;  // an allocation the limits should have refused: a finding
   } catch (const torch::jit::ErrorReport&) {
     // Known (fuzz/regressions/checkpoint/torchscript-error-report): an edited TorchScript record makes
     // LibTorch throw this, which open_archive() does not turn into a deepgen::Error; the CLI prints its
     // first line. Accepted here so the fuzzer goes on looking for memory errors.
+  } catch (const std::out_of_range&) {
+    // Known (fuzz/known/checkpoint-libtorch-version-stoull): LibTorch parses the version record with
+    // std::stoull; the same gap in open_archive(). Accepted so CI does not report it again.
+  } catch (const std::runtime_error&) {
+    // Known too (fuzz/regressions/checkpoint/torchscript-lexer-error): TorchScript's lexer throws a plain
+    // std::runtime_error for a byte it cannot read in a code record; the same gap in open_archive().
   }
   return 0;
 }

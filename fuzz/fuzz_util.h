@@ -12,11 +12,20 @@
 
 namespace deepgen::fuzz {
 
+inline std::filesystem::path scratch_path() {
+  const std::filesystem::path base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
+  return base / ("deepgen-fuzz-" + std::to_string(::getpid()));
+}
+
 inline std::filesystem::path scratch_dir() {
   static const std::filesystem::path dir = [] {
-    const std::filesystem::path base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
-    auto path = base / ("deepgen-fuzz-" + std::to_string(::getpid()));
+    auto path = scratch_path();
     std::filesystem::create_directories(path);
+    // Removed when the fuzzer exits normally (-max_total_time); a crash leaves it for the replay.
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove_all(scratch_path(), ignored);
+    });
     return path;
   }();
   return dir;

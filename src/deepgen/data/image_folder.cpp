@@ -92,11 +92,13 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& bytes, const std::str
     const size_t length = (size_t(bytes[at + 2]) << 8) | bytes[at + 3];
     if (marker == 0xC4) {
       // As stb reads it: tables follow one another while the segment's length is not used up, even
-      // when a table's counts run past the segment (stb then reads on; past the file it reads zeros).
+      // when a table's counts run past the segment (stb then reads on) or past the file (stb reads zeros
+      // there: fuzz_image's second JPEG input, whose last table's counts were cut by the end of the file).
+      auto byte_at = [&](size_t k) { return k < bytes.size() ? bytes[k] : uint8_t(0); };
       size_t table = at + 4;
-      for (int64_t remaining = int64_t(length) - 2; remaining > 0 && table + 17 <= bytes.size();) {
+      for (int64_t remaining = int64_t(length) - 2; remaining > 0 && table < bytes.size();) {
         size_t symbols = 0;
-        for (size_t k = 1; k <= 16; ++k) symbols += bytes[table + k];
+        for (size_t k = 1; k <= 16; ++k) symbols += byte_at(table + k);
         check(symbols <= 256, "cannot decode image ", path, ": a JPEG Huffman table declares ", symbols,
               " codes, expected at most 256 (a corrupt or hostile file)");
         remaining -= int64_t(17 + symbols);
