@@ -5,7 +5,9 @@
 # when any harness reports a crash, a leak, a timeout (10 s an input) or a sanitizer error; the input
 # that did it is kept as FUZZ_BUILD/artifacts/<harness>-crash-... and the log as FUZZ_BUILD/logs/<harness>.log.
 # Usage: scripts/fuzz.sh SECONDS [HARNESS...]   (harnesses: idx image cifar text checkpoint cli; default all)
-# Environment: FUZZ_BUILD (build-fuzz), FUZZ_JOBS (compile jobs, default the cores), CXX (clang++).
+# Environment: FUZZ_BUILD (build-fuzz), FUZZ_JOBS (compile jobs, default the cores), CXX (clang++),
+# FUZZ_RUNS and FUZZ_SEED (a fixed number of inputs from a fixed seed: the same inputs every time, as CI
+# runs it; SECONDS then only caps the time).
 set -euo pipefail
 seconds=${1:?usage: scripts/fuzz.sh SECONDS [HARNESS...]}
 shift
@@ -38,7 +40,11 @@ for harness in "${harnesses[@]}"; do
   [ -d "fuzz/regressions/$harness" ] && regressions="fuzz/regressions/$harness"
   echo "fuzz.sh: $harness for $seconds s"
   status=0
-  "$build/fuzz/fuzz_$harness" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=3072 -print_final_stats=1 \
+  # FUZZ_RUNS and FUZZ_SEED make a run reproducible (CI): that many inputs from that seed, SECONDS only a cap.
+  budget=(-max_total_time="$seconds")
+  [ -n "${FUZZ_RUNS:-}" ] && budget+=(-runs="$FUZZ_RUNS")
+  [ -n "${FUZZ_SEED:-}" ] && budget+=(-seed="$FUZZ_SEED")
+  "$build/fuzz/fuzz_$harness" "${budget[@]}" -timeout=10 -rss_limit_mb=3072 -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$harness-" "$corpus" "$build/seeds/$harness" $regressions >"$log" 2>&1 || status=$?
   runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || true)
   last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)

@@ -149,6 +149,10 @@ TEST(Images, FuzzRegressionsAreRefusedInOneLine) {
   // The same past the end of the file, where stb reads zeros (its last table's counts are cut short).
   const std::string cut = error_of([&] { load_image(dir + "/jpeg-huffman-table-cut-by-end-of-file"); });
   EXPECT_NE(cut.find("a JPEG Huffman table declares 653 codes"), std::string::npos) << cut;
+  // A 2x2 16-bit PNM (maxval 6789) whose pixels end early: stb 2.27 would read past them.
+  const std::string pnm = error_of([&] { load_image(dir + "/pnm-16bit-short"); });
+  EXPECT_NE(pnm.find("the PNM declares 2x2 pixels of 6 bytes each (maxval 6789), 24 bytes, but holds 11"),
+            std::string::npos) << pnm;
 }
 
 TEST(Images, PixelLimitIsRaisedByItsVariable) {

@@ -197,6 +197,20 @@ TEST(Options, UnknownKeysAreErrorsWithASuggestion) {
   }
 }
 
+// A text that is not UTF-8 (a flag from anywhere) is an ordinary value in messages (found by fuzz_cli:
+// the message's own JSON dump threw).
+TEST(Options, TextThatIsNotUtf8IsShownNotThrown) {
+  const nlohmann::json bad = std::string("a\x06\xff");
+  EXPECT_NO_THROW(shown(bad));
+  const ModelSpec& spec = model_spec("vae");
+  try {
+    spec.complete({{"arch", std::string("\xff\xfe")}});
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("--arch"), std::string::npos) << error.what();
+  }
+}
+
 TEST(Options, ValuesAreCheckedAgainstTheirDeclarations) {
   auto message = [](const nlohmann::json& options) {
     try {

@@ -40,7 +40,7 @@ CLI::Validator number_check(bool zero_allowed) {
 
 // The help text's default: "dense", "20", "true".
 std::string default_text(const nlohmann::json& value) {
-  return value.is_string() ? value.get<std::string>() : value.dump();
+  return value.is_string() ? value.get<std::string>() : shown(value);
 }
 }  // namespace
 

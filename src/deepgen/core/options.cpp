@@ -9,6 +9,10 @@
 
 namespace deepgen {
 
+std::string shown(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 namespace {
 
 // deepgen::check, under another name: OptionField has a member of that name.
@@ -64,14 +68,14 @@ void OptionField::check(const nlohmann::json& value) const {
     case OptionType::kInteger:
     case OptionType::kReal: {
       check_that(value.is_number() && (type == OptionType::kReal || value.is_number_integer()), who, ": expected ",
-                 type == OptionType::kInteger ? "a whole number" : "a number", ", found ", value.dump());
+                 type == OptionType::kInteger ? "a whole number" : "a number", ", found ", shown(value));
       const double x = value.get<double>();
       const bool ok = positive ? x > 0 : x >= min && x <= max;
       check_that(ok, who, ": expected ", expected_number(*this), ", found ", number_text(x));
       return;
     }
     case OptionType::kText:
-      check_that(value.is_string(), who, ": expected text, found ", value.dump());
+      check_that(value.is_string(), who, ": expected text, found ", shown(value));
       if (!choices.empty()) {
         const auto text = value.get<std::string>();
         check_that(std::find(choices.begin(), choices.end(), text) != choices.end(), who, ": expected ",
@@ -79,23 +83,23 @@ void OptionField::check(const nlohmann::json& value) const {
       }
       return;
     case OptionType::kFlag:
-      check_that(value.is_boolean(), who, ": expected true or false, found ", value.dump());
+      check_that(value.is_boolean(), who, ": expected true or false, found ", shown(value));
       return;
     case OptionType::kRealList:
       check_that(value.is_array() && (list_size == 0 || value.size() == list_size), who, ": expected ",
-                 list_size, " numbers (", list_names, "), found ", value.dump());
+                 list_size, " numbers (", list_names, "), found ", shown(value));
       for (const auto& x : value) {
-        check_that(x.is_number(), who, ": expected numbers (", list_names, "), found ", value.dump());
+        check_that(x.is_number(), who, ": expected numbers (", list_names, "), found ", shown(value));
         check_that(x.get<double>() >= min && x.get<double>() <= max, who, ": expected numbers in [",
-                   number_text(min), ", ", number_text(max), "], found ", value.dump());
+                   number_text(min), ", ", number_text(max), "], found ", shown(value));
       }
       return;
     case OptionType::kTextList:
-      check_that(value.is_array(), who, ": expected a list of texts, found ", value.dump());
-      for (const auto& x : value) check_that(x.is_string(), who, ": expected a list of texts, found ", value.dump());
+      check_that(value.is_array(), who, ": expected a list of texts, found ", shown(value));
+      for (const auto& x : value) check_that(x.is_string(), who, ": expected a list of texts, found ", shown(value));
       return;
     case OptionType::kNested:
-      check_that(value.is_object(), who, ": expected an object, found ", value.dump());
+      check_that(value.is_object(), who, ": expected an object, found ", shown(value));
       return;
   }
 }
@@ -189,7 +193,7 @@ std::string OptionSchemaBase::out_of_scope(const nlohmann::json& options, const 
 }
 
 void fail_options_not_object(const std::string& what, const nlohmann::json& json) {
-  fail(what, ": expected a JSON object, found ", json.dump());
+  fail(what, ": expected a JSON object, found ", shown(json));
 }
 
 std::string closest_match(const std::string& name, const std::vector<std::string>& candidates) {

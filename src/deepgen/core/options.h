@@ -205,4 +205,8 @@ void OptionSchema<T>::throw_type(const std::string& what, const nlohmann::json& 
 // of the name's length, at least 1); empty when none is close.
 std::string closest_match(const std::string& name, const std::vector<std::string>& candidates);
 
+// A JSON value as text for a message; bytes that are not UTF-8 (a flag or file from anywhere) become
+// U+FFFD instead of making the message itself throw (found by fuzz_cli).
+std::string shown(const nlohmann::json& value);
+
 }  // namespace deepgen

@@ -109,6 +109,34 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& bytes, const std::str
   }
 }
 
+// A binary PNM (P5 gray, P6 RGB) must hold the pixels its header declares: Debian 12's stb_image 2.27
+// reads past the end of a short 16-bit one (maxval > 255) when it converts it to 8 bits (found by
+// fuzz_image). The header is "P5|P6 <width> <height> <maxval>" with whitespace and # comments between,
+// then one whitespace byte and the pixels.
+void check_pnm_length(const std::vector<uint8_t>& bytes, const std::string& path) {
+  if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '6')) return;
+  size_t at = 2;
+  uint64_t fields[3] = {0, 0, 0};
+  for (uint64_t& field : fields) {
+    while (at < bytes.size() && (std::isspace(bytes[at]) || bytes[at] == '#')) {
+      if (bytes[at] == '#') {
+        while (at < bytes.size() && bytes[at] != '\n' && bytes[at] != '\r') ++at;
+      } else {
+        ++at;
+      }
+    }
+    size_t digits = 0;
+    while (at < bytes.size() && std::isdigit(bytes[at]) && digits < 12) field = field * 10 + (bytes[at++] - '0'), ++digits;
+    if (digits == 0) return;  // not a header stb would accept either; its own error follows
+  }
+  ++at;  // the single whitespace byte before the pixels
+  const uint64_t channels = bytes[1] == '6' ? 3 : 1, depth = fields[2] > 255 ? 2 : 1;
+  const long double needed = (long double)fields[0] * fields[1] * channels * depth;  // no overflow
+  const uint64_t held = at <= bytes.size() ? bytes.size() - at : 0;
+  check((long double)held >= needed, "image ", path, ": the PNM declares ", fields[0], "x", fields[1], " pixels of ",
+        channels * depth, " bytes each (maxval ", fields[2], "), ", uint64_t(std::min<long double>(needed, 1e19L)), " bytes, but holds ", held);
+}
+
 // The file, whole (stb decodes from memory). A file larger than an uncompressed 4-channel image at the
 // pixel limit is no image deepgen would decode, and is refused before it is read.
 std::vector<uint8_t> read_bytes(const std::string& path) {
@@ -128,6 +156,7 @@ namespace {
 ImageInfo describe(const std::vector<uint8_t>& bytes, const std::string& path) {
   const int64_t max_pixels = limit_value(kMaxImagePixels);
   check_jpeg_huffman_tables(bytes, path);
+  check_pnm_length(bytes, path);
   ImageInfo info;
   int width = 0, height = 0, channels = 0;
   const int length = int(std::min<size_t>(bytes.size(), INT32_MAX));

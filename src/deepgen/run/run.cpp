@@ -79,10 +79,10 @@ void remove_leftovers(const std::string& dir) {
 nlohmann::json resolved_model_options(const RunConfig& config) {
   const ModelSpec& spec = model_spec(config.model);
   check(config.model_options.is_object(), "model options of '", config.model, "': expected a JSON object, found ",
-        config.model_options.dump());
+        shown(config.model_options));
   nlohmann::json options = spec.complete(config.model_options);
   if (spec.check_given) spec.check_given({options, config.model_options});
-  check(config.optimizer.is_object(), "optimizer options: expected a JSON object, found ", config.optimizer.dump());
+  check(config.optimizer.is_object(), "optimizer options: expected a JSON object, found ", shown(config.optimizer));
   for (const auto& [key, value] : config.optimizer.items()) {
     check(spec.has_optimizer && options.contains("optimizer"), optimizer_flag(key), ": model '", config.model,
           "' has no optimizer (it is fitted in closed form)");
