@@ -149,10 +149,17 @@ TEST(Images, FuzzRegressionsAreRefusedInOneLine) {
   // The same past the end of the file, where stb reads zeros (its last table's counts are cut short).
   const std::string cut = error_of([&] { load_image(dir + "/jpeg-huffman-table-cut-by-end-of-file"); });
   EXPECT_NE(cut.find("a JPEG Huffman table declares 653 codes"), std::string::npos) << cut;
-  // A 2x2 16-bit PNM (maxval 6789) whose pixels end early: stb 2.27 would read past them.
-  const std::string pnm = error_of([&] { load_image(dir + "/pnm-16bit-short"); });
-  EXPECT_NE(pnm.find("the PNM declares 2x2 pixels of 6 bytes each (maxval 6789), 24 bytes, but holds 11"),
-            std::string::npos) << pnm;
+  // 16-bit PNMs (maxval 6789), short or whole: stb 2.27 would read past its 8-bit buffer.
+  for (const char* name : {"/pnm-16bit-short", "/pnm-16bit-whole"}) {
+    const std::string pnm = error_of([&] { load_image(dir + name); });
+    EXPECT_NE(pnm.find("a 16-bit PNM (maxval 6789); expected 8-bit"), std::string::npos) << pnm;
+  }
+  // An 8-bit one whose pixels end early is refused before stb reads it.
+  TempDir short_dir("pnm-short");
+  { std::ofstream(short_dir / "short.ppm", std::ios::binary) << "P6\n2 2\n255\n" << std::string(5, 'x'); }
+  const std::string cut_pnm = error_of([&] { load_image(short_dir / "short.ppm"); });
+  EXPECT_NE(cut_pnm.find("the PNM declares 2x2 pixels of 3 bytes each (maxval 255), 12 bytes, but holds 5"),
+            std::string::npos) << cut_pnm;
 }
 
 TEST(Images, PixelLimitIsRaisedByItsVariable) {

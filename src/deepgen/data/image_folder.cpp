@@ -109,10 +109,11 @@ void check_jpeg_huffman_tables(const std::vector<uint8_t>& bytes, const std::str
   }
 }
 
-// A binary PNM (P5 gray, P6 RGB) must hold the pixels its header declares: Debian 12's stb_image 2.27
-// reads past the end of a short 16-bit one (maxval > 255) when it converts it to 8 bits (found by
-// fuzz_image). The header is "P5|P6 <width> <height> <maxval>" with whitespace and # comments between,
-// then one whitespace byte and the pixels.
+// A binary PNM (P5 gray, P6 RGB) must be 8-bit and hold the pixels its header declares: Debian 12's
+// stb_image 2.27 describes a 16-bit one (maxval > 255) as 16-bit but decodes it into an 8-bit buffer,
+// then reads past that buffer converting it to 8 bits (found by fuzz_image, short and whole files
+// alike). The header is "P5|P6 <width> <height> <maxval>" with whitespace and # comments between, then
+// one whitespace byte and the pixels.
 void check_pnm_length(const std::vector<uint8_t>& bytes, const std::string& path) {
   if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '6')) return;
   size_t at = 2;
@@ -129,6 +130,8 @@ void check_pnm_length(const std::vector<uint8_t>& bytes, const std::string& path
     while (at < bytes.size() && std::isdigit(bytes[at]) && digits < 12) field = field * 10 + (bytes[at++] - '0'), ++digits;
     if (digits == 0) return;  // not a header stb would accept either; its own error follows
   }
+  check(fields[2] <= 255, "image ", path, ": a 16-bit PNM (maxval ", fields[2], "); expected 8-bit (maxval at most ",
+        "255): the image reader (stb_image 2.27) cannot decode 16-bit PNM");
   ++at;  // the single whitespace byte before the pixels
   const uint64_t channels = bytes[1] == '6' ? 3 : 1, depth = fields[2] > 255 ? 2 : 1;
   const long double needed = (long double)fields[0] * fields[1] * channels * depth;  // no overflow
