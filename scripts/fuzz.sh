@@ -61,4 +61,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz.sh: FAILED: ${failed[*]} (logs in $build/logs, inputs in $build/artifacts)"
   exit 1
 fi
-echo "fuzz.sh: all ${#harnesses[@]} harnesses ran $seconds s each without a finding"
+echo "fuzz.sh: all ${#harnesses[@]} harnesses ran without a finding"
