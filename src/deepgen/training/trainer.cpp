@@ -63,11 +63,28 @@ nlohmann::json metrics_json(const Metrics& metrics) {
   return json;
 }
 
-// Where the checkpoint at `path` stands: "epoch 2", or "epoch 3, step 40" inside an epoch.
-std::string position(const std::string& path) {
+// What a divergence leaves: "; the last good checkpoint is kept at <path> (epoch 2)" ("epoch 3, step 40"
+// inside an epoch), or "; no checkpoint was written".
+std::string kept_checkpoint(const std::string& path) {
+  if (!fs::exists(path)) return "; no checkpoint was written";
   const RunState kept = read_checkpoint_state(path);
-  if (kept.step == 0) return "epoch " + std::to_string(kept.epoch);
-  return "epoch " + std::to_string(kept.epoch + 1) + ", step " + std::to_string(kept.step);
+  const std::string position = kept.step == 0 ? "epoch " + std::to_string(kept.epoch)
+                                              : "epoch " + std::to_string(kept.epoch + 1) + ", step " +
+                                                    std::to_string(kept.step);
+  return "; the last good checkpoint is kept at " + path + " (" + position + ")";
+}
+
+// Keeps the JSON lines of `path` whose `key` is at most `last` (a resumed run writes the rest again).
+void truncate_lines(const std::string& path, const char* key, int64_t last) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (json.is_object() && json.value(key, int64_t(0)) <= last) kept += line + "\n";
+  }
+  write_text_atomically(path, kept);
 }
 
 }  // namespace
@@ -87,17 +104,7 @@ CheckpointCadence parse_checkpoint_every(const std::string& text) {
   return cadence;
 }
 
-void truncate_metrics(const std::string& path, int64_t epoch) {
-  if (!fs::exists(path)) return;
-  std::ifstream in(path);
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (json.is_object() && json.value("epoch", int64_t(0)) <= epoch) kept += line + "\n";
-  }
-  write_text_atomically(path, kept);
-}
+void truncate_metrics(const std::string& path, int64_t epoch) { truncate_lines(path, "epoch", epoch); }
 
 TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& options, RunState state) {
   check(options.epochs >= 1, "--epochs: expected at least 1, found ", options.epochs);
@@ -129,17 +136,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
   const int64_t first_epoch = state.epoch + 1;
   bool report_failed = false;
   // A resumed run logs the steps after its checkpoint again: drop what was logged of them.
-  const std::string steps_path = (fs::path(options.out_dir) / "steps.jsonl").string();
-  if (fs::exists(steps_path)) {
-    const int64_t done = state.epoch * batches + resume_step;
-    std::ifstream in(steps_path);
-    std::string line, kept;
-    while (std::getline(in, line)) {
-      const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (json.is_object() && json.value("step", int64_t(0)) <= done) kept += line + "\n";
-    }
-    write_text_atomically(steps_path, kept);
-  }
+  truncate_lines((fs::path(options.out_dir) / "steps.jsonl").string(), "step", state.epoch * batches + resume_step);
   // TensorBoard: the loss and learning rate whenever the metrics are read (step = steps since the run
   // began), every metric per epoch under train/ and test/, and the pictures.
   EventWriter events(options.out_dir);
@@ -184,10 +181,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
         }
         throw DivergenceError("training diverged: " + what + " at epoch " + std::to_string(epoch) + ", batch " +
                               std::to_string(culprit) + " of " + std::to_string(batches) +
-                              (fs::exists(checkpoint)
-                                   ? "; the last good checkpoint is kept at " + checkpoint + " (" + position(checkpoint) + ")"
-                                   : "; no checkpoint was written") +
-                              ". Try a smaller --lr.");
+                              kept_checkpoint(checkpoint) + ". Try a smaller --lr.");
       }
       window.clear();
       window_start = done;
@@ -264,10 +258,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
     }
     if (const std::string bad = non_finite(test); !bad.empty()) {
       throw DivergenceError("training diverged: test " + bad + " after epoch " + std::to_string(epoch) +
-                            (fs::exists(checkpoint) ? "; the last good checkpoint is kept at " + checkpoint + " (" +
-                                                          position(checkpoint) + ")"
-                                                    : "; no checkpoint was written") +
-                            ". Try a smaller --lr.");
+                            kept_checkpoint(checkpoint) + ". Try a smaller --lr.");
     }
     if (options.pictures) {
       for (const auto& [name, picture] : family.pictures(data.test)) {
