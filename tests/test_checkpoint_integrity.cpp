@@ -15,6 +15,7 @@
 
 using namespace deepgen;
 using deepgen::testing::TempDir;
+using deepgen::testing::error_of;
 
 namespace {
 using Bytes = std::string;
@@ -71,15 +72,6 @@ void rewrite_entry(const std::string& from, const std::string& to, const std::st
   ASSERT_EQ(zip_file_replace(archive, zip_uint64_t(index), source, 0), 0);
   zip_set_file_compression(archive, zip_uint64_t(index), ZIP_CM_STORE, 0);
   ASSERT_EQ(zip_close(archive), 0) << zip_strerror(archive);
-}
-
-std::string error_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "(no error)";
 }
 
 void expect_one_line_with(const std::string& message, const std::vector<std::string>& parts) {

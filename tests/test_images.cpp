@@ -13,6 +13,7 @@
 
 using namespace deepgen;
 using deepgen::testing::TempDir;
+using deepgen::testing::error_of;
 
 TEST(Images, PngRoundTripIsExact) {
   TempDir dir("png");
@@ -81,14 +82,6 @@ void write_png_declaring(const std::string& path, uint32_t width, uint32_t heigh
   file.write(reinterpret_cast<const char*>(size), 8);
 }
 
-std::string error_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "(no error)";
-}
 }  // namespace
 
 // Declared sizes are checked against the pixel limit before decoding: the PNG that declared

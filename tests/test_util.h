@@ -8,8 +8,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "deepgen/core/error.h"
 
 // A test that trains on real Fashion-MNIST skips, saying why, where Debian's dataset-fashion-mnist is
 // not installed, instead of failing.
@@ -18,6 +21,16 @@
   GTEST_SKIP() << "needs Debian's dataset-fashion-mnist (" << DEEPGEN_FASHION_MNIST << ")"
 
 namespace deepgen::testing {
+
+// The message of the deepgen::Error `body` throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
 
 // A fresh folder under the system temp dir, removed when the object goes.
 class TempDir {
