@@ -17,7 +17,7 @@ PREFIX ?= /usr/local
 # is checked in a headless browser).
 PACKAGES := cmake g++ make libtorch-dev libopenblas0-pthread dataset-fashion-mnist libcli11-dev \
             nlohmann-json3-dev libstb-dev zlib1g-dev libzip-dev libgtest-dev ccache bc fortunes libjs-chart.js \
-            protobuf-compiler libprotobuf-dev libcrcutil-dev pkgconf
+            protobuf-compiler libprotobuf-dev libcrcutil-dev pkgconf libgloo-dev
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # The restoration models' default images: classic natural test images shipped in Debian's

@@ -18,6 +18,8 @@
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/dataset.h"
 #include "deepgen/data/text.h"
+#include "deepgen/distributed/launch.h"
+#include "deepgen/distributed/world.h"
 #include "deepgen/evaluation/generator_quality.h"
 #include "deepgen/data/image_grid.h"
 #include "deepgen/training/checkpoint.h"
@@ -41,6 +43,9 @@ namespace {
 // option declarations; the texts given are parsed and checked by them.
 struct TrainCommand {
   bool resume = false;
+  int nproc = 1;                   // --nproc: ranks to start on this machine
+  std::string dist_timeout = "5m";  // --dist-timeout
+  std::string dist_interface;      // --dist-interface
   cli::SchemaFlags trainer, schedule, optimizer, data;
   struct ModelCommand {
     const ModelSpec* spec;
@@ -63,6 +68,15 @@ CLI::App* add_train_command(CLI::App& app, TrainCommand& train) {
   train_app->fallthrough();
   train_app->require_subcommand(1);
   train_app->add_flag("--resume", train.resume, "Continue the run in --out from its checkpoint");
+  train_app->add_option("--nproc", train.nproc, "Data-parallel: start this many ranks on this machine (one per GPU, or "
+                        "--threads each on CPUs); torchrun and srun start ranks themselves")
+      ->check(CLI::Range(1, 1024));
+  train_app->add_option("--dist-timeout", train.dist_timeout,
+                        "Data-parallel: how long to wait for a lost or hung rank (300, 30s, 5m, 1h)")
+      ->capture_default_str();
+  train_app->add_option("--dist-interface", train.dist_interface,
+                        "Data-parallel: network interface for Gloo (default: 127.0.0.1 when MASTER_ADDR is loopback, "
+                        "else this machine's hostname address; GLOO_SOCKET_IFNAME works too)");
   train.trainer.add(train_app, trainer_options());
   train.schedule.add(train_app, schedule_options());
   train.optimizer.add(
@@ -366,6 +380,29 @@ int main(int argc, char** argv) try {
   }
 
   if (*train_app) {
+    // Data-parallel: under torchrun or srun this process is one rank; with --nproc N it starts N ranks
+    // of itself once the options are checked (below) and waits for them.
+    const LaunchInfo launch = launch_from_environment();
+    const auto timeout = parse_dist_timeout(train.dist_timeout);
+    const bool spawned = launch.launcher == "deepgen --nproc";
+    check(train.nproc == 1 || launch.world_size == 1 || spawned, "--nproc: this process is already rank ", launch.rank,
+          " of ", launch.world_size, " (started by ", launch.launcher, "); drop --nproc");
+    auto distribute = [&]() -> int {
+      if (train.nproc > 1 && !spawned) {
+        std::vector<std::string> arguments;
+        for (int k = 1; k < argc; ++k) {
+          const std::string argument = argv[k];
+          if (argument == "--nproc") {
+            ++k;
+          } else if (argument.rfind("--nproc=", 0) != 0) {
+            arguments.push_back(argument);
+          }
+        }
+        return run_local_ranks(train.nproc, arguments);
+      }
+      join_world(launch, {timeout, train.dist_interface});
+      return -1;
+    };
     // Ctrl-C and SIGTERM stop after the current step with a checkpoint (a second one exits at once).
     install_stop_handlers();
     const CLI::App* model_app = train_app->get_subcommands().at(0);
@@ -393,8 +430,9 @@ int main(int argc, char** argv) try {
       resume.checkpoint_every = config.trainer.checkpoint_every;
       resume.device = global.device;
       resume.threads = global.threads;
+      if (const int status = distribute(); status >= 0) return status;
       const RunResult result = resume_run(out_dir, resume);
-      std::cout << "run " << result.dir << ": " << result.epochs << " epochs, test " << format_metrics(result.test) << std::endl;
+      if (world().rank() == 0) std::cout << "run " << result.dir << ": " << result.epochs << " epochs, test " << format_metrics(result.test) << std::endl;
       return 0;
     }
     check_train_options(spec, config.trainer, *train_app);
@@ -404,8 +442,9 @@ int main(int argc, char** argv) try {
       fail(error);
     }
     config.command_line = app.config_to_str(/*default_also=*/false, /*write_description=*/false);
+    if (const int status = distribute(); status >= 0) return status;
     const RunResult result = start_run(config);
-    std::cout << "run " << result.dir << ": " << result.epochs << " epochs, test " << format_metrics(result.test) << std::endl;
+    if (world().rank() == 0) std::cout << "run " << result.dir << ": " << result.epochs << " epochs, test " << format_metrics(result.test) << std::endl;
     return 0;
   }
   if (!*sample_app && !*reconstruct_app && !*eval_app) return 0;  // another command ran in its callback
@@ -527,12 +566,15 @@ int main(int argc, char** argv) try {
   }
   return 0;
 } catch (const deepgen::Interrupted& stop) {
+  if (deepgen::world().rank() != 0) return stop.exit_status();  // rank 0 says it
   const deepgen::RunState state = deepgen::read_checkpoint_state(stop.checkpoint());
   std::cerr << "deepgen: " << stop.what() << ". Resume with: deepgen train " << state.kind << " --resume --epochs "
             << state.config.at("trainer").at("epochs").get<int64_t>() << " --out " << stop.run_dir() << std::endl;
   return stop.exit_status();
 } catch (const deepgen::Error& error) {
-  std::cerr << "deepgen: error: " << error.what() << std::endl;
+  const auto& w = deepgen::world();
+  std::cerr << "deepgen: error" << (w.distributed() ? " (rank " + std::to_string(w.rank()) + ")" : "") << ": "
+            << error.what() << std::endl;
   return 1;
 } catch (const c10::Error& error) {
   const std::string message = error.what_without_backtrace();

@@ -1,4 +1,5 @@
 #include "deepgen/data/dataset.h"
+#include "deepgen/core/batch_shard.h"
 
 #include <tuple>
 #include <algorithm>
@@ -34,7 +35,7 @@ torch::Tensor normalize_pixels(const torch::Tensor& pixels, PixelRange range) {
 }
 
 torch::Tensor random_flip(const torch::Tensor& images) {
-  auto flip = torch::rand({images.size(0), 1, 1, 1}, images.options()) < 0.5;  // (N, 1, 1, 1)
+  auto flip = batch_rand({images.size(0), 1, 1, 1}, images.options()) < 0.5;  // (N, 1, 1, 1)
   return torch::where(flip, images.flip({3}), images);
 }
 

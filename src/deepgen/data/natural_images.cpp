@@ -1,4 +1,5 @@
 #include "deepgen/data/natural_images.h"
+#include "deepgen/core/batch_shard.h"
 
 #include <filesystem>
 
@@ -112,7 +113,7 @@ torch::Tensor random_dihedral(const torch::Tensor& patches) {
   check(patches.dim() == 4 && patches.size(2) == patches.size(3), "random_dihedral: expected square patches (N, C, S, S), found ",
         patches.sizes());
   // Three independent coin flips (mirror rows, mirror columns, transpose) reach all 8 symmetries.
-  auto coins = torch::rand({3, patches.size(0), 1, 1, 1}, patches.options()) < 0.5;  // (3, N, 1, 1, 1)
+  auto coins = (batch_rand({patches.size(0), 3}, patches.options()) < 0.5).t().reshape({3, -1, 1, 1, 1});  // (3, N, 1, 1, 1)
   auto out = torch::where(coins[0], patches.flip({2}), patches);
   out = torch::where(coins[1], out.flip({3}), out);
   return torch::where(coins[2], out.transpose(2, 3), out);

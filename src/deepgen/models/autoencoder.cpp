@@ -1,4 +1,5 @@
 #include "deepgen/models/autoencoder.h"
+#include "deepgen/core/batch_shard.h"
 
 #include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
@@ -75,11 +76,11 @@ torch::Tensor activation_derivative(const torch::Tensor& pre, const torch::Tenso
 }  // namespace
 
 torch::Tensor corrupt(const torch::Tensor& images, const std::string& noise, double level) {
-  if (noise == "gaussian") return (images + level * torch::randn_like(images)).clamp(0.0, 1.0);
-  if (noise == "masking") return images * (torch::rand_like(images) >= level).to(images.scalar_type());
+  if (noise == "gaussian") return (images + level * batch_randn_like(images)).clamp(0.0, 1.0);
+  if (noise == "masking") return images * (batch_rand_like(images) >= level).to(images.scalar_type());
   if (noise == "salt-pepper") {
-    auto hit = torch::rand_like(images) < level;
-    auto salt = (torch::rand_like(images) < 0.5).to(images.scalar_type());
+    auto hit = batch_rand_like(images) < level;
+    auto salt = (batch_rand_like(images) < 0.5).to(images.scalar_type());
     return torch::where(hit, salt, images);
   }
   fail("--noise: expected gaussian, masking or salt-pepper, found '", noise, "'");

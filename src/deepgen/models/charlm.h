@@ -65,6 +65,10 @@ class CharLmFamily : public Family {
   bool conv_heavy() const override { return false; }
   bool ordered_batches() const override { return true; }
   void start_epoch() override { state_ = {}; }
+  std::string data_parallel_limit() const override {
+    return "charlm carries each text stream's hidden state from step to step inside one chunk of all streams; "
+           "splitting the streams over ranks is not implemented";
+  }
   // images: (1, streams, seq_len + 1) ids, one chunk of stream_chunks(); labels unused.
   StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
   // data.images: the chunks of the validation text; read in order with a carried state. Metrics per

@@ -1,4 +1,5 @@
 #include "deepgen/models/dncnn.h"
+#include "deepgen/core/batch_shard.h"
 
 #include <cmath>
 
@@ -105,7 +106,7 @@ torch::Tensor dncnn_loss(const torch::Tensor& residual, const torch::Tensor& noi
 
 torch::Tensor draw_sigmas(const DnCnnOptions& o, int64_t n, const torch::TensorOptions& tensor_options) {
   if (!o.blind()) return torch::full({n}, o.sigma, tensor_options);
-  auto u = torch::rand({n}, tensor_options);  // (n) in [0, 1)
+  auto u = batch_rand({n}, tensor_options);  // (n) in [0, 1)
   if (o.sigma_sampling == "log-uniform") {
     const double lo = std::log(o.sigma_min), hi = std::log(o.sigma_max);
     return (u * (hi - lo) + lo).exp().clamp(o.sigma_min, o.sigma_max);  // clamp: exp(log x) may miss x by an ulp
@@ -126,7 +127,7 @@ StepMetrics DnCnnFamily::train_step(const torch::Tensor& images, const torch::Te
   net_->train();
   auto clean = random_dihedral(images);
   auto sigmas = draw_sigmas(options_, clean.size(0), clean.options()).view({-1, 1, 1, 1}) / 255.0;  // (N,1,1,1)
-  auto noise = torch::randn_like(clean) * sigmas;
+  auto noise = batch_randn_like(clean) * sigmas;
   auto noisy = clean + noise;
   auto residual = net_->forward_train(noisy, bf16_);
   auto loss = dncnn_loss(residual, noise);

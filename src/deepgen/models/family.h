@@ -42,6 +42,11 @@ class Family {
   virtual bool ordered_batches() const { return false; }
   virtual void start_epoch() {}
 
+  // Why this model cannot be trained data-parallel over several processes (distributed/world.h), or ""
+  // when it can: then each rank runs train_step on its slice of the global batch, its optimizers sum the
+  // weighted gradients over the ranks, and the noise of a step is drawn with core/batch_shard.h.
+  virtual std::string data_parallel_limit() const { return ""; }
+
   // Metrics over a whole split (per-image means), without touching the weights.
   virtual Metrics evaluate(const Dataset& data, int64_t batch_size) = 0;
 

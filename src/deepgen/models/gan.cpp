@@ -1,4 +1,5 @@
 #include "deepgen/models/gan.h"
+#include "deepgen/core/batch_shard.h"
 
 #include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
@@ -225,7 +226,7 @@ torch::Tensor input_gradient_norms(const std::function<torch::Tensor(const torch
 
 torch::Tensor gradient_penalty(const std::function<torch::Tensor(const torch::Tensor&)>& critic,
                                const torch::Tensor& real, const torch::Tensor& fake, torch::Tensor eps) {
-  if (!eps.defined()) eps = torch::rand({real.size(0)}, real.options());
+  if (!eps.defined()) eps = batch_rand({real.size(0)}, real.options());
   const auto shape = std::vector<int64_t>{real.size(0), 1, 1, 1};
   const auto mix = eps.view(shape) * real.detach() + (1 - eps.view(shape)) * fake.detach();
   return (input_gradient_norms(critic, mix) - 1).pow(2).mean();
@@ -270,7 +271,7 @@ StepMetrics GanFamily::train_step(const torch::Tensor& real, const torch::Tensor
   generator_->train();
   discriminator_->train();
   const torch::Tensor condition = options_.conditional ? labels.to(real.device()) : torch::Tensor();
-  auto z = torch::randn({real.size(0), options_.latent_dim}, real.options());
+  auto z = batch_randn({real.size(0), options_.latent_dim}, real.options());
   auto fake = generator_->forward(z, condition);
 
   // Discriminator: one step down its loss, on real images and on G's (detached) samples.

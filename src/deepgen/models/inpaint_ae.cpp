@@ -1,4 +1,5 @@
 #include "deepgen/models/inpaint_ae.h"
+#include "deepgen/core/batch_shard.h"
 
 #include "deepgen/models/registry.h"
 #include "deepgen/nn/image_quality.h"
@@ -47,9 +48,9 @@ torch::Tensor training_masks(const std::string& kind, int64_t n, int64_t side, c
   if (kind == "center") return centre.expand({n, 1, side, side});
   // Drawn per image from the global generator (so a resumed run draws what it would have), unlike the
   // seeded evaluation masks.
-  auto random = (torch::rand({n, 1, side, side}, options) < kRandomMaskKept).to(options.dtype());
+  auto random = (batch_rand({n, 1, side, side}, options) < kRandomMaskKept).to(options.dtype());
   if (kind == "random") return random;
-  auto pick = torch::rand({n, 1, 1, 1}, options) < 0.5;  // mixed: per image
+  auto pick = batch_rand({n, 1, 1, 1}, options) < 0.5;  // mixed: per image
   return torch::where(pick, centre.expand({n, 1, side, side}), random);
 }
 

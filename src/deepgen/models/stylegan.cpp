@@ -1,4 +1,5 @@
 #include "deepgen/models/stylegan.h"
+#include "deepgen/core/batch_shard.h"
 
 #include <cmath>
 
@@ -130,7 +131,7 @@ torch::Tensor StyleGeneratorImpl::synthesize(const torch::Tensor& ws, bool fresh
       x = F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kBilinear).align_corners(false));
     }
     x = layer.conv->forward(x, w);
-    const auto noise = (is_training() || fresh_noise) ? torch::randn({batch, 1, x.size(2), x.size(3)}, x.options())
+    const auto noise = (is_training() || fresh_noise) ? batch_randn({batch, 1, x.size(2), x.size(3)}, x.options())
                                                       : layer.noise_const;
     x = lrelu(x + noise * layer.noise_strength + layer.bias.view({1, -1, 1, 1}));
   }
@@ -140,10 +141,10 @@ torch::Tensor StyleGeneratorImpl::synthesize(const torch::Tensor& ws, bool fresh
 torch::Tensor StyleGeneratorImpl::forward(const torch::Tensor& z, double truncation) {
   auto w = truncate(map(z), truncation);
   auto ws = w.unsqueeze(1).expand({-1, num_ws(), -1});
-  if (is_training() && options_.style_mixing > 0 && torch::rand({1}).item<double>() < options_.style_mixing) {
+  if (is_training() && options_.style_mixing > 0 && step_rand({1}).item<double>() < options_.style_mixing) {
     // Style mixing: the layers from a random crossover on take the code of a second z.
-    const int64_t cutoff = torch::randint(1, num_ws(), {1}).item<int64_t>();
-    const auto other = map(torch::randn_like(z)).unsqueeze(1).expand({-1, num_ws(), -1});
+    const int64_t cutoff = 1 + std::min(num_ws() - 2, int64_t(step_rand({1}).item<double>() * double(num_ws() - 1)));
+    const auto other = map(batch_randn_like(z)).unsqueeze(1).expand({-1, num_ws(), -1});
     const auto layer = torch::arange(num_ws(), z.options().dtype(torch::kLong)).view({1, -1, 1});
     ws = torch::where(layer < cutoff, ws, other);
   }

@@ -1,4 +1,5 @@
 #include "deepgen/models/vae.h"
+#include "deepgen/core/batch_shard.h"
 
 #include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
@@ -80,7 +81,7 @@ torch::Tensor VaeNetImpl::decode(const torch::Tensor& z) {
 
 VaeOutput VaeNetImpl::forward(const torch::Tensor& images, bool sample) {
   auto [mu, logvar] = encode(images);
-  auto z = sample ? mu + torch::randn_like(mu) * torch::exp(0.5 * logvar) : mu;
+  auto z = sample ? mu + batch_randn_like(mu) * torch::exp(0.5 * logvar) : mu;
   return {decode(z), mu, logvar};
 }
 

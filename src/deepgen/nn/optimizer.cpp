@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "deepgen/core/batch_shard.h"
 #include "deepgen/core/error.h"
+#include "deepgen/distributed/world.h"
 
 namespace deepgen {
 
@@ -57,9 +59,40 @@ Optimizer::Optimizer(std::vector<torch::Tensor> parameters, const OptimizerOptio
   }
 }
 
+namespace {
+
+// Data-parallel training: each rank's gradient is of the mean loss over its slice of the global batch;
+// weighted by the slice's share and summed over the ranks it is the gradient of the global batch's mean
+// (exactly, also for an uneven last batch). Parameters without a gradient (unused by this loss) are left
+// out, on every rank alike. Buckets of up to 25 MiB, as DistributedDataParallel's.
+void reduce_gradients(const std::vector<torch::Tensor>& parameters) {
+  World& w = world();
+  const BatchShard* shard = current_shard();
+  const double weight = shard != nullptr ? shard->weight() : 1.0 / double(w.size());
+  constexpr int64_t kBucketBytes = int64_t(25) << 20;
+  std::vector<torch::Tensor> bucket;
+  int64_t bytes = 0;
+  for (const auto& parameter : parameters) {
+    if (!parameter.grad().defined()) continue;
+    bucket.push_back(parameter.grad());
+    bytes += parameter.grad().numel() * int64_t(parameter.grad().element_size());
+    if (bytes >= kBucketBytes) {
+      for (auto& grad : bucket) grad.mul_(weight);
+      w.all_reduce_sum(bucket, "the gradient all-reduce");
+      bucket.clear();
+      bytes = 0;
+    }
+  }
+  for (auto& grad : bucket) grad.mul_(weight);
+  w.all_reduce_sum(bucket, "the gradient all-reduce");
+}
+
+}  // namespace
+
 void Optimizer::step(const torch::Tensor& loss) {
   optimizer_->zero_grad();
   loss.backward();
+  if (world().distributed()) reduce_gradients(parameters_);
   if (options_.clip_grad > 0 || measure_grad_norm_) {
     std::vector<torch::Tensor> grads;
     for (const auto& parameter : parameters_) {

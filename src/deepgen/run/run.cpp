@@ -3,10 +3,12 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
 #include "deepgen/core/runtime.h"
+#include "deepgen/distributed/world.h"
 
 namespace deepgen {
 namespace fs = std::filesystem;
@@ -53,9 +55,13 @@ TrainerOptions fit_options(const ModelSpec& spec, const TrainerOptions& trainer,
 void log_start(std::ostream* log, const std::string& kind, const DataSplits& data, torch::Device device,
                const ThreadConfig& threads, const std::string& out_dir, const std::string& resumed) {
   if (log == nullptr) return;
+  const World& w = world();
+  const std::string ranks = w.distributed() ? " per rank, " + std::to_string(w.size()) + " ranks (" + w.backend() + ", " +
+                                                 w.launch().launcher + ")"
+                                           : "";
   *log << "deepgen: training " << kind << " on " << data.summary << " on " << device.str() << " with " << threads.aten
-       << " ATen x " << threads.blas << " BLAS threads -> " << out_dir << (resumed.empty() ? "" : " (" + resumed + ")")
-       << std::endl;
+       << " ATen x " << threads.blas << " BLAS threads" << ranks << " -> " << out_dir
+       << (resumed.empty() ? "" : " (" + resumed + ")") << std::endl;
 }
 
 // Temporary files of writes a killed process never finished ("checkpoint.pt.tmp.<pid>"): the files
@@ -72,6 +78,26 @@ void remove_leftovers(const std::string& dir) {
       }
     }
   }
+}
+
+// Data-parallel training: the device and thread count of this rank, and what config.json records of
+// the world it was trained in.
+torch::Device rank_device(const std::string& name) {
+  const torch::Device device = resolve_device(name);
+  // Gloo reduces CPU tensors; the NCCL process group that CUDA ranks need is not built in.
+  check(!world().distributed() || device.is_cpu(), "data-parallel training runs on the CPU (Gloo); --device ", name,
+        " chose ", device.str(), ": add --device cpu, or train on one GPU in one process");
+  return device;
+}
+int rank_threads(int threads) {
+  // Default: this machine's cores shared by its ranks, so they do not oversubscribe them.
+  if (threads != 0 || !world().distributed()) return threads;
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / std::max(1, world().launch().local_world_size));
+}
+nlohmann::json world_description() {
+  const World& w = world();
+  return {{"world_size", w.size()}, {"backend", w.backend()}, {"launcher", w.launch().launcher}};
 }
 
 }  // namespace
@@ -103,11 +129,13 @@ nlohmann::json resolved_model_options(const RunConfig& config) {
 
 RunResult start_run(RunConfig config, std::ostream* log) {
   const ModelSpec& spec = model_spec(config.model);
-  const torch::Device device = resolve_device(config.device);
+  const torch::Device device = rank_device(config.device);
+  const bool lead = world().rank() == 0;
   TrainerOptions& trainer = config.trainer;
   parse_checkpoint_every(trainer.checkpoint_every);  // a bad value fails before anything is written
   if (trainer.out_dir.empty()) trainer.out_dir = (fs::path("runs") / (spec.name + "-" + timestamp())).string();
-  check(!fs::exists(fs::path(trainer.out_dir) / "checkpoint.pt"), "--out: run directory ", trainer.out_dir,
+  trainer.out_dir = world().broadcast_text("out_dir", trainer.out_dir);  // rank 0's timestamp
+  check(!lead || !fs::exists(fs::path(trainer.out_dir) / "checkpoint.pt"), "--out: run directory ", trainer.out_dir,
         " already holds a checkpoint; continue it with --resume or choose another --out");
   DataOptions data_options = config.data;
   if (spec.data != ModelData::kText && data_options.dir.empty()) data_options.dir = spec.default_data;
@@ -116,6 +144,10 @@ RunResult start_run(RunConfig config, std::ostream* log) {
     data_options.dir = fs::absolute(data_options.dir).lexically_normal().string();
   }
   nlohmann::json options = resolved_model_options(config);
+  check_same_config(nlohmann::json({{"model", spec.name}, {"model_options", options}, {"optimizer", config.optimizer},
+                                    {"data", data_options}, {"patches", config.patches}, {"trainer", trainer},
+                                    {"device", device.str()}})
+                        .dump());
   const DataSplits data = spec.load_data(request_of(data_options, config.patches, trainer, device), options);
   seed_everything(trainer.seed);
   std::unique_ptr<Family> family = spec.build(options, device);
@@ -131,7 +163,8 @@ RunResult start_run(RunConfig config, std::ostream* log) {
                   {"device", device.str()},
                   {"threads", config.threads},
                   {"torch_version", torch_version()},
-                  {"machine", machine_description()}};
+                  {"machine", machine_description()},
+                  {"distributed", world_description()}};
   if (spec.data == ModelData::kPatches) {
     PatchOptions patches = config.patches;
     patches.patch_size = data.patch_size;
@@ -139,26 +172,37 @@ RunResult start_run(RunConfig config, std::ostream* log) {
   }
   state.config["trainer"]["epochs"] = trainer.epochs;
   state.config["trainer"]["out_dir"] = trainer.out_dir;
-  const ThreadConfig threads = configure_threads(config.threads, family->conv_heavy());
-  fs::create_directories(trainer.out_dir);
-  write_text_atomically((fs::path(trainer.out_dir) / "config.json").string(), state.config.dump(2) + "\n");
-  if (!config.command_line.empty()) {  // the flags that started the run, replayable with --config
-    write_text_atomically((fs::path(trainer.out_dir) / "config.toml").string(), config.command_line);
+  const ThreadConfig threads = configure_threads(rank_threads(config.threads), family->conv_heavy());
+  if (lead) {
+    fs::create_directories(trainer.out_dir);
+    write_text_atomically((fs::path(trainer.out_dir) / "config.json").string(), state.config.dump(2) + "\n");
+    if (!config.command_line.empty()) {  // the flags that started the run, replayable with --config
+      write_text_atomically((fs::path(trainer.out_dir) / "config.toml").string(), config.command_line);
+    }
+    log_start(log, spec.name, data, device, threads, trainer.out_dir, "");
   }
-  log_start(log, spec.name, data, device, threads, trainer.out_dir, "");
   const TrainResult result = fit(*family, data, fit_options(spec, trainer, state.model_options), state);
   return {trainer.out_dir, result.epochs, result.train, result.test};
 }
 
 RunResult resume_run(const std::string& dir, const ResumeOptions& options, std::ostream* log) {
   parse_checkpoint_every(options.checkpoint_every);
-  const torch::Device device = resolve_device(options.device);
+  const torch::Device device = rank_device(options.device);
+  const bool lead = world().rank() == 0;
   const std::string checkpoint = (fs::path(dir) / "checkpoint.pt").string();
   check(fs::exists(checkpoint), "--resume: no checkpoint at ", checkpoint, "; start a new run without --resume");
   RunState state;
   std::unique_ptr<Family> family = load_checkpoint(checkpoint, device, &state, /*restore_rng=*/true);
   const ModelSpec& spec = model_spec(state.kind);
-  remove_leftovers(dir);
+  // Every rank must resume the same checkpoint (a copy per machine must be the same copy).
+  check_same_config(nlohmann::json({{"dir", dir},
+                                    {"epochs", options.epochs},
+                                    {"epoch", state.epoch},
+                                    {"step", state.step},
+                                    {"config", state.config},
+                                    {"device", device.str()}})
+                        .dump());
+  if (lead) remove_leftovers(dir);
   // The run continues with its own data, batch size, seed, schedule and augmentation; only the goal moves.
   const DataOptions data_options = state.config.at("data").get<DataOptions>();
   TrainerOptions trainer;
@@ -177,13 +221,14 @@ RunResult resume_run(const std::string& dir, const ResumeOptions& options, std::
   const PatchOptions patches = state.config.value("patches", PatchOptions{});
   check(trainer.epochs > state.epoch, "--resume: ", checkpoint, " has already completed ", state.epoch,
         " epochs; ask for more with --epochs N (N > ", state.epoch, ")");
-  truncate_metrics((fs::path(dir) / "metrics.jsonl").string(), state.epoch);
+  if (lead) truncate_metrics((fs::path(dir) / "metrics.jsonl").string(), state.epoch);
   nlohmann::json model_options = state.model_options;
   const DataSplits data = spec.load_data(request_of(data_options, patches, trainer, device), model_options);
   state.config["trainer"]["epochs"] = trainer.epochs;
   state.config["trainer"]["out_dir"] = dir;  // a resumed copy of a run is at its new place
-  const ThreadConfig threads = configure_threads(options.threads, family->conv_heavy());
-  write_text_atomically((fs::path(dir) / "config.json").string(), state.config.dump(2) + "\n");
+  state.config["distributed"] = world_description();  // this part of the run's
+  const ThreadConfig threads = configure_threads(rank_threads(options.threads), family->conv_heavy());
+  if (lead) write_text_atomically((fs::path(dir) / "config.json").string(), state.config.dump(2) + "\n");
   const TrainerOptions fitting = fit_options(spec, trainer, state.model_options);
   std::string resumed = state.epoch > 0 ? "resumed after epoch " + std::to_string(state.epoch) : "";
   if (state.step > 0) {
@@ -191,7 +236,7 @@ RunResult resume_run(const std::string& dir, const ResumeOptions& options, std::
     resumed = "resumed inside epoch " + std::to_string(state.epoch + 1) + ": " + std::to_string(state.step) + " of its " +
               std::to_string(steps) + " steps done, continuing at step " + std::to_string(state.step + 1);
   }
-  log_start(log, spec.name, data, device, threads, dir, resumed);
+  if (lead) log_start(log, spec.name, data, device, threads, dir, resumed);
   const TrainResult result = fit(*family, data, fitting, state);
   return {dir, result.epochs, result.train, result.test};
 }

@@ -6,13 +6,16 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
+#include "deepgen/core/batch_shard.h"
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
 #include "deepgen/core/interrupt.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/image_grid.h"
+#include "deepgen/distributed/world.h"
 #include "deepgen/report/html_report.h"
 #include "deepgen/report/tensorboard.h"
 #include "deepgen/training/progress.h"
@@ -87,6 +90,51 @@ void truncate_lines(const std::string& path, const char* key, int64_t last) {
   write_text_atomically(path, kept);
 }
 
+// The step metrics of every rank together: the sums, their weight (examples) and the global batch's
+// means. One process: its own. Several: one all-reduce (a collective every rank calls at the same step).
+struct GlobalSums {
+  Metrics sums, means;
+  double weight = 0;
+};
+GlobalSums global_sums(const MetricSums& sums) {
+  GlobalSums global{sums.sum(), {}, sums.weight()};
+  if (world().distributed()) {
+    std::vector<double> values;
+    for (const auto& [name, value] : global.sums) values.push_back(value);
+    values.push_back(global.weight);
+    auto all = torch::tensor(values, torch::kDouble);
+    world().all_reduce_sum({all}, "the sum of the step metrics");
+    const double* data = all.data_ptr<double>();
+    size_t i = 0;
+    for (auto& [name, value] : global.sums) value = data[i++];
+    global.weight = data[i];
+  }
+  for (const auto& [name, value] : global.sums) global.means[name] = value / global.weight;
+  return global;
+}
+
+// Data-parallel training: the family's state (weights, buffers, optimizer moments) as rank 0 has it,
+// on every rank, through one serialized copy.
+void broadcast_state(Family& family, torch::Device device) {
+  World& w = world();
+  if (!w.distributed()) return;
+  std::string bytes;
+  if (w.rank() == 0) {
+    torch::serialize::OutputArchive archive;
+    family.save(archive);
+    std::ostringstream out;
+    archive.save_to(out);
+    bytes = out.str();
+  }
+  bytes = w.broadcast_text("initial state", bytes);
+  if (w.rank() != 0) {
+    torch::serialize::InputArchive archive;
+    std::istringstream in(bytes);
+    archive.load_from(in, device);
+    family.load(archive);
+  }
+}
+
 }  // namespace
 
 CheckpointCadence parse_checkpoint_every(const std::string& text) {
@@ -114,15 +162,29 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
         options.augment, "'");
   check(data.train.size() > 0, "the training split is empty");
   check(!options.out_dir.empty(), "trainer: no run directory given");
-  fs::create_directories(fs::path(options.out_dir) / "images");
+  // Data-parallel: rank 0 (the lead) writes every file and prints the progress; every rank trains its
+  // slice of each global batch of the same seeded order.
+  World& w = world();
+  const bool lead = w.rank() == 0;
+  const int64_t count = data.train.size();
+  const int64_t batches = (count + options.batch_size - 1) / options.batch_size;
+  if (w.distributed()) {
+    const std::string limit = family.data_parallel_limit();
+    check(limit.empty(), "data-parallel training over ", w.size(), " processes: ", limit, "; train it in one process");
+    const int64_t last = count - (batches - 1) * options.batch_size;
+    check(options.batch_size >= w.size() && last >= w.size(), "--batch-size ", options.batch_size, ": with ", w.size(),
+          " ranks every global batch needs at least one example per rank, but ",
+          options.batch_size < w.size() ? "a batch" : "the last batch of each epoch", " has ",
+          std::min(last, options.batch_size), " of the ", count, " training examples; choose another batch size");
+  }
+  if (lead) fs::create_directories(fs::path(options.out_dir) / "images");
   const std::string metrics_path = (fs::path(options.out_dir) / "metrics.jsonl").string();
   const std::string checkpoint = (fs::path(options.out_dir) / "checkpoint.pt").string();
-  Progress progress(options.progress, std::cerr, options.item_name);
+  Progress progress(lead ? options.progress : "none", std::cerr, options.item_name);
+  broadcast_state(family, data.train.images.device());
 
   TrainResult result;
   result.epochs = state.epoch;
-  const int64_t count = data.train.size();
-  const int64_t batches = (count + options.batch_size - 1) / options.batch_size;
   const CheckpointCadence cadence = parse_checkpoint_every(options.checkpoint_every);
   // Where a checkpoint written inside an epoch stopped: that epoch's steps done and running sums.
   const int64_t resume_step = state.step;
@@ -136,10 +198,11 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
   const int64_t first_epoch = state.epoch + 1;
   bool report_failed = false;
   // A resumed run logs the steps after its checkpoint again: drop what was logged of them.
-  truncate_lines((fs::path(options.out_dir) / "steps.jsonl").string(), "step", state.epoch * batches + resume_step);
+  if (lead) truncate_lines((fs::path(options.out_dir) / "steps.jsonl").string(), "step", state.epoch * batches + resume_step);
   // TensorBoard: the loss and learning rate whenever the metrics are read (step = steps since the run
   // began), every metric per epoch under train/ and test/, and the pictures.
-  EventWriter events(options.out_dir);
+  std::optional<EventWriter> events;
+  if (lead) events.emplace(options.out_dir);
   for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
     const bool inside = epoch == first_epoch && resume_step > 0;
     const int64_t first_batch = inside ? resume_step : 0;
@@ -159,16 +222,21 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
     // read, to name the first bad batch when a read finds a non-finite sum.
     MetricSums sums;
     if (inside) {
+      // The sums of every rank's steps before the checkpoint; rank 0 carries them, the others start at 0.
       Metrics restored;
-      for (const auto& [name, value] : resume_partial.at("sums").items()) restored[name] = value.get<double>();
-      sums = MetricSums::restore(restored, resume_partial.at("weight").get<double>(), data.train.images.device());
+      for (const auto& [name, value] : resume_partial.at("sums").items()) restored[name] = lead ? value.get<double>() : 0.0;
+      sums = MetricSums::restore(restored, lead ? resume_partial.at("weight").get<double>() : 0.0,
+                                 data.train.images.device());
     }
-    double logged_weight = sums.weight(), logged_total = sums.empty() ? 0.0 : sums.sum().at("loss");
+    double logged_weight = inside ? resume_partial.at("weight").get<double>() : 0.0;
+    double logged_total = inside ? resume_partial.at("sums").at("loss").get<double>() : 0.0;
+    GlobalSums global;  // of the last read
     Metrics train;  // the epoch's means, from the read after its last step
     std::vector<StepMetrics> window;
     int64_t window_start = first_batch;
     auto read_back = [&](int64_t done) {
-      const Metrics means = sums.mean();
+      global = global_sums(sums);
+      const Metrics& means = global.means;
       if (const std::string bad = non_finite(means); !bad.empty()) {
         int64_t culprit = done;
         std::string what = bad;
@@ -194,65 +262,88 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       inside_state.step = done;
       const double seconds =
           seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      inside_state.partial = {{"sums", metrics_json(sums.sum())}, {"weight", sums.weight()}, {"seconds", seconds}};
-      save_checkpoint(checkpoint, family, inside_state);
+      inside_state.partial = {{"sums", metrics_json(global.sums)}, {"weight", global.weight}, {"seconds", seconds}};
+      if (lead) save_checkpoint(checkpoint, family, inside_state);
+      w.barrier("the checkpoint inside epoch " + std::to_string(epoch));
       last_checkpoint = std::chrono::steady_clock::now();
       steps_since_checkpoint = 0;
     };
     // After `done` steps of this epoch (0: after the epoch, its checkpoint written).
-    auto stop_if_asked = [&](int64_t done, bool written) {
-      const int signal = stop_requested();
+    auto stop_if_asked = [&](int64_t done, bool written, int signal) {
       if (signal == 0) return;
       if (!written) checkpoint_inside(done);
       progress.message("");
       const std::string where = done == 0 ? "after epoch " + std::to_string(epoch)
                                           : "at epoch " + std::to_string(epoch) + ", step " + std::to_string(done) +
                                                 " of " + std::to_string(batches);
-      throw Interrupted("stopped by " + signal_name(signal) + " " + where + "; " + checkpoint + " holds that position",
+      throw Interrupted("stopped by " + signal_name(signal) + " " + where + "; " + checkpoint + " holds that position" +
+                            (w.distributed() ? " (every rank stopped there)" : ""),
                         signal, checkpoint, options.out_dir);
     };
     for (int64_t batch = first_batch; batch < batches; ++batch) {
       const int64_t begin = batch * options.batch_size;
       const int64_t size = std::min(options.batch_size, count - begin);
-      auto index = order.narrow(0, begin, size);
+      // This rank's slice of the global batch: as even as can be, the first size % N ranks one more.
+      const int64_t share = size / w.size(), extra = size % w.size();
+      const int64_t offset = w.rank() * share + std::min<int64_t>(w.rank(), extra);
+      const int64_t local = share + (w.rank() < extra ? 1 : 0);
+      auto index = order.narrow(0, begin + offset, local);
       const double factor = schedule_factor(options.schedule, double(epoch - 1) + double(batch) / double(batches));
       for (Optimizer* optimizer : family.optimizers()) optimizer->set_lr_factor(factor);
+      const int64_t step_number = (epoch - 1) * batches + batch;  // since the run began
+      // Per-example noise from the step's generator (the same numbers for an example on any rank);
+      // other draws (dropout) from each rank's own stream.
+      ShardScope shard({offset, local, size, options.seed, step_number},
+                       w.distributed() || data.train.images.device().is_cpu());
+      if (w.distributed()) torch::manual_seed(stream_seed(options.seed, step_number, w.rank()));
       auto images = data.train.images.index_select(0, index);
       if (options.augment == "flip") images = random_flip(images);
       StepMetrics step = family.train_step(images, data.train.labels.index_select(0, index));
-      sums.add(step, double(size));
+      sums.add(step, double(local));
       window.push_back(std::move(step));
       if ((batch + 1) % options.log_every == 0 || batch + 1 == batches) {
         train = read_back(batch + 1);
         progress.update(batch + 1, (begin + size) * options.items_per_example, train.at("loss"));
         // The mean loss of the steps since the previous read, from the running sums.
-        const int64_t global_step = (epoch - 1) * batches + batch + 1;
-        const double total = train.at("loss") * sums.weight();
-        const double window_loss = (total - logged_total) / (sums.weight() - logged_weight);
+        const int64_t global_step = step_number + 1;
+        const double total = global.sums.at("loss");
+        const double window_loss = (total - logged_total) / (global.weight - logged_weight);
         logged_total = total;
-        logged_weight = sums.weight();
-        events.scalar("step/loss", global_step, window_loss);
-        if (!family.optimizers().empty()) events.scalar("step/lr", global_step, family.optimizers().front()->lr());
-        // For the report's per-step curve; appended in place (readers skip a torn last line).
-        std::ofstream steps(fs::path(options.out_dir) / "steps.jsonl", std::ios::app);
-        steps << nlohmann::json({{"step", global_step}, {"epoch", epoch}, {"loss", window_loss}}).dump() << "\n";
+        logged_weight = global.weight;
+        if (lead) {
+          events->scalar("step/loss", global_step, window_loss);
+          if (!family.optimizers().empty()) events->scalar("step/lr", global_step, family.optimizers().front()->lr());
+          // For the report's per-step curve; appended in place (readers skip a torn last line).
+          std::ofstream steps(fs::path(options.out_dir) / "steps.jsonl", std::ios::app);
+          steps << nlohmann::json({{"step", global_step}, {"epoch", epoch}, {"loss", window_loss}}).dump() << "\n";
+        }
       }
       if (options.on_step) options.on_step(epoch, batch + 1);
       ++steps_since_checkpoint;
-      const bool due = (cadence.steps > 0 && steps_since_checkpoint >= cadence.steps) ||
-                       (cadence.seconds > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                                             last_checkpoint).count() >= cadence.seconds);
+      bool due = (cadence.steps > 0 && steps_since_checkpoint >= cadence.steps) ||
+                 (cadence.seconds > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                                       last_checkpoint).count() >= cadence.seconds);
+      int signal = stop_requested();
+      if (w.distributed()) {
+        // Every rank checkpoints and stops at the same step: the one where any rank saw the signal or
+        // the deadline (one small all-reduce per step).
+        const int64_t agreed = w.all_reduce_max(int64_t(signal) * 2 + (due ? 1 : 0), "the step's stop check");
+        signal = int(agreed / 2);
+        due = due || (agreed % 2) == 1;
+      }
       if (due && batch + 1 < batches) checkpoint_inside(batch + 1);
-      stop_if_asked(batch + 1, due && batch + 1 < batches);
+      stop_if_asked(batch + 1, due && batch + 1 < batches, signal);
     }
-    if (first_batch == batches) train = sums.mean();  // stopped after the last step, before the evaluation
+    if (first_batch == batches) train = global_sums(sums).means;  // stopped after the last step, before the evaluation
     if (!family.optimizers().empty()) train["lr"] = family.optimizers().front()->lr();
     const double train_seconds =
         seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // The evaluation draws its noise from seed 0, as `deepgen eval` does by default, so the two report the
     // same numbers; the generator training draws from is left where it was.
+    // The rest of the epoch is rank 0's: the evaluation, the pictures, the logs and the checkpoint; the
+    // others wait for it (see the barrier below).
     Metrics test;
-    if (data.test.size() > 0) {
+    if (lead && data.test.size() > 0) {
       ForkedRng evaluation_rng(0);
       test = family.evaluate(data.test, options.batch_size);
     }
@@ -260,31 +351,33 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       throw DivergenceError("training diverged: test " + bad + " after epoch " + std::to_string(epoch) +
                             kept_checkpoint(checkpoint) + ". Try a smaller --lr.");
     }
-    if (options.pictures) {
+    if (lead && options.pictures) {
       for (const auto& [name, picture] : family.pictures(data.test)) {
         std::ostringstream file;
         file << "epoch_" << std::setw(3) << std::setfill('0') << epoch << "_" << name << ".png";
         write_grid((fs::path(options.out_dir) / "images" / file.str()).string(), picture.images, picture.columns);
-        events.image("images/" + name, epoch, image_grid(picture.images, picture.columns));
+        events->image("images/" + name, epoch, image_grid(picture.images, picture.columns));
       }
     }
-    append_metrics(metrics_path, epoch, "train", train, train_seconds);
     const double seconds =
         seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!test.empty()) append_metrics(metrics_path, epoch, "test", test, seconds - train_seconds);
-    for (const auto& [name, value] : train) events.scalar("train/" + name, epoch, value);
-    for (const auto& [name, value] : test) events.scalar("test/" + name, epoch, value);
-    events.scalar("train/seconds", epoch, train_seconds);
-    if (!test.empty()) events.scalar("test/seconds", epoch, seconds - train_seconds);
+    if (lead) {
+      append_metrics(metrics_path, epoch, "train", train, train_seconds);
+      if (!test.empty()) append_metrics(metrics_path, epoch, "test", test, seconds - train_seconds);
+      for (const auto& [name, value] : train) events->scalar("train/" + name, epoch, value);
+      for (const auto& [name, value] : test) events->scalar("test/" + name, epoch, value);
+      events->scalar("train/seconds", epoch, train_seconds);
+      if (!test.empty()) events->scalar("test/seconds", epoch, seconds - train_seconds);
+    }
 
     state.epoch = epoch;
     state.metrics = {{"train", metrics_json(train)}, {"test", metrics_json(test)}};
-    save_checkpoint(checkpoint, family, state);
+    if (lead) save_checkpoint(checkpoint, family, state);
     last_checkpoint = std::chrono::steady_clock::now();
     steps_since_checkpoint = 0;
     progress.end_epoch(train, test, train_seconds, count * options.items_per_example);
     result = {epoch, train, test};
-    if (options.report && !report_failed) {
+    if (lead && options.report && !report_failed) {
       // Live: open it once, reload after each epoch. A report that cannot be written never stops training.
       try {
         write_html_report({options.out_dir}, (fs::path(options.out_dir) / "report.html").string());
@@ -293,7 +386,12 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
         report_failed = true;
       }
     }
-    if (epoch < options.epochs) stop_if_asked(0, /*written=*/true);
+    // The others waited while rank 0 evaluated and wrote: allow that at least an hour.
+    w.barrier("the end of epoch " + std::to_string(epoch), std::chrono::hours(1));
+    if (epoch < options.epochs) {
+      const int signal = int(w.all_reduce_max(stop_requested(), "the epoch's stop check"));
+      stop_if_asked(0, /*written=*/true, signal);
+    }
   }
   return result;
 }
