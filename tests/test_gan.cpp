@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "deepgen/nn/batch_norm.h"
 #include "deepgen/apps/inpainting.h"
 #include "deepgen/core/error.h"
 #include "deepgen/evaluation/generator_quality.h"
@@ -390,7 +391,7 @@ TEST(Gan, CriticVariantsTrainLogAndRestore) {
       GanFamily family(o, torch::kCPU);
       int64_t batch_norms = 0, spectral = 0;
       for (const auto& module : family.discriminator()->modules()) {
-        batch_norms += module->as<torch::nn::BatchNorm2d>() != nullptr;
+        batch_norms += module->as<SyncBatchNorm>() != nullptr;
         spectral += module->as<SpectralNorm>() != nullptr;
       }
       EXPECT_EQ(batch_norms, arch == "dcgan" && variant == "r1" ? 1 : 0);

@@ -13,6 +13,7 @@
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/image_folder.h"
 #include "deepgen/data/natural_images.h"
+#include "deepgen/nn/batch_norm.h"
 #include "deepgen/nn/image_quality.h"
 #include "deepgen/models/dncnn.h"
 #include "deepgen/models/inpaint_ae.h"
@@ -42,7 +43,7 @@ torch::Tensor smooth_image(int64_t h, int64_t w) {
 void randomize_batch_norm(torch::nn::Module& net) {
   torch::NoGradGuard no_grad;
   for (auto& m : net.modules(false)) {
-    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+    if (auto* bn = m->as<SyncBatchNorm>()) {
       bn->running_mean.uniform_(-0.1, 0.1);
       bn->running_var.uniform_(0.5, 1.5);
     }

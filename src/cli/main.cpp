@@ -126,8 +126,9 @@ RunConfig run_config(const TrainCommand& train, const TrainCommand::ModelCommand
 // the run with --resume added is fine); a different value would be ignored, so it is an error.
 void check_resume_options(const CLI::App& train_app, const TrainCommand& train, const TrainCommand::ModelCommand& model,
                           const RunState& state, const std::string& out_dir) {
-  const std::set<std::string> resumable = {"--epochs",      "--out",       "--resume",          "--progress",
-                                           "--no-pictures", "--no-report", "--log-every", "--checkpoint-every"};
+  const std::set<std::string> resumable = {"--epochs",      "--out",       "--resume",    "--progress",
+                                           "--no-pictures", "--no-report", "--log-every", "--checkpoint-every",
+                                           "--nproc",       "--dist-timeout", "--dist-interface"};
   const nlohmann::json& config = state.config;
   const nlohmann::json trainer = config.at("trainer");
   // Each group of flags and the recorded values it must equal.
@@ -159,7 +160,8 @@ void check_resume_options(const CLI::App& train_app, const TrainCommand& train, 
       }
       check(equal, "--resume: ", name, " cannot change a run that is resumed; it goes on with its own options (see ",
             (fs::path(out_dir) / "config.json").string(), "). Only --epochs, --progress, --no-pictures, --no-report, ",
-            "--log-every, --checkpoint-every, --threads and --device apply to a resumed run (other options may only repeat the run's ",
+            "--log-every, --checkpoint-every, --threads, --device and the data-parallel --nproc, --dist-timeout and ",
+            "--dist-interface apply to a resumed run (other options may only repeat the run's ",
             "values): drop ", name, ", or start a new run with it");
     }
   }

@@ -7,11 +7,10 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 
 #include "deepgen/core/error.h"
@@ -136,8 +135,12 @@ void World::lost(const std::string& what, const std::exception& error) const {
       const std::string& member = impl_->members[r];
       const auto space = member.rfind(' ');
       if (member.substr(0, space) != here || int(r) == rank()) continue;
-      const pid_t pid = pid_t(std::atol(member.c_str() + space + 1));
-      if (::kill(pid, 0) != 0 && errno == ESRCH) gone += (gone.empty() ? "" : ", ") + std::to_string(r);
+      // Gone, or a zombie its launcher has not reaped yet.
+      std::ifstream stat("/proc/" + member.substr(space + 1) + "/stat");
+      std::string pid, name, state;
+      if (!(stat >> pid >> name >> state) || state == "Z" || state == "X") {
+        gone += (gone.empty() ? "" : ", ") + std::to_string(r);
+      }
     }
   }
   const std::string who = gone.empty() ? "another rank stopped answering"
@@ -247,14 +250,24 @@ void join_world(const LaunchInfo& info, const WorldOptions& options) {
   if (info.world_size <= 1) return;
   const std::string master = info.master_addr + ":" + std::to_string(info.master_port);
   auto impl = std::make_unique<World::Impl>();
+  // Under torchrun the launcher's agent already serves the store at MASTER_ADDR:MASTER_PORT and has
+  // gathered the ranks: every rank connects as a client, under the key prefix of this restart attempt
+  // (what torch.distributed's env:// rendezvous does).
+  const char* agent = variable("TORCHELASTIC_USE_AGENT_STORE");
+  const bool agent_store = agent != nullptr && std::string(agent) == "True";
   try {
     c10d::TCPStoreOptions store_options;
     store_options.port = uint16_t(info.master_port);
-    store_options.isServer = info.rank == 0;
-    store_options.numWorkers = size_t(info.world_size);
-    store_options.waitWorkers = true;  // the constructor returns when every rank has connected
+    store_options.isServer = info.rank == 0 && !agent_store;
+    if (!agent_store) store_options.numWorkers = size_t(info.world_size);
+    store_options.waitWorkers = !agent_store;  // the constructor returns when every rank has connected
     store_options.timeout = options.timeout;
     impl->store = c10::make_intrusive<c10d::TCPStore>(info.master_addr, store_options);
+    if (agent_store) {
+      const char* attempt = variable("TORCHELASTIC_RESTART_COUNT");
+      impl->store = c10::make_intrusive<c10d::PrefixStore>(
+          "/worker/attempt_" + std::string(attempt != nullptr ? attempt : "0"), impl->store);
+    }
   } catch (const std::exception& error) {
     const std::string reason = first_line(error.what());
     if (reason.find("in use") != std::string::npos) {

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "deepgen/core/error.h"
+#include "deepgen/nn/batch_norm.h"
 
 namespace deepgen {
 namespace nn = torch::nn;
@@ -66,8 +67,10 @@ void describe(const std::shared_ptr<nn::Module>& child, const torch::Tensor& inp
     row.arithmetic = conv_arithmetic(side, k, s, p);
   } else if (auto* linear = child->as<nn::Linear>()) {
     name << "fc " << linear->options.in_features() << " -> " << linear->options.out_features();
+  } else if (child->as<SyncBatchNorm>() != nullptr) {  // every model's batch norm (nn/batch_norm.h)
+    name << "BatchNorm";
   } else {
-    std::string type = child->name();  // e.g. "torch::nn::BatchNorm2dImpl", "deepgen::ResidualBlockImpl"
+    std::string type = child->name();  // e.g. "deepgen::ResidualBlockImpl"
     type = type.substr(type.rfind(':') + 1);
     if (type.size() > 4 && type.compare(type.size() - 4, 4, "Impl") == 0) type.resize(type.size() - 4);
     name << type;

@@ -1,4 +1,5 @@
 #include "deepgen/models/classifier.h"
+#include "deepgen/nn/batch_norm.h"
 
 #include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
@@ -98,7 +99,7 @@ void add_conv(nn::Sequential& seq, int64_t in, int64_t out, int64_t kernel, int6
               const std::string& activation) {
   const int64_t produced = activation == "maxout" ? 2 * out : out;
   seq->push_back(nn::Conv2d(nn::Conv2dOptions(in, produced, kernel).padding(padding).bias(!batch_norm)));
-  if (batch_norm) seq->push_back(nn::BatchNorm2d(produced));
+  if (batch_norm) seq->push_back(SyncBatchNorm(produced));
   seq->push_back(Activation(activation));
 }
 
@@ -107,7 +108,7 @@ void add_dense(nn::Sequential& seq, int64_t in, int64_t out, bool batch_norm, do
   const int64_t produced = activation == "maxout" ? 2 * out : out;
   if (dropout > 0) seq->push_back(nn::Dropout(dropout));
   seq->push_back(nn::Linear(nn::LinearOptions(in, produced).bias(!batch_norm)));
-  if (batch_norm) seq->push_back(nn::BatchNorm1d(produced));
+  if (batch_norm) seq->push_back(SyncBatchNorm(produced));
   seq->push_back(Activation(activation));
 }
 
@@ -142,12 +143,12 @@ ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, int64_t stride, bo
   conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(!batch_norm)));
   conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(out, out, 3).padding(1).bias(!batch_norm)));
   if (batch_norm) {
-    norm1 = register_module("norm1", nn::BatchNorm2d(out));
-    norm2 = register_module("norm2", nn::BatchNorm2d(out));
+    norm1 = register_module("norm1", SyncBatchNorm(out));
+    norm2 = register_module("norm2", SyncBatchNorm(out));
   }
   if (stride != 1 || in != out) {
     projection = register_module("projection", nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(!batch_norm)));
-    if (batch_norm) projection_norm = register_module("projection_norm", nn::BatchNorm2d(out));
+    if (batch_norm) projection_norm = register_module("projection_norm", SyncBatchNorm(out));
   }
   activation = register_module("activation", Activation(act));
 }

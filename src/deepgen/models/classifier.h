@@ -9,6 +9,7 @@
 
 #include <functional>
 
+#include "deepgen/nn/batch_norm.h"
 #include "deepgen/core/options.h"
 #include "deepgen/models/family.h"
 
@@ -63,7 +64,7 @@ struct ResidualBlockImpl : torch::nn::Module {
   ResidualBlockImpl(int64_t in, int64_t out, int64_t stride, bool batch_norm, const std::string& activation);
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, projection{nullptr};
-  torch::nn::BatchNorm2d norm1{nullptr}, norm2{nullptr}, projection_norm{nullptr};
+  SyncBatchNorm norm1{nullptr}, norm2{nullptr}, projection_norm{nullptr};
   Activation activation{nullptr};
 };
 TORCH_MODULE(ResidualBlock);

@@ -1,4 +1,5 @@
 #include "deepgen/models/dcgan.h"
+#include "deepgen/nn/batch_norm.h"
 
 #include "deepgen/core/error.h"
 #include "deepgen/nn/spectral_norm.h"
@@ -55,7 +56,7 @@ void dcgan_init(nn::Module& module) {
       nn::init::normal_(conv->weight, 0.0, 0.02);
     } else if (auto* deconv = child->as<nn::ConvTranspose2d>()) {
       nn::init::normal_(deconv->weight, 0.0, 0.02);
-    } else if (auto* norm = child->as<nn::BatchNorm2d>()) {
+    } else if (auto* norm = child->as<SyncBatchNorm>()) {
       nn::init::normal_(norm->weight, 1.0, 0.02);
       nn::init::zeros_(norm->bias);
     }
@@ -70,7 +71,7 @@ DcganGeneratorImpl::DcganGeneratorImpl(const DcganOptions& o) : latent_dim(o.lat
   // z (B, nz, 1, 1) -> (B, ngf * 2^(d-1), base, base)
   int64_t features = o.g_features << (layout.doublings - 1);
   layers->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(latent_dim, features, layout.base).bias(false)));
-  layers->push_back(nn::BatchNorm2d(features));
+  layers->push_back(SyncBatchNorm(features));
   layers->push_back(nn::ReLU(true));
   // Each block doubles the side and halves the features; the last one emits the image channels.
   for (int64_t i = 1; i <= layout.doublings; ++i) {
@@ -78,7 +79,7 @@ DcganGeneratorImpl::DcganGeneratorImpl(const DcganOptions& o) : latent_dim(o.lat
     const int64_t out = last ? o.channels : features / 2;
     layers->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(features, out, 4).stride(2).padding(1).bias(last)));
     if (!last) {
-      layers->push_back(nn::BatchNorm2d(out));
+      layers->push_back(SyncBatchNorm(out));
       layers->push_back(nn::ReLU(true));
     }
     features = out;
@@ -106,7 +107,7 @@ DcganDiscriminatorImpl::DcganDiscriminatorImpl(const DcganOptions& o) {
     } else {
       layers->push_back(conv);
     }
-    if (norm) layers->push_back(nn::BatchNorm2d(out));
+    if (norm) layers->push_back(SyncBatchNorm(out));
     layers->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)));
     features = out;
   }

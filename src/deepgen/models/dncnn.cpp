@@ -1,4 +1,5 @@
 #include "deepgen/models/dncnn.h"
+#include "deepgen/nn/batch_norm.h"
 #include "deepgen/core/batch_shard.h"
 
 #include <cmath>
@@ -57,7 +58,7 @@ ResidualCnnImpl::ResidualCnnImpl(int64_t channels, int64_t depth_, int64_t width
   layers->push_back(nn::ReLU(nn::ReLUOptions(true)));
   for (int64_t i = 0; i < depth - 2; ++i) {
     layers->push_back(conv(width, width, !batch_norm));
-    if (batch_norm) layers->push_back(nn::BatchNorm2d(nn::BatchNorm2dOptions(width).eps(1e-4)));
+    if (batch_norm) layers->push_back(SyncBatchNorm(nn::BatchNorm2dOptions(width).eps(1e-4)));
     layers->push_back(nn::ReLU(nn::ReLUOptions(true)));
   }
   layers->push_back(conv(width, channels, false));

@@ -1,4 +1,5 @@
 #include "deepgen/models/inpaint_ae.h"
+#include "deepgen/nn/batch_norm.h"
 #include "deepgen/core/batch_shard.h"
 
 #include "deepgen/models/registry.h"
@@ -58,17 +59,17 @@ ContextEncoderImpl::ContextEncoderImpl(int64_t channels, int64_t w) {
   // Each helper appends to one flat Sequential (LibTorch cannot nest Sequentials).
   auto down = [](nn::Sequential& s, int64_t in, int64_t out, bool bn) {  // (N,in,H,W) -> (N,out,H/2,W/2)
     s->push_back(nn::Conv2d(nn::Conv2dOptions(in, out, 4).stride(2).padding(1).bias(!bn)));
-    if (bn) s->push_back(nn::BatchNorm2d(out));
+    if (bn) s->push_back(SyncBatchNorm(out));
     s->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)));
   };
   auto dilated = [](nn::Sequential& s, int64_t c, int64_t d) {  // (N,c,h,w) -> (N,c,h,w)
     s->push_back(nn::Conv2d(nn::Conv2dOptions(c, c, 3).padding(d).dilation(d).bias(false)));
-    s->push_back(nn::BatchNorm2d(c));
+    s->push_back(SyncBatchNorm(c));
     s->push_back(nn::ReLU());
   };
   auto up = [](nn::Sequential& s, int64_t in, int64_t out) {  // (N,in,h,w) -> (N,out,2h,2w)
     s->push_back(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, out, 4).stride(2).padding(1).bias(false)));
-    s->push_back(nn::BatchNorm2d(out));
+    s->push_back(SyncBatchNorm(out));
     s->push_back(nn::ReLU());
   };
   encoder = nn::Sequential();  // (N, C+1, H, W) -> (N, 8w, H/16, W/16)

@@ -210,6 +210,7 @@ RunResult resume_run(const std::string& dir, const ResumeOptions& options, std::
   trainer.seed = state.config.at("trainer").at("seed").get<uint64_t>();
   trainer.schedule = state.config.at("trainer").value("schedule", ScheduleOptions{});
   trainer.augment = state.config.at("trainer").value("augment", std::string("none"));
+  trainer.sync_bn = state.config.at("trainer").value("sync_bn", false);
   trainer.epochs = options.epochs;
   trainer.out_dir = dir;
   trainer.progress = options.progress;

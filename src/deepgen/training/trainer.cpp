@@ -16,6 +16,7 @@
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/image_grid.h"
 #include "deepgen/distributed/world.h"
+#include "deepgen/nn/batch_norm.h"
 #include "deepgen/report/html_report.h"
 #include "deepgen/report/tensorboard.h"
 #include "deepgen/training/progress.h"
@@ -43,6 +44,8 @@ const OptionSchema<TrainerOptions>& trainer_options() {
       .with(not_recorded)
       .flag("report", &TrainerOptions::report, "Do not rewrite <out>/report.html after each epoch")
       .with([&](OptionField& f) { f.flag = "--no-report", f.negated = true, not_recorded(f); })
+      .flag("sync_bn", &TrainerOptions::sync_bn,
+            "Data-parallel: batch norm over the whole global batch (all ranks), not each rank's slice")
       .choice("augment", &TrainerOptions::augment, {"none", "flip"}, "Training augmentation: none or flip (random left-right mirror)")
       .nested("schedule", &TrainerOptions::schedule);
   return schema;
@@ -177,6 +180,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
           options.batch_size < w.size() ? "a batch" : "the last batch of each epoch", " has ",
           std::min(last, options.batch_size), " of the ", count, " training examples; choose another batch size");
   }
+  set_sync_batch_norm(options.sync_bn);
   if (lead) fs::create_directories(fs::path(options.out_dir) / "images");
   const std::string metrics_path = (fs::path(options.out_dir) / "metrics.jsonl").string();
   const std::string checkpoint = (fs::path(options.out_dir) / "checkpoint.pt").string();

@@ -26,6 +26,9 @@ struct TrainerOptions {
   bool report = true;             // rewrite out_dir/report.html after every epoch (report/html_report.h)
   ScheduleOptions schedule;       // learning-rate schedule applied to every optimizer of the family
   std::string augment = "none";   // none | flip (random left-right mirror of each training image)
+  // Data-parallel: batch norms use the statistics of the whole global batch (nn/batch_norm.h) instead
+  // of each rank's slice; with it, models with batch norm train as in one process.
+  bool sync_bn = false;
   int64_t items_per_example = 1;  // for the progress rate: what one example holds (a text chunk: chars)
   std::string item_name = "img";  // and what to call them ("img/s", "char/s")
   // Checkpoints inside epochs too: "" = only at each epoch's end; "500" = every 500 steps; a duration
