@@ -13,8 +13,9 @@ DEMO_OUT ?= runs/demo
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 # Debian packages the build, the tests and the demo need (libjs-chart.js: the charts of report.html).
-# python3-torch and python3-pil are only for `make bench`, chromium only for `make test` (the report
-# is checked in a headless browser).
+# python3-torch and python3-pil are for `make bench`; `make test` adds chromium (the report is checked
+# in a headless browser), python3-torch (its torchrun launches data-parallel ranks in the tests) and
+# iproute2 (two hosts in network namespaces). libgloo-dev: the Gloo headers c10d's ProcessGroupGloo needs.
 PACKAGES := cmake g++ make libtorch-dev libopenblas0-pthread dataset-fashion-mnist libcli11-dev \
             nlohmann-json3-dev libstb-dev zlib1g-dev libzip-dev libgtest-dev ccache bc fortunes libjs-chart.js \
             protobuf-compiler libprotobuf-dev libcrcutil-dev pkgconf libgloo-dev
@@ -73,7 +74,7 @@ demo: cli
 	$(BUILD)/deepgen eval $(DEMO_OUT)
 	@echo "pictures: $(DEMO_OUT)/samples.png $(DEMO_OUT)/reconstructions.png $(DEMO_OUT)/images/; metrics: $(DEMO_OUT)/metrics.jsonl"
 
-test: EXTRA_PACKAGES := chromium
+test: EXTRA_PACKAGES := chromium python3-torch iproute2
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
@@ -86,6 +87,9 @@ bench: build images
 	bench/compare_charlm_cpu.sh 1 3 3
 	bench/compare_classifier_cpu.sh lenet5 1 3 2
 	bench/dncnn_precision.sh 32 3 2 1536
+	bench/compare_ddp_cpu.sh vae 3 2
+	bench/compare_ddp_cpu.sh lenet5 3 2
+	bench/compare_ddp_cpu.sh dncnn 3 2
 
 # The libFuzzer harnesses of fuzz/ (clang, ASan and UBSan, in build-fuzz/), each run FUZZ_SECONDS; fails on
 # any crash, leak or timeout (docs/robustness.md). clang's sanitizer runtimes are only a recommendation of

@@ -5,7 +5,7 @@
 set -u
 ROOT=$(cd "${1:?usage: layers_test.sh path/to/repo}" && pwd)
 cd "$ROOT/src/deepgen" || exit 1
-ORDER=(core data report nn models training evaluation run apps)
+ORDER=(core distributed data report nn models training evaluation run apps)
 failures=0
 passes=0
 for i in "${!ORDER[@]}"; do
