@@ -64,6 +64,11 @@ int run_local_ranks(int ranks, const std::vector<std::string>& arguments) {
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
 
+  // The ranks meet in a file of a folder only this user can read (c10d's FileStore): no store listens on
+  // the network, and Gloo connects over loopback.
+  char folder[] = "/tmp/deepgen-nproc-XXXXXX";
+  check(::mkdtemp(folder) != nullptr, "--nproc: cannot make a folder in /tmp for the ranks to meet: ", std::strerror(errno));
+  const std::string store_file = std::string(folder) + "/store";
   const pid_t parent = ::getpid();
   std::vector<pid_t> children;
   for (int rank = 0; rank < ranks; ++rank) {
@@ -83,6 +88,7 @@ int run_local_ranks(int ranks, const std::vector<std::string>& arguments) {
       ::setenv("MASTER_ADDR", "127.0.0.1", 1);
       ::setenv("MASTER_PORT", port.c_str(), 1);
       ::setenv("DEEPGEN_LAUNCHER", "deepgen --nproc", 1);
+      ::setenv("DEEPGEN_STORE_FILE", store_file.c_str(), 1);
       std::vector<char*> argv = {self};
       for (const auto& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
       argv.push_back(nullptr);
@@ -139,6 +145,8 @@ int run_local_ranks(int ranks, const std::vector<std::string>& arguments) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  ::unlink(store_file.c_str());  // FileStore removes it when the last rank closes it; not when one was killed
+  ::rmdir(folder);
   return result;
 }
 

@@ -3,6 +3,7 @@
 #include "deepgen/distributed/world.h"
 
 #include <nlohmann/json.hpp>
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -56,6 +57,49 @@ void flatten(const nlohmann::json& json, const std::string& prefix, std::map<std
     for (const auto& [key, value] : json.items()) flatten(value, prefix.empty() ? key : prefix + "." + key, out);
   } else {
     out[prefix] = json.dump();
+  }
+}
+
+// The rendezvous store: a file for `deepgen --nproc` ranks, else a TCPStore at MASTER_ADDR:MASTER_PORT.
+c10::intrusive_ptr<c10d::Store> open_store(const LaunchInfo& info, const WorldOptions& options) {
+  const std::string master = info.master_addr + ":" + std::to_string(info.master_port);
+  // `deepgen --nproc` ranks meet in a file of a private folder (nothing listens on the network).
+  if (const char* file = variable("DEEPGEN_STORE_FILE")) {
+    try {
+      c10::intrusive_ptr<c10d::Store> store = c10::make_intrusive<c10d::FileStore>(file, info.world_size);
+      store->setTimeout(options.timeout);
+      return store;
+    } catch (const std::exception& error) {
+      fail("rank ", info.rank, " of ", info.world_size, ": cannot open the rendezvous file ", file,
+           " (DEEPGEN_STORE_FILE): ", first_line(error.what()));
+    }
+  }
+  // Under torchrun the launcher's agent already serves the store at MASTER_ADDR:MASTER_PORT and has
+  // gathered the ranks: every rank connects as a client, under the key prefix of this restart attempt
+  // (what torch.distributed's env:// rendezvous does).
+  const char* agent = variable("TORCHELASTIC_USE_AGENT_STORE");
+  const bool agent_store = agent != nullptr && std::string(agent) == "True";
+  try {
+    c10d::TCPStoreOptions store_options;
+    store_options.port = uint16_t(info.master_port);
+    store_options.isServer = info.rank == 0 && !agent_store;
+    if (!agent_store) store_options.numWorkers = size_t(info.world_size);
+    store_options.waitWorkers = !agent_store;  // the constructor returns when every rank has connected
+    store_options.timeout = options.timeout;
+    c10::intrusive_ptr<c10d::Store> store = c10::make_intrusive<c10d::TCPStore>(info.master_addr, store_options);
+    if (!agent_store) return store;
+    const char* attempt = variable("TORCHELASTIC_RESTART_COUNT");
+    return c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::string(attempt != nullptr ? attempt : "0"),
+                                                  store);
+  } catch (const std::exception& error) {
+    const std::string reason = first_line(error.what());
+    if (reason.find("in use") != std::string::npos) {
+      fail("MASTER_PORT ", info.master_port, ": the port is in use on ", info.master_addr,
+           " (another run?); choose a free port (torchrun --master_port P, or MASTER_PORT=P)");
+    }
+    fail("rank ", info.rank, " of ", info.world_size, ": could not ",
+         info.rank == 0 ? "gather the other ranks at " : "reach rank 0 at ", master, " (MASTER_ADDR:MASTER_PORT) within ",
+         options.timeout.count() / 1000, " s (c10d: ", reason, ")");
   }
 }
 
@@ -248,36 +292,8 @@ void join_world(const LaunchInfo& info, const WorldOptions& options) {
   World& w = world();
   check(!w.impl_, "join_world: this process has already joined a world of ", w.size());
   if (info.world_size <= 1) return;
-  const std::string master = info.master_addr + ":" + std::to_string(info.master_port);
   auto impl = std::make_unique<World::Impl>();
-  // Under torchrun the launcher's agent already serves the store at MASTER_ADDR:MASTER_PORT and has
-  // gathered the ranks: every rank connects as a client, under the key prefix of this restart attempt
-  // (what torch.distributed's env:// rendezvous does).
-  const char* agent = variable("TORCHELASTIC_USE_AGENT_STORE");
-  const bool agent_store = agent != nullptr && std::string(agent) == "True";
-  try {
-    c10d::TCPStoreOptions store_options;
-    store_options.port = uint16_t(info.master_port);
-    store_options.isServer = info.rank == 0 && !agent_store;
-    if (!agent_store) store_options.numWorkers = size_t(info.world_size);
-    store_options.waitWorkers = !agent_store;  // the constructor returns when every rank has connected
-    store_options.timeout = options.timeout;
-    impl->store = c10::make_intrusive<c10d::TCPStore>(info.master_addr, store_options);
-    if (agent_store) {
-      const char* attempt = variable("TORCHELASTIC_RESTART_COUNT");
-      impl->store = c10::make_intrusive<c10d::PrefixStore>(
-          "/worker/attempt_" + std::string(attempt != nullptr ? attempt : "0"), impl->store);
-    }
-  } catch (const std::exception& error) {
-    const std::string reason = first_line(error.what());
-    if (reason.find("in use") != std::string::npos) {
-      fail("MASTER_PORT ", info.master_port, ": the port is in use on ", info.master_addr,
-           " (another run?); choose a free port (torchrun --master_port P, or MASTER_PORT=P)");
-    }
-    fail("rank ", info.rank, " of ", info.world_size, ": could not ",
-         info.rank == 0 ? "gather the other ranks at " : "reach rank 0 at ", master, " (MASTER_ADDR:MASTER_PORT) within ",
-         options.timeout.count() / 1000, " s (c10d: ", reason, ")");
-  }
+  impl->store = open_store(info, options);
   try {
     auto group_options = c10d::ProcessGroupGloo::Options::create(options.timeout);
     std::string interface = options.interface;
