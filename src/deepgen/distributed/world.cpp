@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 
+#include "deepgen/core/batch_shard.h"
 #include "deepgen/core/error.h"
 
 namespace deepgen {
@@ -323,6 +324,15 @@ void leave_world() {
   World& w = world();
   w.impl_.reset();
   w.info_ = LaunchInfo{};
+}
+
+torch::Tensor global_batch_mean(const torch::Tensor& local_mean, const std::string& what) {
+  World& w = world();
+  if (!w.distributed()) return local_mean;
+  const BatchShard* shard = current_shard();
+  auto total = local_mean * (shard != nullptr ? shard->weight() : 1.0 / double(w.size()));
+  w.all_reduce_sum({total}, what);
+  return total;
 }
 
 void check_same_config(const std::string& config_json) {

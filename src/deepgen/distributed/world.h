@@ -93,6 +93,11 @@ void join_world(const LaunchInfo& info, const WorldOptions& options = {});
 // Back to a world of one (closes the connections).
 void leave_world();
 
+// The mean over the global batch of a per-example quantity, from this rank's mean over its slice (an
+// all-reduce of the slice means weighted by the slices' shares, core/batch_shard.h): for statistics a
+// model tracks during training (StyleGAN's average w). One process: `local_mean` itself.
+torch::Tensor global_batch_mean(const torch::Tensor& local_mean, const std::string& what);
+
 // Refuses a run whose ranks were started with different configurations: every rank passes the JSON
 // of its run (model, options, data, trainer settings); on a difference, every rank throws one line
 // naming the first rank and key that differ from rank 0's.

@@ -33,6 +33,10 @@ class PcaFamily : public Family, public ImageSampler, public Encoder, public Dec
   nlohmann::json options() const override { return options_; }
   PixelRange pixel_range() const override { return PixelRange::kUnit; }
   bool conv_heavy() const override { return false; }
+  std::string data_parallel_limit() const override {
+    return "pca is fitted in closed form from sums over the whole training set in one pass, with no "
+           "gradients to share";
+  }
   // Accumulates the batch into the statistics. Returns, as "loss", the batch's mean squared distance
   // to the running mean per image (the error of a zero-component code), since the components exist
   // only once the pass is complete.

@@ -1,5 +1,6 @@
 #include "deepgen/models/stylegan.h"
 #include "deepgen/core/batch_shard.h"
+#include "deepgen/distributed/world.h"
 
 #include <cmath>
 
@@ -101,7 +102,8 @@ torch::Tensor StyleGeneratorImpl::map(const torch::Tensor& z) {
   auto w = mapping_->forward(normalized);
   if (is_training()) {
     torch::NoGradGuard no_grad;
-    w_avg_.copy_(w.detach().mean(0).lerp(w_avg_, options_.w_avg_beta));
+    // Over the whole global batch when several ranks train (the same on every rank).
+    w_avg_.copy_(global_batch_mean(w.detach().mean(0), "StyleGAN's average w").lerp(w_avg_, options_.w_avg_beta));
   }
   return w;
 }
