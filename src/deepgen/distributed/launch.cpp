@@ -102,7 +102,8 @@ int run_local_ranks(int ranks, const std::vector<std::string>& arguments) {
   int result = 0, passed_on = 0;  // signals passed on so far
   size_t running = children.size();
   std::chrono::steady_clock::time_point failed_at;
-  bool failed = false, terminated = false;
+  bool failed = false;
+  int terminated = 0;  // rounds of signals sent to the ranks left after a failure
   while (running > 0) {
     while (passed_on < signals_received) {  // a second Ctrl-C ends the ranks at once, as it would one process
       ++passed_on;
@@ -127,19 +128,18 @@ int run_local_ranks(int ranks, const std::vector<std::string>& arguments) {
       continue;
     }
     if (pid < 0 && errno != EINTR) break;
-    // A failed rank: the others stop on their own within moments (their next collective fails); a hung
-    // one is terminated after 30 s, killed after 60.
+    // A failed rank: the others usually stop on their own within moments (their next collective fails).
+    // One waiting in the rendezvous, or hung, is asked to stop after 5 s (SIGTERM), made to after 10 s
+    // (a second SIGTERM ends it at once) and killed after 30 s. The run is lost either way: no rank can
+    // checkpoint without the others.
     if (failed) {
       const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - failed_at).count();
-      if (waited > 30 && !terminated) {
-        terminated = true;
+      const int due = waited > 30 ? SIGKILL : waited > 10 ? SIGTERM : waited > 5 ? SIGTERM : 0;
+      const int round = waited > 30 ? 3 : waited > 10 ? 2 : waited > 5 ? 1 : 0;
+      if (round > terminated) {
+        terminated = round;
         for (const pid_t child : children) {
-          if (child > 0) ::kill(child, SIGTERM);
-        }
-      }
-      if (waited > 60) {
-        for (const pid_t child : children) {
-          if (child > 0) ::kill(child, SIGKILL);
+          if (child > 0) ::kill(child, due);
         }
       }
     }

@@ -14,8 +14,8 @@ namespace deepgen {
 // that file (c10d's FileStore, in a folder of mode 0700 removed afterwards), so no store listens on the
 // network; Gloo connects them over loopback. SIGINT and SIGTERM sent to this process
 // are passed on to the ranks once each (they stop together after a step, with a checkpoint); the ranks
-// die with it (PR_SET_PDEATHSIG). When one rank fails, the others are given 30 s to notice and stop,
-// then are terminated. Returns the exit status to exit with: 0, the first failing rank's status, or
+// die with it (PR_SET_PDEATHSIG). When one rank fails, the others are given 5 s to notice and stop,
+// then are terminated (SIGTERM, again after 10 s, SIGKILL after 30 s). Returns the exit status to exit with: 0, the first failing rank's status, or
 // 128 + the signal that ended it.
 int run_local_ranks(int ranks, const std::vector<std::string>& arguments);
 

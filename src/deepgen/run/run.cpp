@@ -135,7 +135,7 @@ RunResult start_run(RunConfig config, std::ostream* log) {
   parse_checkpoint_every(trainer.checkpoint_every);  // a bad value fails before anything is written
   if (trainer.out_dir.empty()) trainer.out_dir = (fs::path("runs") / (spec.name + "-" + timestamp())).string();
   trainer.out_dir = world().broadcast_text("out_dir", trainer.out_dir);  // rank 0's timestamp
-  check(!lead || !fs::exists(fs::path(trainer.out_dir) / "checkpoint.pt"), "--out: run directory ", trainer.out_dir,
+  check(!fs::exists(fs::path(trainer.out_dir) / "checkpoint.pt"), "--out: run directory ", trainer.out_dir,
         " already holds a checkpoint; continue it with --resume or choose another --out");
   DataOptions data_options = config.data;
   if (spec.data != ModelData::kText && data_options.dir.empty()) data_options.dir = spec.default_data;
