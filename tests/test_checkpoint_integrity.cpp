@@ -151,3 +151,18 @@ TEST(CheckpointIntegrity, AbsurdTensorSizesAreAnErrorNotAnAllocation) {
   expect_one_line_with(message, {dir / "huge.pt"});
   EXPECT_NE(message, "(no error)");
 }
+
+// LibTorch 1.13's unpickler crashed (SIGSEGV: it popped an empty stack) on an edited constants.pkl with
+// valid CRCs (fuzz/regressions/checkpoint/constants-pickle-empty-stack). deepgen's checkpoints hold no
+// constants, so the record must be the pickle LibTorch writes for none; anything else is one line.
+TEST(CheckpointIntegrity, ConstantsRecordMustBeTheEmptyOne) {
+  TempDir dir("ckpt-constants");
+  EXPECT_EQ(entry(kFixture, "/constants.pkl"), Bytes("\x80\x02).", 4));
+  const Bytes regression = read_file(std::string(DEEPGEN_FUZZ_REGRESSIONS) + "/checkpoint/constants-pickle-empty-stack");
+  // The harness's input: a mode byte, then the bytes that replace constants.pkl.
+  rewrite_entry(kFixture, dir / "edited.pt", "/constants.pkl", regression.substr(1));
+  expect_one_line_with(error_of([&] { load_checkpoint(dir / "edited.pt", torch::kCPU, nullptr); }),
+                       {dir / "edited.pt", "constants.pkl", "LibTorch does not write"});
+  rewrite_entry(kFixture, dir / "tuple.pt", "/constants.pkl", Bytes("\x80\x02)\x85.", 5));  // ((),): valid, not ours
+  expect_one_line_with(error_of([&] { load_checkpoint(dir / "tuple.pt", torch::kCPU, nullptr); }), {"constants.pkl"});
+}

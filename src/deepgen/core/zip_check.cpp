@@ -9,7 +9,7 @@
 
 namespace deepgen {
 
-void check_zip_integrity(const std::string& path, const std::string& what) {
+void check_zip_integrity(const std::string& path, const std::string& what, const std::map<std::string, std::string>& exact) {
   int code = 0;
   // ZIP_CHECKCONS: also compare the central directory with the local headers.
   zip_t* raw = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
@@ -30,14 +30,25 @@ void check_zip_integrity(const std::string& path, const std::string& what) {
     zip_file_t* file = zip_fopen_index(raw, zip_uint64_t(index), 0);
     check(file != nullptr, what, " ", path, " is corrupted: its entry '", entry, "' cannot be opened (",
           zip_strerror(raw), ")");
+    const std::string* expected = nullptr;
+    for (const auto& [suffix, bytes] : exact) {
+      if (entry.size() >= suffix.size() && entry.compare(entry.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        expected = &bytes;
+      }
+    }
+    std::string content;
     zip_int64_t got = 0;
     while ((got = zip_fread(file, buffer.data(), buffer.size())) > 0) {
+      if (expected != nullptr && content.size() <= expected->size()) content.append(buffer.data(), size_t(got));
     }
     const std::string reason = got < 0 ? zip_file_strerror(file) : "";
     zip_fclose(file);
     // A CRC mismatch is reported when the entry's last byte has been read.
     check(got == 0, what, " ", path, " is corrupted: its entry '", entry, "' fails to read back (", reason,
           "); bytes changed after it was written, use another copy");
+    check(expected == nullptr || content == *expected, what, " ", path, " is not a deepgen ", what, ": its entry '",
+          entry, "' holds ", content.size(), " bytes that LibTorch does not write for one (", expected ? expected->size() : 0,
+          " expected); it was edited or made by another program");
   }
 }
 

@@ -75,8 +75,12 @@ bool png_declared_size(const std::vector<uint8_t>& bytes, int64_t& width, int64_
 // checked here before stb sees the file: walk the markers from SOI (and through entropy-coded data, where
 // progressive JPEGs put more tables), and refuse a table whose counts pass 256 or run past its segment.
 void check_jpeg_huffman_tables(const std::vector<uint8_t>& bytes, const std::string& path) {
-  if (bytes.size() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8) return;  // not a JPEG
-  size_t at = 2;
+  // SOI: stb takes any number of 0xFF fill bytes before the D8 (found by fuzz_image: "FF FF D8" got past
+  // a check for "FF D8" and stb then built the oversized table).
+  size_t at = 0;
+  while (at < bytes.size() && bytes[at] == 0xFF) ++at;
+  if (at < 1 || at >= bytes.size() || bytes[at] != 0xD8) return;  // not a JPEG
+  ++at;
   while (at + 1 < bytes.size()) {
     if (bytes[at] != 0xFF) {  // entropy-coded data: skip to the next marker
       ++at;
