@@ -53,6 +53,12 @@ class ForkedRng {
 
 std::string torch_version();
 
+// The CUDA runtime version this LibTorch was built with ("13.2"), read from libtorch_cuda's hooks; ""
+// for a LibTorch without CUDA (Debian's). "" too when the linker dropped libtorch_cuda although the
+// build has it (pytorch#42018; cmake/deepgenTorch.cmake): then torch::cuda::is_available() is false even
+// on a GPU machine, so a test checks that it is not "" in a CUDA build.
+std::string torch_cuda_runtime();
+
 // "AMD EPYC 7B13, 2 cores": the CPU model (/proc/cpuinfo) and the cores this process can use.
 std::string machine_description();
 
