@@ -186,3 +186,26 @@ TEST(Runtime, ThreadSplitGivesTheThreadsToOnePool) {
   EXPECT_THROW(resolve_device("tpu"), Error);
   EXPECT_EQ(resolve_device("cpu"), torch::Device(torch::kCPU));
 }
+
+// pytorch#42018: nothing in deepgen calls libtorch_cuda directly, so a linker running with --as-needed
+// drops it and torch::cuda::is_available() is then false even on a GPU machine. Built against a CUDA
+// LibTorch (PyPI's), its CUDA hooks must answer; without a GPU, is_available() is false and --device
+// cuda is refused in one line that names the LibTorch.
+TEST(Runtime, CudaLibTorchKeepsLibtorchCudaLoaded) {
+#if DEEPGEN_TORCH_CUDA
+  EXPECT_NE(torch_cuda_runtime(), "") << "built against a CUDA LibTorch but libtorch_cuda is not loaded";
+#else
+  EXPECT_EQ(torch_cuda_runtime(), "");
+  EXPECT_FALSE(torch::cuda::is_available());
+#endif
+  if (torch::cuda::is_available()) {
+    EXPECT_EQ(resolve_device("cuda"), torch::Device(torch::kCUDA));
+  } else {
+    try {
+      resolve_device("cuda");
+      ADD_FAILURE() << "--device cuda was accepted without a CUDA device";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("(" + torch_version() + ", "), std::string::npos) << e.what();
+    }
+  }
+}
