@@ -20,22 +20,23 @@
 namespace deepgen {
 
 namespace {
-// OpenBLAS is loaded by LibTorch (through libblas.so.3), not linked by us: find its setter at run time
-// so the same binary works with any BLAS, and with none that exposes the call.
-void set_blas_threads(int threads) {
-  using SetThreads = void (*)(int);
-  if (auto* set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    set(threads);
-  }
+// OpenBLAS is loaded by Debian's LibTorch (through libblas.so.3), not linked by us: find its setter at
+// run time so the same binary works with any BLAS, and with none that exposes the call.
+using SetThreads = void (*)(int);
+SetThreads openblas_setter() {
+  return reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
 }
 }  // namespace
+
+bool blas_has_own_threads() { return openblas_setter() != nullptr; }
 
 ThreadConfig configure_threads(int total, bool conv_heavy) {
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   check(total >= 0, "--threads: expected 0 (all cores) or a positive count, found ", total);
   if (total == 0) total = cores;
+  const SetThreads set_blas_threads = openblas_setter();
   ThreadConfig config;
-  if (conv_heavy) {
+  if (conv_heavy || set_blas_threads == nullptr) {
     config.aten = total;
     config.blas = 1;
   } else {
@@ -43,7 +44,7 @@ ThreadConfig configure_threads(int total, bool conv_heavy) {
     config.blas = total;
   }
   torch::set_num_threads(config.aten);
-  set_blas_threads(config.blas);
+  if (set_blas_threads != nullptr) set_blas_threads(config.blas);
   return config;
 }
 
