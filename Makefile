@@ -6,7 +6,8 @@
 # Other targets: make build (everything: build/deepgen and the tests), make cli (build/deepgen only),
 # make install (the CLI, libdeepgen, its headers and CMake package into PREFIX, default /usr/local),
 # make images (natural images for the restoration models; make images-plus, a larger training set),
-# make bench (deepgen vs PyTorch, CPU), make fuzz (the libFuzzer harnesses, FUZZ_SECONDS each), make clean.
+# make bench (deepgen vs PyTorch, CPU; make bench TORCH=pip: both engines vs PyTorch 1.13 and 2.15, eager and
+# compiled), make fuzz (the libFuzzer harnesses, FUZZ_SECONDS each), make clean.
 
 # The LibTorch to build against: debian (libtorch-dev 1.13.1, CPU; the default) or pip (PyPI's
 # torch==$(TORCH_PIP_VERSION) in the virtual environment $(TORCH_VENV), the CUDA build; in its own BUILD,
@@ -109,11 +110,19 @@ install: cli
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: EXTRA_PACKAGES := python3-torch python3-pil
+ifeq ($(TORCH),pip)
+# Both engines against PyTorch 1.13 and 2.15, eager and torch.compile (docs/speed.md); builds the
+# Debian engine in build/ too.
+bench: build
+	$(MAKE) build TORCH=debian BUILD=build
+	DEEPGEN_DEBIAN=build/deepgen DEEPGEN_PIP=$(BUILD)/deepgen TORCH_VENV=$(TORCH_VENV) bench/compare_vae_engines.sh 1 3 3
+else
 bench: build images
 	bench/compare_vae_cpu.sh 1 3 3
 	bench/compare_charlm_cpu.sh 1 3 3
 	bench/compare_classifier_cpu.sh lenet5 1 3 2
 	bench/dncnn_precision.sh 32 3 2 1536
+endif
 
 # The libFuzzer harnesses of fuzz/ (clang, ASan and UBSan, in build-fuzz/), each run FUZZ_SECONDS; fails on
 # any crash, leak or timeout (docs/robustness.md). clang's sanitizer runtimes are only a recommendation of
