@@ -6,8 +6,20 @@
 # Other targets: make build (everything: build/deepgen and the tests), make cli (build/deepgen only),
 # make install (the CLI, libdeepgen, its headers and CMake package into PREFIX, default /usr/local),
 # make images (natural images for the restoration models; make images-plus, a larger training set),
-# make bench (deepgen vs PyTorch, CPU), make fuzz (the libFuzzer harnesses, FUZZ_SECONDS each), make clean.
+# make bench (deepgen vs PyTorch, CPU; make bench TORCH=pip: both engines vs PyTorch 1.13 and 2.15, eager and
+# compiled), make fuzz (the libFuzzer harnesses, FUZZ_SECONDS each), make clean.
 
+# The LibTorch to build against: debian (libtorch-dev 1.13.1, CPU; the default) or pip (PyPI's
+# torch==$(TORCH_PIP_VERSION) in the virtual environment $(TORCH_VENV), the CUDA build; in its own BUILD,
+# default build-pip): make test TORCH=pip, make build TORCH=pip, make bench TORCH=pip.
+TORCH ?= debian
+TORCH_PIP_VERSION ?= 2.15.*
+TORCH_VENV ?= build-venv
+ifeq ($(TORCH),pip)
+BUILD ?= build-pip
+else ifneq ($(TORCH),debian)
+$(error TORCH: expected debian or pip, found '$(TORCH)')
+endif
 BUILD ?= build
 DEMO_OUT ?= runs/demo
 JOBS ?= $(shell nproc)
@@ -19,6 +31,9 @@ PREFIX ?= /usr/local
 PACKAGES := cmake g++ make libtorch-dev libopenblas0-pthread dataset-fashion-mnist libcli11-dev \
             nlohmann-json3-dev libstb-dev zlib1g-dev libzip-dev libgtest-dev ccache bc fortunes libjs-chart.js \
             protobuf-compiler libprotobuf-dev libcrcutil-dev pkgconf libgloo-dev
+ifeq ($(TORCH),pip)
+PACKAGES += python3-venv
+endif
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # The restoration models' default images: classic natural test images shipped in Debian's
@@ -46,7 +61,7 @@ OPENCV_PHOTOS := $(addprefix data/,aero1.jpg aero3.jpg aloeL.jpg apple.jpg baboo
 deb_extract = cd $(1) && (apt-get download $(2) || ($(SUDO) apt-get update -qq && apt-get download $(2))) && \
   dpkg-deb --fsys-tarfile $(2)_*.deb | tar -x $(3)
 
-.PHONY: deps configure build cli demo test install bench fuzz clean images images-plus
+.PHONY: deps torch configure build cli demo test install bench fuzz clean images images-plus
 
 deps:
 	@missing=$$(for p in $(PACKAGES) $(EXTRA_PACKAGES); do \
@@ -57,8 +72,22 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-configure: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+# TORCH=pip: the virtual environment and its torch (pip does nothing when the version is there already;
+# the wheel and the nvidia-* wheels it pulls in are about 3 GB to download, 5.5 GB installed).
+# CMake finds that LibTorch through torch.utils.cmake_prefix_path (cmake/deepgenTorch.cmake).
+TORCH_PYTHON := $(TORCH_VENV)/bin/python
+ifeq ($(TORCH),pip)
+TORCH_CMAKE_ARGS = -DCMAKE_PREFIX_PATH="$$($(TORCH_PYTHON) -W ignore -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')"
+endif
+torch: deps
+ifeq ($(TORCH),pip)
+	test -x $(TORCH_PYTHON) || /usr/bin/python3 -m venv $(TORCH_VENV)
+	$(TORCH_PYTHON) -m pip install --quiet 'torch==$(TORCH_PIP_VERSION)'
+	$(TORCH_PYTHON) -W ignore -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda)'
+endif
+
+configure: torch
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(TORCH_CMAKE_ARGS)
 
 build: configure
 	cmake --build $(BUILD) -j$(JOBS)
@@ -82,6 +111,13 @@ install: cli
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: EXTRA_PACKAGES := python3-torch python3-pil
+ifeq ($(TORCH),pip)
+# Both engines against PyTorch 1.13 and 2.15, eager and torch.compile (docs/speed.md); builds the
+# Debian engine in build/ too.
+bench: build
+	$(MAKE) build TORCH=debian BUILD=build
+	DEEPGEN_DEBIAN=build/deepgen DEEPGEN_PIP=$(BUILD)/deepgen TORCH_VENV=$(TORCH_VENV) bench/compare_vae_engines.sh 1 3 3
+else
 bench: build images
 	bench/compare_vae_cpu.sh 1 3 3
 	bench/compare_charlm_cpu.sh 1 3 3
@@ -90,6 +126,7 @@ bench: build images
 	bench/compare_ddp_cpu.sh vae 3 2
 	bench/compare_ddp_cpu.sh lenet5 3 2
 	bench/compare_ddp_cpu.sh dncnn 3 2
+endif
 
 # The libFuzzer harnesses of fuzz/ (clang, ASan and UBSan, in build-fuzz/), each run FUZZ_SECONDS; fails on
 # any crash, leak or timeout (docs/robustness.md). clang's sanitizer runtimes are only a recommendation of

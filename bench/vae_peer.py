@@ -1,7 +1,8 @@
 """The PyTorch peer of `deepgen train vae`: the same dense 784-400-20 VAE, loss (BCE with logits summed
 over pixels + KL), Adam 1e-3, batch 128, data held in one tensor and shuffled with randperm each epoch,
 loss.item() each batch. Prints one JSON line per epoch with the training seconds. Runs on Debian's
-python3-torch, i.e. the same LibTorch 1.13 build that deepgen links against."""
+python3-torch, i.e. the same LibTorch 1.13 build that deepgen links against, or on PyPI's torch 2.x
+(bench/compare_vae_engines.sh), there eager or with --compile."""
 import argparse
 import json
 import time
@@ -34,12 +35,24 @@ def main():
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--compile", nargs="?", const="default", choices=["default", "max-autotune"],
+                        help="compile the forward pass and loss with torch.compile (PyTorch 2.x; Inductor writes "
+                             "C++/OpenMP kernels for the CPU) in this mode; the first epoch includes the compilation")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     images = train_images(args.data)
     images = images.view(-1, 784)
     model = VAE()
+
+    def batch_loss(x):
+        logits, mu, logvar = model(x)
+        rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+        kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+        return rec + kl
+
+    # Compiled: the forward pass and the loss (and so their backward) as Inductor kernels; Adam stays eager.
+    step_loss = torch.compile(batch_loss, mode=args.compile) if args.compile else batch_loss
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
@@ -47,10 +60,7 @@ def main():
         total = 0.0
         for i in range(0, images.size(0), 128):
             x = images.index_select(0, order[i:i + 128])
-            logits, mu, logvar = model(x)
-            rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
-            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-            loss = rec + kl
+            loss = step_loss(x)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -30,7 +30,7 @@ cmake --install "$BUILD" --prefix "$PREFIX" >"$WORK/install.log" || { cat "$WORK
 config=$(find "$PREFIX" -name deepgenConfig.cmake)
 [ -n "$config" ] || die "no deepgenConfig.cmake"
 # The installed package must not point back into the source or build tree, nor carry the PCH.
-if grep -rn -e "$(cd "$BUILD" && pwd)" -e "$(cd "$(dirname "$0")/.." && pwd)/src" -e PRECOMPILE "$(dirname "$config")"; then
+if grep -rn -e "$(cd "$BUILD" && pwd)/" -e "$(cd "$(dirname "$0")/.." && pwd)/src" -e PRECOMPILE "$(dirname "$config")"; then
   die "the installed CMake files refer to the build tree, the sources or a precompiled header"
 fi
 

@@ -197,17 +197,24 @@ TEST(DnCnn, TrainingLearnsToDenoise) {
   EXPECT_GT(after.at("psnr"), after.at("psnr_noisy") + 3);
 }
 
-TEST(Precision, AutocastScopeRunsConvolutionsInBf16AndSeesEveryWeightUpdate) {
+// On the CPU and, where there is one, on a CUDA device (LibTorch >= 2.4 reaches both through the same
+// device-type calls, core/torch_compat.h); the CUDA case skips without a GPU.
+class AutocastOnDevice : public ::testing::TestWithParam<torch::DeviceType> {};
+
+TEST_P(AutocastOnDevice, RunsConvolutionsInBf16AndSeesEveryWeightUpdate) {
+  const torch::Device device(GetParam());
+  if (device.is_cuda() && !torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   torch::manual_seed(3);
   torch::nn::Conv2d conv(torch::nn::Conv2dOptions(1, 2, 3).padding(1).bias(false));
-  auto x = torch::rand({1, 1, 6, 6});
-  { AutocastScope off(torch::kCPU, false); EXPECT_EQ(conv->forward(x).scalar_type(), torch::kFloat); }
+  conv->to(device);
+  auto x = torch::rand({1, 1, 6, 6}).to(device);
+  { AutocastScope off(device, false); EXPECT_EQ(conv->forward(x).scalar_type(), torch::kFloat); }
   torch::Tensor first, second;
   {
-    AutocastScope scope(torch::kCPU, true);
+    AutocastScope scope(device, true);
     first = conv->forward(x);
     {
-      AutocastScope inner(torch::kCPU, true);  // nested: the outer scope stays on
+      AutocastScope inner(device, true);  // nested: the outer scope stays on
       EXPECT_EQ(conv->forward(x).scalar_type(), torch::kBFloat16);
     }
     EXPECT_EQ(conv->forward(x).scalar_type(), torch::kBFloat16);
@@ -220,11 +227,19 @@ TEST(Precision, AutocastScopeRunsConvolutionsInBf16AndSeesEveryWeightUpdate) {
     conv->weight.mul_(-2);  // what an optimizer step does: update in place
   }
   {
-    AutocastScope scope(torch::kCPU, true);
+    AutocastScope scope(device, true);
     second = conv->forward(x);
   }
   // A stale bf16 copy of the weight (the cache not cleared) would give `first` again.
   EXPECT_TRUE(torch::allclose(second.to(torch::kFloat), -2 * first.to(torch::kFloat), 2e-2, 2e-2));
+}
+
+INSTANTIATE_TEST_SUITE_P(Precision, AutocastOnDevice, ::testing::Values(torch::kCPU, torch::kCUDA),
+                         [](const ::testing::TestParamInfo<torch::DeviceType>& info) {
+                           return info.param == torch::kCPU ? std::string("cpu") : std::string("cuda");
+                         });
+
+TEST(Precision, ParsePrecisionAcceptsFp32AndBf16Only) {
   EXPECT_FALSE(parse_precision("fp32"));
   EXPECT_TRUE(parse_precision("bf16"));
   try {

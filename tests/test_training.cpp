@@ -170,19 +170,49 @@ TEST(Runtime, KeepFreedMemoryServesLargeTensorsFromTheHeapAndKeepsThem) {
 }
 
 // All the threads go to one pool, the other gets one: BLAS for the dense models (matrix products), ATen
-// for the convolutional ones; never aten x blas > total.
+// for the convolutional ones; never aten x blas > total. Where the BLAS has no threads of its own (MKL in
+// PyPI's LibTorch runs on ATen's), the dense models' matrix products need ATen's threads.
 TEST(Runtime, ThreadSplitGivesTheThreadsToOnePool) {
   for (int total : {1, 2, 4}) {
     const ThreadConfig dense = configure_threads(total, /*conv_heavy=*/false);
-    EXPECT_EQ(dense.aten, 1);
-    EXPECT_EQ(dense.blas, total);
-    EXPECT_EQ(torch::get_num_threads(), 1);
+    if (blas_has_own_threads()) {
+      EXPECT_EQ(dense.aten, 1);
+      EXPECT_EQ(dense.blas, total);
+      EXPECT_EQ(torch::get_num_threads(), 1);
+    } else {
+      EXPECT_EQ(dense.aten, total);
+      EXPECT_EQ(dense.blas, 1);
+      EXPECT_EQ(torch::get_num_threads(), total);
+    }
     const ThreadConfig conv = configure_threads(total, /*conv_heavy=*/true);
     EXPECT_EQ(conv.aten, total);
     EXPECT_EQ(conv.blas, 1);
     EXPECT_EQ(torch::get_num_threads(), total);
   }
-  EXPECT_EQ(configure_threads(0, false).blas, int(std::max(1u, std::thread::hardware_concurrency())));  // 0 = all cores
+  EXPECT_EQ(configure_threads(0, true).aten, int(std::max(1u, std::thread::hardware_concurrency())));  // 0 = all cores
   EXPECT_THROW(resolve_device("tpu"), Error);
   EXPECT_EQ(resolve_device("cpu"), torch::Device(torch::kCPU));
+}
+
+// pytorch#42018: nothing in deepgen calls libtorch_cuda directly, so a linker running with --as-needed
+// drops it and torch::cuda::is_available() is then false even on a GPU machine. Built against a CUDA
+// LibTorch (PyPI's), its CUDA hooks must answer; without a GPU, is_available() is false and --device
+// cuda is refused in one line that names the LibTorch.
+TEST(Runtime, CudaLibTorchKeepsLibtorchCudaLoaded) {
+#if DEEPGEN_TORCH_CUDA
+  EXPECT_NE(torch_cuda_runtime(), "") << "built against a CUDA LibTorch but libtorch_cuda is not loaded";
+#else
+  EXPECT_EQ(torch_cuda_runtime(), "");
+  EXPECT_FALSE(torch::cuda::is_available());
+#endif
+  if (torch::cuda::is_available()) {
+    EXPECT_EQ(resolve_device("cuda"), torch::Device(torch::kCUDA));
+  } else {
+    try {
+      resolve_device("cuda");
+      ADD_FAILURE() << "--device cuda was accepted without a CUDA device";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("(" + torch_version() + ", "), std::string::npos) << e.what();
+    }
+  }
 }

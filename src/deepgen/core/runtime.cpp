@@ -3,7 +3,7 @@
 #include <fstream>
 #include <thread>
 
-#include <ATen/autocast_mode.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <dlfcn.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -15,26 +15,28 @@
 #include <thread>
 
 #include "deepgen/core/error.h"
+#include "deepgen/core/torch_compat.h"
 
 namespace deepgen {
 
 namespace {
-// OpenBLAS is loaded by LibTorch (through libblas.so.3), not linked by us: find its setter at run time
-// so the same binary works with any BLAS, and with none that exposes the call.
-void set_blas_threads(int threads) {
-  using SetThreads = void (*)(int);
-  if (auto* set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    set(threads);
-  }
+// OpenBLAS is loaded by Debian's LibTorch (through libblas.so.3), not linked by us: find its setter at
+// run time so the same binary works with any BLAS, and with none that exposes the call.
+using SetThreads = void (*)(int);
+SetThreads openblas_setter() {
+  return reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
 }
 }  // namespace
+
+bool blas_has_own_threads() { return openblas_setter() != nullptr; }
 
 ThreadConfig configure_threads(int total, bool conv_heavy) {
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   check(total >= 0, "--threads: expected 0 (all cores) or a positive count, found ", total);
   if (total == 0) total = cores;
+  const SetThreads set_blas_threads = openblas_setter();
   ThreadConfig config;
-  if (conv_heavy) {
+  if (conv_heavy || set_blas_threads == nullptr) {
     config.aten = total;
     config.blas = 1;
   } else {
@@ -42,7 +44,7 @@ ThreadConfig configure_threads(int total, bool conv_heavy) {
     config.blas = total;
   }
   torch::set_num_threads(config.aten);
-  set_blas_threads(config.blas);
+  if (set_blas_threads != nullptr) set_blas_threads(config.blas);
   return config;
 }
 
@@ -62,7 +64,7 @@ torch::Device resolve_device(const std::string& name) {
   if (name == "cuda") {
     check(torch::cuda::is_available(),
           "--device cuda: no CUDA device is available to this LibTorch build (", torch_version(),
-          "); use --device cpu or auto");
+          torch_cuda_runtime().empty() ? ", without CUDA" : ", CUDA " + torch_cuda_runtime(), "); use --device cpu or auto");
     return torch::kCUDA;
   }
   if (name == "auto") return torch::cuda::is_available() ? torch::kCUDA : torch::kCPU;
@@ -79,43 +81,29 @@ std::string torch_version() {
          std::to_string(TORCH_VERSION_PATCH);
 }
 
+std::string torch_cuda_runtime() {
+  try {
+    const long version = at::detail::getCUDAHooks().versionCUDART();  // CUDART_VERSION, e.g. 13020
+    return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
+  } catch (const c10::Error&) {
+    return "";  // the hooks of a LibTorch without CUDA (or whose libtorch_cuda is not loaded) throw
+  }
+}
+
 bool parse_precision(const std::string& name) {
   if (name == "fp32") return false;
   if (name == "bf16") return true;
   fail("--precision: expected fp32 or bf16, found '", name, "'");
 }
 
-namespace {
-// LibTorch 2.4 replaced the per-device autocast calls with ones that take the device type.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-bool autocast_enabled(c10::DeviceType t) { return at::autocast::is_autocast_enabled(t); }
-void set_autocast(c10::DeviceType t, bool on) { at::autocast::set_autocast_enabled(t, on); }
-c10::ScalarType autocast_dtype(c10::DeviceType t) { return at::autocast::get_autocast_dtype(t); }
-void set_autocast_dtype(c10::DeviceType t, c10::ScalarType d) { at::autocast::set_autocast_dtype(t, d); }
-#else
-bool autocast_enabled(c10::DeviceType t) {
-  return t == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
-}
-void set_autocast(c10::DeviceType t, bool on) {
-  t == c10::DeviceType::CUDA ? at::autocast::set_enabled(on) : at::autocast::set_cpu_enabled(on);
-}
-c10::ScalarType autocast_dtype(c10::DeviceType t) {
-  return t == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
-}
-void set_autocast_dtype(c10::DeviceType t, c10::ScalarType d) {
-  t == c10::DeviceType::CUDA ? at::autocast::set_autocast_gpu_dtype(d) : at::autocast::set_autocast_cpu_dtype(d);
-}
-#endif
-}  // namespace
-
 AutocastScope::AutocastScope(torch::Device device, bool enabled) : enabled_(enabled), type_(device.type()) {
   if (!enabled_) return;
   check(type_ == c10::DeviceType::CPU || type_ == c10::DeviceType::CUDA,
         "--precision bf16: expected a CPU or CUDA device, found ", device);
-  was_enabled_ = autocast_enabled(type_);
-  old_dtype_ = autocast_dtype(type_);
-  set_autocast(type_, true);
-  set_autocast_dtype(type_, c10::ScalarType::BFloat16);
+  was_enabled_ = torch_compat::autocast_enabled(type_);
+  old_dtype_ = torch_compat::autocast_dtype(type_);
+  torch_compat::set_autocast(type_, true);
+  torch_compat::set_autocast_dtype(type_, c10::ScalarType::BFloat16);
   at::autocast::increment_nesting();
 }
 
@@ -123,8 +111,8 @@ AutocastScope::~AutocastScope() {
   if (!enabled_) return;
   // The outermost scope drops the bf16 copies of the weights, which the next step must not reuse.
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  set_autocast(type_, was_enabled_);
-  set_autocast_dtype(type_, old_dtype_);
+  torch_compat::set_autocast(type_, was_enabled_);
+  torch_compat::set_autocast_dtype(type_, old_dtype_);
 }
 
 void to_channels_last(torch::nn::Module& module) {

@@ -10,14 +10,20 @@ namespace deepgen {
 
 struct ThreadConfig {
   int aten = 1;      // ATen intra-op threads (element-wise ops, convolutions)
-  int blas = 1;      // OpenBLAS threads (matrix products)
+  int blas = 1;      // OpenBLAS threads (matrix products); 1 where the BLAS runs on ATen's threads
 };
 
 // Splits `total` threads (0 = all cores) between ATen and OpenBLAS so that aten * blas <= total:
 // both pools running at once on more threads than cores makes training ~3x slower. Matrix products
 // dominate the dense models, so BLAS gets the threads and ATen runs one; ATen's OpenMP pool is used
 // inside BLAS-free kernels (convolutions go through MKL-DNN/ATen) so `conv_heavy` flips the split.
+// Without OpenBLAS (PyPI's LibTorch: MKL, inside libtorch_cpu, runs on ATen's OpenMP threads) there is
+// one pool, and ATen gets the threads for every model.
 ThreadConfig configure_threads(int total, bool conv_heavy);
+
+// Whether the BLAS has threads of its own that configure_threads sets: true with Debian's LibTorch
+// (OpenBLAS), false with PyPI's (MKL on ATen's threads).
+bool blas_has_own_threads();
 
 // Keeps large CPU tensors' memory in the process once freed instead of handing it back to the kernel.
 // glibc's malloc serves blocks above a threshold (128 KiB at first, raised adaptively up to 32 MiB)
@@ -52,6 +58,12 @@ class ForkedRng {
 };
 
 std::string torch_version();
+
+// The CUDA runtime version this LibTorch was built with ("13.2"), read from libtorch_cuda's hooks; ""
+// for a LibTorch without CUDA (Debian's). "" too when the linker dropped libtorch_cuda although the
+// build has it (pytorch#42018; cmake/deepgenTorch.cmake): then torch::cuda::is_available() is false even
+// on a GPU machine, so a test checks that it is not "" in a CUDA build.
+std::string torch_cuda_runtime();
 
 // "AMD EPYC 7B13, 2 cores": the CPU model (/proc/cpuinfo) and the cores this process can use.
 std::string machine_description();

@@ -1,6 +1,7 @@
 #include "deepgen/nn/spectral_norm.h"
 
 #include "deepgen/core/error.h"
+#include "deepgen/core/torch_compat.h"
 
 namespace deepgen {
 namespace F = torch::nn::functional;
@@ -15,8 +16,8 @@ SpectralNormImpl::SpectralNormImpl(torch::nn::Linear layer, int64_t iterations) 
 }
 
 SpectralNormImpl::SpectralNormImpl(torch::nn::Conv2d layer, int64_t iterations) : conv(layer), iterations_(iterations) {
-  check(c10::get_if<torch::ExpandingArray<2>>(&conv->options.padding()) != nullptr &&
-            c10::get_if<torch::enumtype::kZeros>(&conv->options.padding_mode()) != nullptr,
+  check(torch_compat::get_if<torch::ExpandingArray<2>>(&conv->options.padding()) != nullptr &&
+            torch_compat::get_if<torch::enumtype::kZeros>(&conv->options.padding_mode()) != nullptr,
         "spectral norm: expected a convolution with numeric zero padding");
   register_module("conv", conv);
   init_vectors(conv->weight);
@@ -52,7 +53,7 @@ torch::Tensor SpectralNormImpl::forward(const torch::Tensor& input) {
   const auto w = normalized_weight();
   if (linear) return F::linear(input, w, linear->bias);
   const auto& o = conv->options;
-  return torch::conv2d(input, w, conv->bias, *o.stride(), c10::get<torch::ExpandingArray<2>>(o.padding()),
+  return torch::conv2d(input, w, conv->bias, *o.stride(), torch_compat::get<torch::ExpandingArray<2>>(o.padding()),
                        *o.dilation(), o.groups());
 }
 

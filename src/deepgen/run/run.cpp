@@ -67,7 +67,7 @@ void log_start(std::ostream* log, const std::string& kind, const DataSplits& dat
 // Temporary files of writes a killed process never finished ("checkpoint.pt.tmp.<pid>"): the files
 // they were to replace are whole, so they are only litter.
 void remove_leftovers(const std::string& dir) {
-  for (const fs::path folder : {fs::path(dir), fs::path(dir) / "images"}) {
+  for (const fs::path& folder : {fs::path(dir), fs::path(dir) / "images"}) {
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(folder, error)) {
       const std::string name = entry.path().filename().string();
@@ -163,6 +163,7 @@ RunResult start_run(RunConfig config, std::ostream* log) {
                   {"device", device.str()},
                   {"threads", config.threads},
                   {"torch_version", torch_version()},
+                  {"torch_cuda", torch_cuda_runtime()},
                   {"machine", machine_description()},
                   {"distributed", world_description()}};
   if (spec.data == ModelData::kPatches) {
