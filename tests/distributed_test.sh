@@ -179,12 +179,16 @@ grep -q "rank 1 was started with another configuration than rank 0: model_option
   "$WORK/mismatch0.err" && pass || fail "mismatched --lr: $(cat "$WORK/mismatch0.err")"
 [ ! -e "$WORK/mismatch/checkpoint.pt" ] && pass || fail "mismatched ranks wrote a checkpoint"
 
-# 9. torchrun (Debian's python3-torch; its 1.13 needs --redirects 1 --tee 1 on Python 3.11) starts the
-# same ranks.
-if command -v torchrun >/dev/null; then
+# 9. torchrun starts the same ranks: the one of the PyTorch whose LibTorch deepgen is built against
+# ($3: Debian's torchrun, or "VENV/bin/python -m torch.distributed.run"; Debian's 1.13 needs --redirects 1
+# --tee 1 on Python 3.11, harmless elsewhere).
+TORCHRUN=${3:-torchrun}
+if [ -n "$TORCHRUN" ] && [[ $TORCHRUN != *NOTFOUND* ]] && command -v ${TORCHRUN%% *} >/dev/null; then
   port=$((port + 1))
-  if torchrun --no_python --redirects 1 --tee 1 --nproc_per_node 2 --master_port $port "$DEEPGEN" --threads 1 train \
-    "${AE[@]}" --progress none --no-report --no-pictures --out "$WORK/torchrun" >/dev/null 2>"$WORK/torchrun.err"; then
+  # shellcheck disable=SC2086  # TORCHRUN may be "python -m torch.distributed.run"
+  if $TORCHRUN --no_python --redirects 1 --tee 1 --nproc_per_node 2 --master_port $port "$DEEPGEN" --threads 1 train \
+    "${AE[@]}" --progress none --no-report --no-pictures --dist-timeout 60s --out "$WORK/torchrun" >/dev/null \
+    2>"$WORK/torchrun.err"; then
     pass
     grep -q '"launcher": "torchrun"' "$WORK/torchrun/config.json" && pass || fail "torchrun: launcher not recorded"
     close "torchrun, 2 ranks vs 1" "$WORK/ae1" "$WORK/torchrun" 1e-5
