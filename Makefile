@@ -116,6 +116,7 @@ ifeq ($(TORCH),pip)
 # Debian engine in build/ too.
 bench: build
 	$(MAKE) build TORCH=debian BUILD=build
+	$(TORCH_PYTHON) -m pip install --quiet numpy  # bench/idx_file.py reads the IDX files with it
 	DEEPGEN_DEBIAN=build/deepgen DEEPGEN_PIP=$(BUILD)/deepgen TORCH_VENV=$(TORCH_VENV) bench/compare_vae_engines.sh 1 3 3
 else
 bench: build images
