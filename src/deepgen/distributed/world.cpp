@@ -1,5 +1,6 @@
 // Compiled with USE_C10D_GLOO (CMakeLists.txt), which LibTorch's ProcessGroupGloo.hpp needs; the Gloo
-// headers come from Debian's libgloo-dev, the same version LibTorch links.
+// headers come from Debian's libgloo-dev: the version Debian's LibTorch links, and the only Gloo headers
+// at hand for PyPI's, which bundles its own Gloo (safe as used here: DEVELOPERS.md).
 #include "deepgen/distributed/world.h"
 
 #include <nlohmann/json.hpp>
@@ -37,9 +38,8 @@ int integer_variable(const char* name, int low, int high) {
 }
 
 std::string first_line(const std::string& text) {
-  std::string line = text.substr(0, text.find('\n'));
-  // c10d messages end with " (most recent call first)" traces on later lines; keep the reason.
-  return line;
+  // c10d's messages carry "Exception raised from ..." and a backtrace on later lines; keep the reason.
+  return text.substr(0, text.find('\n'));
 }
 
 bool is_loopback(const std::string& address) {
