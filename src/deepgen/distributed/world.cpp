@@ -233,28 +233,6 @@ int64_t World::all_reduce_max(int64_t value, const std::string& what, std::chron
   return buffer[0].item<int64_t>();
 }
 
-void World::broadcast(const std::vector<torch::Tensor>& tensors, const std::string& what) {
-  if (!distributed() || tensors.empty()) return;
-  std::map<c10::ScalarType, std::vector<torch::Tensor>> by_type;
-  for (const auto& tensor : tensors) by_type[tensor.scalar_type()].push_back(tensor);
-  try {
-    for (auto& [type, group] : by_type) {
-      std::vector<torch::Tensor> flat;
-      for (const auto& tensor : group) flat.push_back(tensor.detach().reshape({-1}).to(torch::kCPU));
-      std::vector<torch::Tensor> buffer = {torch::cat(flat)};
-      impl_->group->broadcast(buffer)->wait(timeout_);
-      int64_t at = 0;
-      for (const auto& tensor : group) {
-        const int64_t n = tensor.numel();
-        tensor.detach().copy_(buffer[0].narrow(0, at, n).view(tensor.sizes()));
-        at += n;
-      }
-    }
-  } catch (const std::exception& error) {
-    lost(what, error);
-  }
-}
-
 void World::barrier(const std::string& what, std::chrono::milliseconds timeout) {
   if (!distributed()) return;
   // An all-reduce of one number, whose timeout can be set per call.

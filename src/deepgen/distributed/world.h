@@ -64,8 +64,6 @@ class World {
   // The largest of `value` over all ranks.
   int64_t all_reduce_max(int64_t value, const std::string& what,
                          std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
-  // Copies rank 0's values into every rank's tensors, in place.
-  void broadcast(const std::vector<torch::Tensor>& tensors, const std::string& what);
   // Waits for every rank, up to the world's timeout or `timeout` when longer (0: the world's).
   void barrier(const std::string& what, std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
   // Every rank's `text`, in rank order (through the store).
