@@ -133,6 +133,10 @@ void check_pnm_length(const std::vector<uint8_t>& bytes, const std::string& path
     size_t digits = 0;
     while (at < bytes.size() && std::isdigit(bytes[at]) && digits < 12) field = field * 10 + (bytes[at++] - '0'), ++digits;
     if (digits == 0) return;  // not a header stb would accept either; its own error follows
+    // stb parses each number into an int by value * 10 + digit: ten digits can overflow it (signed
+    // overflow, found by fuzz_image under UBSan).
+    check(digits <= 9, "image ", path, ": a number in the PNM header has ", digits, digits == 12 ? " or more" : "",
+          " digits; expected at most 9 (no image is that large)");
   }
   check(fields[2] <= 255, "image ", path, ": a 16-bit PNM (maxval ", fields[2], "); expected 8-bit (maxval at most ",
         "255): the image reader (stb_image 2.27) cannot decode 16-bit PNM");
