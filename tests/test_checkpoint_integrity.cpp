@@ -10,6 +10,7 @@
 
 #include "deepgen/core/error.h"
 #include "deepgen/core/zip_check.h"
+#include "deepgen/training/archive_records.h"
 #include "deepgen/training/checkpoint.h"
 #include "test_util.h"
 
@@ -162,7 +163,84 @@ TEST(CheckpointIntegrity, ConstantsRecordMustBeTheEmptyOne) {
   // The harness's input: a mode byte, then the bytes that replace constants.pkl.
   rewrite_entry(kFixture, dir / "edited.pt", "/constants.pkl", regression.substr(1));
   expect_one_line_with(error_of([&] { load_checkpoint(dir / "edited.pt", torch::kCPU, nullptr); }),
-                       {dir / "edited.pt", "constants.pkl", "LibTorch does not write"});
+                       {dir / "edited.pt", "constants.pkl", "is not the record LibTorch writes for no constants"});
   rewrite_entry(kFixture, dir / "tuple.pt", "/constants.pkl", Bytes("\x80\x02)\x85.", 5));  // ((),): valid, not ours
   expect_one_line_with(error_of([&] { load_checkpoint(dir / "tuple.pt", torch::kCPU, nullptr); }), {"constants.pkl"});
+}
+
+// Every record of every past checkpoint version (the v1 fixtures of four families, written by LibTorch
+// 1.13) passes the record rules; a fresh checkpoint of each family does too (CheckpointIntegrity's
+// load tests and every save/load test go through them, on both engines).
+TEST(ArchiveRecords, EveryRecordOfTheFixturesPasses) {
+  for (const std::string name : {"vae", "dncnn", "gan", "charlm"}) {
+    const std::string path = std::string(DEEPGEN_FIXTURES) + "/checkpoint-v1-" + name + ".pt";
+    EXPECT_NO_THROW(check_zip_integrity(path, "checkpoint", checkpoint_record_rules())) << path;
+    EXPECT_EQ(pickle_problem(entry(path, "/data.pkl")), "") << path;
+    EXPECT_EQ(torchscript_record_problem(entry(path, "/code/__torch__.py")), "") << path;
+    EXPECT_EQ(torchscript_record_problem(entry(path, "/code/__torch__/___torch_mangle_2.py")), "") << path;
+  }
+}
+
+TEST(ArchiveRecords, CodeRecordsHoldOnlyDeclarations) {
+  const std::string head = "class Module(Module):\n  __parameters__ = [\"weight\", ]\n  __buffers__ = []\n";
+  EXPECT_EQ(torchscript_record_problem(head + "  weight : Tensor\n  betas : Tuple[float, float]\n"
+                                              "  __annotations__ = []\n  __annotations__[\"params/0\"] = str\n"
+                                              "  net : __torch__.___torch_mangle_12.Module\n"),
+            "");
+  // What LibTorch would compile beyond declarations: constants, methods, other classes, odd types.
+  EXPECT_NE(torchscript_record_problem(head + "  x : Final[int] = 3\n").find("line 4 '  x : Final[int] = 3'"),
+            std::string::npos);
+  EXPECT_NE(torchscript_record_problem(head + "  def forward(self):\n    return 1\n").find("line 4"), std::string::npos);
+  EXPECT_NE(torchscript_record_problem("class Evil(Module):\n").find("line 1"), std::string::npos);
+  EXPECT_NE(torchscript_record_problem(head + "  w : Dict[str, Tensor]\n").find("line 4"), std::string::npos);
+  EXPECT_NE(torchscript_record_problem(head + "  __annotations__[\"a\\\"b\"] = str\n").find("line 4"), std::string::npos);
+  EXPECT_NE(torchscript_record_problem(head + "\n  weight : Tensor\n").find("line 4"), std::string::npos);
+  EXPECT_NE(torchscript_record_problem(head + "  w : Tensor\xff\n").find("\\xff"), std::string::npos);
+  EXPECT_EQ(torchscript_record_problem(""), "an empty record");
+}
+
+TEST(ArchiveRecords, PicklesKeepTheUnpicklersStackAndMemoInBounds) {
+  using namespace std::string_literals;  // literals with NUL bytes inside
+  const Bytes fixture = entry(kFixture, "/data.pkl");
+  ASSERT_EQ(pickle_problem(fixture), "");
+  const auto problem = [](const Bytes& body) { return pickle_problem(Bytes("\x80\x02", 2) + body); };
+  EXPECT_EQ(problem(")."), "");                         // an empty tuple
+  EXPECT_EQ(problem("}q\x00(X\x01\x00\x00\x00" "aK\x01u."s), "");  // {"a": 1}
+  EXPECT_NE(problem("t."s).find("byte 2: TUPLE without a MARK"), std::string::npos);
+  EXPECT_NE(problem("\x85."s).find("TUPLE1 with 0 values"), std::string::npos);
+  EXPECT_NE(problem("h\x00."s).find("BINGET 0 before it was put"), std::string::npos);
+  EXPECT_NE(problem(")q\x05.").find("skips memo ids"), std::string::npos);
+  EXPECT_NE(problem("cos\nsystem\n)R.").find("GLOBAL 'os system'"), std::string::npos);
+  EXPECT_NE(problem("K\x01)R.").find("REDUCE of something that is not a GLOBAL"), std::string::npos);
+  EXPECT_NE(problem("](K\x01u."s).find("SETITEMS into something that is not a dict"), std::string::npos);
+  EXPECT_NE(problem("X\xff\xff\xff\x7f" "abc."s).find("runs past the end"), std::string::npos);
+  EXPECT_NE(problem(")").find("ends without STOP"), std::string::npos);
+  EXPECT_NE(problem(").)").find("1 bytes after STOP"), std::string::npos);
+  EXPECT_NE(problem(")).").find("STOP leaves 2 values"), std::string::npos);
+  EXPECT_NE(problem("\x95."s).find("opcode 0x95"), std::string::npos);
+  EXPECT_NE(pickle_problem(Bytes("\x80\x04).", 4)).find("PROTO 2"), std::string::npos);
+  // Cut anywhere, the fixture's pickle is refused, never read past its end.
+  for (size_t keep = 0; keep < fixture.size(); keep += 97) EXPECT_NE(pickle_problem(fixture.substr(0, keep)), "") << keep;
+}
+
+// The two inputs with which fuzz_checkpoint crashed LibTorch 1.13 behind the CRC check (a SIGSEGV in
+// the TorchScript importer for an edited code record; std::stoull's out_of_range for the version
+// record): refused by the record rules before LibTorch reads them.
+TEST(ArchiveRecords, TheFuzzersLibTorchCrashesAreOneLine) {
+  TempDir dir("ckpt-records");
+  const std::string regressions = std::string(DEEPGEN_FUZZ_REGRESSIONS) + "/checkpoint/";
+  // The harness's inputs: a mode byte, then the bytes that replace the entry.
+  const Bytes code = read_file(regressions + "torchscript-class-constant-segv").substr(1);
+  rewrite_entry(kFixture, dir / "code.pt", "/code/__torch__/___torch_mangle_0.py", code);
+  expect_one_line_with(error_of([&] { load_checkpoint(dir / "code.pt", torch::kCPU, nullptr); }),
+                       {dir / "code.pt", "code/__torch__/___torch_mangle_0.py", "line 2", "edited"});
+  const Bytes version = read_file(regressions + "version-number-out-of-range").substr(1);
+  rewrite_entry(kFixture, dir / "version.pt", "/version", version);
+  expect_one_line_with(error_of([&] { load_checkpoint(dir / "version.pt", torch::kCPU, nullptr); }),
+                       {dir / "version.pt", "version", "a format version number"});
+  Bytes pickle = entry(kFixture, "/data.pkl");
+  pickle.insert(2, "t");  // TUPLE right after PROTO: LibTorch would pop an empty stack
+  rewrite_entry(kFixture, dir / "pickle.pt", "/data.pkl", pickle);
+  expect_one_line_with(error_of([&] { load_checkpoint(dir / "pickle.pt", torch::kCPU, nullptr); }),
+                       {dir / "pickle.pt", "data.pkl", "byte 2: TUPLE without a MARK"});
 }

@@ -9,7 +9,16 @@
 
 namespace deepgen {
 
-void check_zip_integrity(const std::string& path, const std::string& what, const std::map<std::string, std::string>& exact) {
+namespace {
+// The most of an entry a rule reads: deepgen's pickles and code records are kilobytes.
+constexpr size_t kMaxRuledEntryBytes = size_t(64) << 20;
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+void check_zip_integrity(const std::string& path, const std::string& what, const std::vector<ZipEntryRule>& rules) {
   int code = 0;
   // ZIP_CHECKCONS: also compare the central directory with the local headers.
   zip_t* raw = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
@@ -30,25 +39,28 @@ void check_zip_integrity(const std::string& path, const std::string& what, const
     zip_file_t* file = zip_fopen_index(raw, zip_uint64_t(index), 0);
     check(file != nullptr, what, " ", path, " is corrupted: its entry '", entry, "' cannot be opened (",
           zip_strerror(raw), ")");
-    const std::string* expected = nullptr;
-    for (const auto& [suffix, bytes] : exact) {
-      if (entry.size() >= suffix.size() && entry.compare(entry.size() - suffix.size(), suffix.size(), suffix) == 0) {
-        expected = &bytes;
-      }
+    const ZipEntryRule* rule = nullptr;
+    for (const auto& candidate : rules) {
+      if (rule == nullptr && ends_with(entry, candidate.suffix)) rule = &candidate;
     }
     std::string content;
+    bool too_large = false;
     zip_int64_t got = 0;
     while ((got = zip_fread(file, buffer.data(), buffer.size())) > 0) {
-      if (expected != nullptr && content.size() <= expected->size()) content.append(buffer.data(), size_t(got));
+      if (rule == nullptr || too_large) continue;
+      too_large = content.size() + size_t(got) > kMaxRuledEntryBytes;
+      if (!too_large) content.append(buffer.data(), size_t(got));
     }
     const std::string reason = got < 0 ? zip_file_strerror(file) : "";
     zip_fclose(file);
     // A CRC mismatch is reported when the entry's last byte has been read.
     check(got == 0, what, " ", path, " is corrupted: its entry '", entry, "' fails to read back (", reason,
           "); bytes changed after it was written, use another copy");
-    check(expected == nullptr || content == *expected, what, " ", path, " is not a deepgen ", what, ": its entry '",
-          entry, "' holds ", content.size(), " bytes that LibTorch does not write for one (", expected ? expected->size() : 0,
-          " expected); it was edited or made by another program");
+    if (rule == nullptr) continue;
+    const std::string problem = too_large ? "more than " + std::to_string(kMaxRuledEntryBytes >> 20) + " MiB"
+                                          : rule->problem(content);
+    check(problem.empty(), what, " ", path, " is not a deepgen ", what, ": its entry '", entry, "' is not ",
+          rule->what, " (", problem, "); it was edited or made by another program");
   }
 }
 

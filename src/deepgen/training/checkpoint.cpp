@@ -6,6 +6,7 @@
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
 #include "deepgen/core/zip_check.h"
+#include "deepgen/training/archive_records.h"
 
 namespace deepgen {
 namespace fs = std::filesystem;
@@ -21,10 +22,9 @@ std::string first_line(const char* text) {
 torch::serialize::InputArchive open_archive(const std::string& path, torch::Device device) {
   check(fs::exists(path), "checkpoint ", path, " does not exist; give a run directory or its checkpoint.pt");
   check(fs::is_regular_file(path), "checkpoint ", path, " is not a file");
-  // constants.pkl: deepgen's archives hold no TorchScript constants, so LibTorch always writes the pickle
-  // of an empty tuple (protocol 2). Anything else there is refused: LibTorch 1.13's unpickler crashes
-  // (SIGSEGV) on some edited pickles with valid CRCs (found by fuzz_checkpoint; fuzz/known/).
-  check_zip_integrity(path, "checkpoint", {{"/constants.pkl", std::string("\x80\x02).", 4)}});
+  // The CRCs, then the records LibTorch 1.13 reads without defending itself (it dies with SIGSEGV on
+  // some edited pickles and code records): only the forms it writes for deepgen's archives pass.
+  check_zip_integrity(path, "checkpoint", checkpoint_record_rules());
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path, device);
