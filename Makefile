@@ -29,7 +29,7 @@ PREFIX ?= /usr/local
 # in a headless browser), python3-torch (its torchrun launches data-parallel ranks in the tests) and
 # iproute2 (two hosts in network namespaces). libgloo-dev: the Gloo headers c10d's ProcessGroupGloo needs.
 PACKAGES := cmake g++ make libtorch-dev libopenblas0-pthread dataset-fashion-mnist libcli11-dev \
-            nlohmann-json3-dev libstb-dev zlib1g-dev libzip-dev libgtest-dev ccache bc fortunes libjs-chart.js \
+            nlohmann-json3-dev libstb-dev zlib1g-dev libzip-dev libssl-dev libgtest-dev ccache bc fortunes libjs-chart.js \
             protobuf-compiler libprotobuf-dev libcrcutil-dev pkgconf libgloo-dev
 ifeq ($(TORCH),pip)
 PACKAGES += python3-venv

@@ -268,7 +268,7 @@ expect_file "$WORK/dn-out/d.noisy.png"
 grep -q "^PSNR .* -> " "$WORK/out" && pass || { fail "denoise prints PSNR before -> after"; cat "$WORK/out"; }
 expect_ok "denoise tiled" "$DEEPGEN" denoise "$WORK/dn" "$WORK/dn-out/d.noisy.png" "$WORK/dn-out/t.png" --sigma 30 --tile 32 --threads 1
 expect_file "$WORK/dn-out/t.png"
-expect_error "denoise to a non-PNG name" "output: expected a file name ending in .png (the format written), found '$WORK/dn-out/t.jpg'" \
+expect_error "denoise to a non-PNG name" "denoise OUTPUT: expected a file name ending in .png (the format written), found '$WORK/dn-out/t.jpg'" \
   "$DEEPGEN" denoise "$WORK/dn" "$WORK/dn-out/d.noisy.png" "$WORK/dn-out/t.jpg"
 [ ! -e "$WORK/dn-out/t.jpg" ] && pass || fail "denoise wrote a PNG under a .jpg name"
 expect_ok "eval dncnn --images" "$DEEPGEN" eval "$WORK/dn" --images "$WORK/nat/test" --sigma 15 25 --json --pictures "$WORK/dn-pics" --threads 1

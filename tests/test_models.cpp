@@ -13,6 +13,7 @@
 
 using namespace deepgen;
 using deepgen::testing::TempDir;
+using deepgen::testing::error_of;
 
 namespace {
 void expect_all_parameters_have_gradients(torch::nn::Module& module) {
@@ -125,6 +126,41 @@ TEST(Checkpoint, SaveLoadGivesIdenticalOutputs) {
   }
 }
 
+// A weights-only checkpoint (the model zoo's) loads the same networks with fresh optimizers, and
+// init_weights (--init-from) puts them into a new run's model of the same options, refusing others.
+TEST(Checkpoint, WeightsOnlyAndInitWeights) {
+  TempDir dir("ckpt-weights");
+  torch::manual_seed(3);
+  const nlohmann::json options{{"latent_dim", 4}, {"hidden", 32}};
+  auto family = make_family("vae", options, torch::kCPU);
+  family->train_step(torch::rand({8, 1, 28, 28}), torch::zeros({8}, torch::kLong));
+  RunState state{"vae", family->options(), {{"note", "test"}}, 2, {}};
+  save_checkpoint(dir / "full.pt", *family, state);
+  state.weights_only = true;
+  save_checkpoint(dir / "weights.pt", *family, state);
+  // Adam keeps two moments per weight: the weights alone are about a third.
+  EXPECT_LT(std::filesystem::file_size(dir / "weights.pt") * 2, std::filesystem::file_size(dir / "full.pt"));
+  auto sample = [](Family& f) { return capability<ImageSampler>(f)->sample(6, 42); };
+  RunState loaded_state;
+  auto loaded = load_checkpoint(dir / "weights.pt", torch::kCPU, &loaded_state);
+  EXPECT_TRUE(loaded_state.weights_only);
+  EXPECT_FALSE(read_checkpoint_state(dir / "full.pt").weights_only);
+  EXPECT_TRUE(torch::equal(sample(*family), sample(*loaded)));
+
+  torch::manual_seed(11);  // other initial weights
+  auto fresh = make_family("vae", options, torch::kCPU);
+  EXPECT_FALSE(torch::equal(sample(*family), sample(*fresh)));
+  EXPECT_EQ(init_weights(dir / "full.pt", *fresh).epoch, 2);
+  EXPECT_TRUE(torch::equal(sample(*family), sample(*fresh)));
+
+  auto narrower = make_family("vae", {{"latent_dim", 2}, {"hidden", 32}}, torch::kCPU);
+  const std::string shapes = error_of([&] { init_weights(dir / "weights.pt", *narrower); });
+  EXPECT_NE(shapes.find("latent_dim 4 there, 2 here"), std::string::npos) << shapes;
+  auto gan = make_family("gan", {{"g_features", 8}, {"d_features", 8}}, torch::kCPU);
+  const std::string kind = error_of([&] { init_weights(dir / "weights.pt", *gan); });
+  EXPECT_NE(kind.find("holds a vae model"), std::string::npos) << kind;
+}
+
 TEST(Checkpoint, RejectsGarbageTruncatedAndForeignFiles) {
   TempDir dir("ckpt-bad");
   std::ofstream(dir / "garbage.pt") << "definitely not a checkpoint";
@@ -175,6 +211,31 @@ TEST(Checkpoint, LoadsTheFixturesOfFormatOne) {
       EXPECT_EQ(images.sizes(), torch::IntArrayRef({3, 1, 8, 8})) << kind;
       EXPECT_TRUE(torch::isfinite(images).all().item<bool>()) << kind;
     }
+  }
+}
+
+// The later format versions, from fixtures written by the deepgen that introduced them (a tiny 8x8 vae):
+// version 2, inside an epoch (the step and the epoch's partial sums), and version 3, weights only (the
+// model zoo's, whose optimizer starts fresh).
+TEST(Checkpoint, LoadsEveryPastFormatVersion) {
+  const std::string dir = std::string(DEEPGEN_FIXTURES) + "/";
+  RunState inside;
+  auto family = load_checkpoint(dir + "checkpoint-v2-vae-inside-epoch.pt", torch::kCPU, &inside);
+  EXPECT_EQ(inside.kind, "vae");
+  EXPECT_EQ(inside.epoch, 0);
+  EXPECT_GE(inside.step, 1);
+  EXPECT_TRUE(inside.partial.contains("sums")) << inside.partial.dump();
+  EXPECT_FALSE(inside.weights_only);
+  RunState weights;
+  auto zoo = load_checkpoint(dir + "checkpoint-v3-vae-weights-only.pt", torch::kCPU, &weights);
+  EXPECT_TRUE(weights.weights_only);
+  EXPECT_EQ(weights.step, 0);
+  EXPECT_EQ(weights.epoch, 1);
+  for (auto* f : {family.get(), zoo.get()}) {
+    torch::NoGradGuard no_grad;
+    const auto images = capability<ImageSampler>(*f)->sample(3, 0);
+    EXPECT_EQ(images.sizes(), torch::IntArrayRef({3, 1, 8, 8}));
+    EXPECT_TRUE(torch::isfinite(images).all().item<bool>());
   }
 }
 

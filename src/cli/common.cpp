@@ -10,6 +10,7 @@
 #include "deepgen/core/files.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/data/text.h"
+#include "deepgen/run/zoo.h"
 
 namespace deepgen::cli {
 namespace fs = std::filesystem;
@@ -105,12 +106,15 @@ CLI::Validator file_ending(const std::string& extension) {
 }
 
 std::string default_output(const std::string& run, const std::string& name) {
+  // A zoo entry stays as shipped: its outputs go to the current folder, named after it.
+  if (const std::string entry = zoo_entry_name(resolve_run(run)); !entry.empty()) return entry + "-" + name;
   const fs::path checkpoint(checkpoint_path(run));
   return (checkpoint.has_parent_path() ? checkpoint.parent_path() / name : fs::path(name)).string();
 }
 
 void save_evaluation(const std::string& run, const nlohmann::json& evaluation) {
   if (!fs::is_directory(run)) return;  // a checkpoint file given by itself (perhaps read-only): not a run
+  if (!zoo_entry_name(resolve_run(run)).empty()) return;  // a zoo entry's files are checked against its manifest
   try {
     write_text_atomically((fs::path(run) / "eval.json").string(), evaluation.dump(2) + "\n");
   } catch (const Error& error) {  // the evaluation itself succeeded; keeping it is a convenience

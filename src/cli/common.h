@@ -121,6 +121,9 @@ void add_restoration_commands(CLI::App& app, const GlobalOptions& global);
 // report.cpp: deepgen report
 void add_report_commands(CLI::App& app);
 
+// deepgen zoo (list), zoo add, zoo check.
+void add_zoo_commands(CLI::App& app, const GlobalOptions& global);
+
 // `eval --ensemble`: each member's accuracy and that of their mean predicted probabilities.
 void evaluate_ensemble(const std::vector<std::string>& runs, const GlobalOptions& global, const std::string& data_dir,
                        bool as_json);

@@ -43,6 +43,7 @@ namespace {
 // option declarations; the texts given are parsed and checked by them.
 struct TrainCommand {
   bool resume = false;
+  std::string init_from;           // --init-from: a run or zoo entry to start from
   int nproc = 1;                   // --nproc: ranks to start on this machine
   std::string dist_timeout = "5m";  // --dist-timeout
   std::string dist_interface;      // --dist-interface
@@ -67,7 +68,10 @@ CLI::App* add_train_command(CLI::App& app, TrainCommand& train) {
   auto* train_app = app.add_subcommand("train", "Train a model; writes a run directory");
   train_app->fallthrough();
   train_app->require_subcommand(1);
-  train_app->add_flag("--resume", train.resume, "Continue the run in --out from its checkpoint");
+  auto* resume = train_app->add_flag("--resume", train.resume, "Continue the run in --out from its checkpoint");
+  train_app->add_option("--init-from", train.init_from, "Fine-tune: start from the weights of this run or zoo entry "
+                        "(zoo/NAME; same model, its options unless given here; fresh optimizer)")
+      ->excludes(resume);
   train_app->add_option("--nproc", train.nproc, "Data-parallel: start this many ranks on this machine (one per GPU, or "
                         "--threads each on CPUs); torchrun and srun start ranks themselves")
       ->check(CLI::Range(1, 1024));
@@ -364,6 +368,7 @@ int main(int argc, char** argv) try {
   cli::add_text_commands(app, global);
   cli::add_restoration_commands(app, global);
   cli::add_report_commands(app);
+  cli::add_zoo_commands(app, global);
 
   // An unknown command, model or option gets a "did you mean", not CLI11's generic message.
   check_names(app, train, argc, argv);
@@ -443,6 +448,7 @@ int main(int argc, char** argv) try {
         !error.empty()) {
       fail(error);
     }
+    config.init_from = train.init_from;
     config.command_line = app.config_to_str(/*default_also=*/false, /*write_description=*/false);
     if (const int status = distribute(); status >= 0) return status;
     const RunResult result = start_run(config);

@@ -12,6 +12,7 @@
 #include "deepgen/data/image_grid.h"
 #include "deepgen/models/inpaint_ae.h"
 #include "deepgen/models/registry.h"
+#include "deepgen/run/zoo.h"
 
 namespace deepgen::cli {
 namespace fs = std::filesystem;
@@ -45,13 +46,40 @@ std::string beside(const std::string& path, const std::string& tag) {  // out.pn
   return (p.parent_path() / (p.stem().string() + "." + tag + p.extension().string())).string();
 }
 
+// `[RUN] IN OUT`: the run, or with two arguments the zoo's default model for `use` + "-gray" or "-rgb"
+// (by the input's channels; then `use` alone). Returns the run to open.
+std::string run_or_zoo_default(const std::vector<std::string>& arguments, const char* command, const std::string& use,
+                               std::string& input, std::string& output) {
+  check(arguments.size() == 2 || arguments.size() == 3, command, ": expected [RUN] INPUT OUTPUT, found ",
+        arguments.size(), " arguments");
+  input = arguments[arguments.size() - 2];
+  output = arguments.back();
+  std::string file = output;
+  const std::string problem = file_ending(".png")(file);
+  check(problem.empty(), command, " OUTPUT: ", problem);
+  if (arguments.size() == 3) return arguments[0];
+  check(fs::exists(input), "no such image: ", input);
+  const std::string colour = use + (image_info(input).channels >= 3 ? "-rgb" : "-gray");
+  ZooEntry entry;
+  try {
+    entry = zoo_default(colour);
+  } catch (const Error&) {
+    entry = zoo_default(use);
+  }
+  std::cout << command << ": model zoo/" << entry.name << " (" << entry.manifest.value("description", "") << ")"
+            << std::endl;
+  return entry.dir;
+}
+
 struct DenoiseCommand {
+  std::vector<std::string> arguments;  // [RUN] IN OUT
   std::string input, output;
   double sigma = 0, add_noise = 0;
   TileOptions tiles;
 };
 
-void denoise_command(const Shared& s, const GlobalOptions& global, const DenoiseCommand& c) {
+void denoise_command(Shared s, const GlobalOptions& global, DenoiseCommand c) {
+  s.run = run_or_zoo_default(c.arguments, "denoise", "denoise", c.input, c.output);
   const LoadedRun run = open_run(s.run, global);
   auto& model = model_of<Denoiser>(run, "denoise");
   check(c.sigma == 0 || !model.blind(), "denoise --sigma: ", checkpoint_path(s.run),
@@ -76,15 +104,21 @@ void denoise_command(const Shared& s, const GlobalOptions& global, const Denoise
 }
 
 struct UpscaleCommand {
+  std::vector<std::string> arguments;  // [RUN] IN OUT
+  int64_t scale = 0;                   // 0: the run's (without a run: 2)
   std::string input, output;
   bool downscale_first = false;
   TileOptions tiles;
 };
 
-void upscale_command(const Shared& s, const GlobalOptions& global, const UpscaleCommand& c) {
+void upscale_command(Shared s, const GlobalOptions& global, UpscaleCommand c) {
+  s.run = run_or_zoo_default(c.arguments, "upscale", "upscale-x" + std::to_string(c.scale ? c.scale : 2), c.input,
+                             c.output);
   const LoadedRun run = open_run(s.run, global);
   auto& model = model_of<Upscaler>(run, "upscale");
   const int64_t scale = model.scale();
+  check(c.scale == 0 || c.scale == scale, "upscale --scale ", c.scale, ": ", checkpoint_path(run.path),
+        " upscales by ", scale, "; drop --scale or use a x", c.scale, " run");
   auto image = read_image(c.input, model.image_channels());
   torch::Tensor reference;
   if (c.downscale_first) {  // demo: make the low-resolution image from the input, compare with it
@@ -135,12 +169,6 @@ void inpaint_ae_command(const Shared& s, const GlobalOptions& global, const Inpa
             << "PSNR inside the hole (" << int64_t(hole.select(1, 0).sum().item<double>()) << " pixels), against "
             << c.image << ": inpaint-ae " << psnr_in_hole(filled) << " dB, mean fill " << psnr_in_hole(mean_fill(image, mask))
             << " dB" << std::endl;
-}
-
-// The run positional, for the commands whose output file is a positional argument.
-void add_run(CLI::App* command, Shared& shared) {
-  command->fallthrough();
-  command->add_option("run", shared.run, "Run directory or checkpoint file")->required();
 }
 
 void add_tile_options(CLI::App* command, TileOptions& tiles) {
@@ -239,9 +267,11 @@ void add_restoration_commands(CLI::App& app, const GlobalOptions& global) {
 
   auto denoise = std::make_shared<DenoiseCommand>();
   auto* denoise_app = app.add_subcommand("denoise", "Denoise an image of any size with a DnCNN run (tiled when large)");
-  add_run(denoise_app, *shared);
-  denoise_app->add_option("input", denoise->input, "Noisy PNG/JPEG image")->required();
-  denoise_app->add_option("output", denoise->output, "Denoised PNG to write")->required()->check(file_ending(".png"));
+  denoise_app->fallthrough();
+  denoise_app->add_option("arguments", denoise->arguments,
+                          "[RUN] INPUT OUTPUT: a DnCNN run (default: the model zoo's, gray or colour as the input), "
+                          "the noisy PNG/JPEG image, the denoised PNG to write")
+      ->required()->expected(2, 3);
   denoise_app->add_option("--sigma", denoise->sigma, "Noise level of the input (0-255); a fixed-sigma model rescales to it (default: as trained)")
       ->check(NonNegative);
   auto* add_noise = denoise_app->add_option("--add-noise", denoise->add_noise, "Demo: add Gaussian noise of this sigma first (writes OUT.noisy.png, prints PSNR)")
@@ -252,9 +282,14 @@ void add_restoration_commands(CLI::App& app, const GlobalOptions& global) {
 
   auto upscale = std::make_shared<UpscaleCommand>();
   auto* upscale_app = app.add_subcommand("upscale", "Upscale an image by the scale of a super-resolution run (writes OUT.bicubic.png beside)");
-  add_run(upscale_app, *shared);
-  upscale_app->add_option("input", upscale->input, "Low-resolution PNG/JPEG image")->required();
-  upscale_app->add_option("output", upscale->output, "Upscaled PNG to write")->required()->check(file_ending(".png"));
+  upscale_app->fallthrough();
+  upscale_app->add_option("arguments", upscale->arguments,
+                          "[RUN] INPUT OUTPUT: a super-resolution run (default: the model zoo's for --scale), the "
+                          "low-resolution PNG/JPEG image, the upscaled PNG to write")
+      ->required()->expected(2, 3);
+  upscale_app->add_option("--scale", upscale->scale, "Without a run: the zoo model's scale (2, 3 or 4; default 2); "
+                          "with one, it must be the run's")
+      ->check(CLI::Range(2, 8));
   upscale_app->add_flag("--downscale-first", upscale->downscale_first, "Demo: downscale the input by the scale first (writes OUT.low.png) and compare with it");
   add_tile_options(upscale_app, upscale->tiles);
   upscale_app->callback([=, &global] { upscale_command(*shared, global, *upscale); });

@@ -120,8 +120,26 @@ void Optimizer::set_lr_factor(double factor) {
 
 double Optimizer::lr() const { return optimizer_->param_groups().front().options().get_lr(); }
 
-void Optimizer::save(torch::serialize::OutputArchive& archive) const { optimizer_->save(archive); }
-void Optimizer::load(torch::serialize::InputArchive& archive) { optimizer_->load(archive); }
+namespace {
+thread_local bool weights_only = false;
+}  // namespace
+
+Optimizer::WeightsOnly::WeightsOnly() : outer_(weights_only) { weights_only = true; }
+Optimizer::WeightsOnly::~WeightsOnly() { weights_only = outer_; }
+bool Optimizer::WeightsOnly::active() { return weights_only; }
+
+void Optimizer::save(torch::serialize::OutputArchive& archive) const {
+  if (!WeightsOnly::active()) optimizer_->save(archive);
+}
+void Optimizer::load(torch::serialize::InputArchive& archive) {
+  if (!WeightsOnly::active()) optimizer_->load(archive);
+}
+
+std::vector<std::vector<int64_t>> Optimizer::parameter_shapes() const {
+  std::vector<std::vector<int64_t>> shapes;
+  for (const auto& parameter : parameters_) shapes.push_back(parameter.sizes().vec());
+  return shapes;
+}
 
 double schedule_factor(const ScheduleOptions& s, double epochs) {
   if (s.name == "none") return 1.0;

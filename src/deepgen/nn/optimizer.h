@@ -44,8 +44,26 @@ class Optimizer {
   void measure_grad_norm(bool on) { measure_grad_norm_ = on; }
   const torch::Tensor& last_grad_norm() const { return last_grad_norm_; }
 
+  // The optimizer's state (moments, step counts). Both do nothing while a WeightsOnly is alive on this
+  // thread: a weights-only checkpoint (the model zoo's) holds none, and its optimizers start fresh.
   void save(torch::serialize::OutputArchive& archive) const;
   void load(torch::serialize::InputArchive& archive);
+
+  // Scope of a weights-only save or load (training/checkpoint.h).
+  class WeightsOnly {
+   public:
+    WeightsOnly();
+    ~WeightsOnly();
+    WeightsOnly(const WeightsOnly&) = delete;
+    WeightsOnly& operator=(const WeightsOnly&) = delete;
+    static bool active();
+
+   private:
+    bool outer_;
+  };
+
+  // The shapes of the parameters it optimizes, in order (what a model's weights must match).
+  std::vector<std::vector<int64_t>> parameter_shapes() const;
 
   const OptimizerOptions& options() const { return options_; }
   torch::optim::Optimizer& torch_optimizer() { return *optimizer_; }

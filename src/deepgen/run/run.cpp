@@ -1,4 +1,5 @@
 #include "deepgen/run/run.h"
+#include "deepgen/run/zoo.h"
 
 #include <ctime>
 #include <filesystem>
@@ -144,6 +145,20 @@ RunResult start_run(RunConfig config, std::ostream* log) {
     data_options.dir = fs::absolute(data_options.dir).lexically_normal().string();
   }
   nlohmann::json options = resolved_model_options(config);
+  std::string init_checkpoint;
+  if (!config.init_from.empty()) {
+    const std::string init_run = resolve_run(config.init_from);
+    verify_zoo_entry(init_run);
+    init_checkpoint = checkpoint_path(init_run);
+    const RunState init = read_checkpoint_state(init_checkpoint);
+    check(init.kind == spec.name, "--init-from: ", config.init_from, " holds a ", init.kind, " model; `deepgen train ",
+          spec.name, "` starts only from a ", spec.name, " run");
+    // Its options under those given here; the optimizer's are the new run's own.
+    nlohmann::json merged = init.model_options;
+    for (const auto& [key, value] : config.model_options.items()) merged[key] = value;
+    if (options.contains("optimizer")) merged["optimizer"] = options["optimizer"];
+    options = spec.complete(merged);
+  }
   check_same_config(nlohmann::json({{"model", spec.name}, {"model_options", options}, {"optimizer", config.optimizer},
                                     {"data", data_options}, {"patches", config.patches}, {"trainer", trainer},
                                     {"device", device.str()}})
@@ -152,6 +167,11 @@ RunResult start_run(RunConfig config, std::ostream* log) {
   seed_everything(trainer.seed);
   std::unique_ptr<Family> family = spec.build(options, device);
   if (spec.check_data) spec.check_data(options, data);
+  nlohmann::json init_record;
+  if (!init_checkpoint.empty()) {
+    const RunState init = init_weights(init_checkpoint, *family);
+    init_record = {{"run", config.init_from}, {"checkpoint", init_checkpoint}, {"epochs", init.epoch}};
+  }
 
   RunState state;
   state.kind = spec.name;
@@ -166,6 +186,7 @@ RunResult start_run(RunConfig config, std::ostream* log) {
                   {"torch_cuda", torch_cuda_runtime()},
                   {"machine", machine_description()},
                   {"distributed", world_description()}};
+  if (!init_record.is_null()) state.config["init_from"] = init_record;
   if (spec.data == ModelData::kPatches) {
     PatchOptions patches = config.patches;
     patches.patch_size = data.patch_size;
@@ -194,6 +215,8 @@ RunResult resume_run(const std::string& dir, const ResumeOptions& options, std::
   check(fs::exists(checkpoint), "--resume: no checkpoint at ", checkpoint, "; start a new run without --resume");
   RunState state;
   std::unique_ptr<Family> family = load_checkpoint(checkpoint, device, &state, /*restore_rng=*/true);
+  check(!state.weights_only, "--resume: ", checkpoint, " holds weights only (a model-zoo entry), no optimizer state ",
+        "to continue; start a new run from it with --init-from ", dir);
   const ModelSpec& spec = model_spec(state.kind);
   // Every rank must resume the same checkpoint (a copy per machine must be the same copy).
   check_same_config(nlohmann::json({{"dir", dir},
@@ -243,7 +266,9 @@ RunResult resume_run(const std::string& dir, const ResumeOptions& options, std::
   return {dir, result.epochs, result.train, result.test};
 }
 
-OpenedRun open_run(const std::string& run, const std::string& device, int threads) {
+OpenedRun open_run(const std::string& given, const std::string& device, int threads) {
+  const std::string run = resolve_run(given);
+  verify_zoo_entry(run);
   OpenedRun opened;
   opened.path = run;
   opened.device = resolve_device(device);

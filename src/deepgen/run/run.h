@@ -34,6 +34,10 @@ struct RunConfig {
   std::string device = "auto";       // auto | cpu | cuda
   int threads = 0;                   // CPU threads in all (0 = all cores), split between ATen and OpenBLAS
   std::string command_line;          // the TOML of the flags that started the run (written as config.toml)
+  // A run or checkpoint (a zoo entry: "zoo/dncnn-blind") whose weights the new run starts from
+  // (fine-tuning): same model kind; its model options are the defaults of the new run's (those given
+  // here override them) and must give the same weight shapes. The optimizers start fresh.
+  std::string init_from;
 
   static DataOptions no_data_dir() {
     DataOptions data;
@@ -82,7 +86,8 @@ struct OpenedRun {
   const ModelSpec* spec = nullptr;  // the registry's entry for state.kind
 };
 
-// Loads the checkpoint of `run` onto the chosen device and sets the thread split for its model.
+// Loads the checkpoint of `run` onto the chosen device and sets the thread split for its model. `run`
+// may name a zoo entry as "zoo/NAME" (run/zoo.h); a zoo entry's files are checked against its manifest.
 OpenedRun open_run(const std::string& run, const std::string& device = "auto", int threads = 0);
 
 // The run's own data (or `data_dir`, which names a text file or folder for text models), fitted to the

@@ -1,6 +1,7 @@
 #include "deepgen/training/checkpoint.h"
 
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "deepgen/core/error.h"
@@ -53,9 +54,11 @@ RunState parse_header(const std::string& path, torch::serialize::InputArchive& a
     fail("checkpoint ", path, ": its header is not valid JSON (", error.what(), ")");
   }
   const int version = json.value("format_version", -1);
-  check(version == kCheckpointFormatVersion || version == kCheckpointFormatVersionInsideEpoch, "checkpoint ", path,
-        ": expected format version ", kCheckpointFormatVersion, " or ", kCheckpointFormatVersionInsideEpoch,
-        ", found ", version, " (written by another deepgen version)");
+  check(version == kCheckpointFormatVersion || version == kCheckpointFormatVersionInsideEpoch ||
+            version == kCheckpointFormatVersionWeightsOnly,
+        "checkpoint ", path, ": expected format version ", kCheckpointFormatVersion, ", ",
+        kCheckpointFormatVersionInsideEpoch, " or ", kCheckpointFormatVersionWeightsOnly, ", found ", version,
+        " (written by another deepgen version)");
   RunState state;
   try {
     state.kind = json.at("kind").get<std::string>();
@@ -63,6 +66,7 @@ RunState parse_header(const std::string& path, torch::serialize::InputArchive& a
     state.config = json.at("config");
     state.epoch = json.at("epoch").get<int64_t>();
     state.metrics = json.at("metrics");
+    state.weights_only = version == kCheckpointFormatVersionWeightsOnly;
     if (version == kCheckpointFormatVersionInsideEpoch) {
       state.step = json.at("step").get<int64_t>();
       state.partial = json.at("partial");
@@ -89,6 +93,9 @@ void save_checkpoint(const std::string& path, Family& family, const RunState& st
                                  {"config", state.config},
                                  {"epoch", state.epoch},
                                  {"metrics", state.metrics}};
+  check(!state.weights_only || state.step == 0, "cannot write checkpoint ", path,
+        ": a weights-only checkpoint is written at an epoch's end, not at step ", state.step);
+  if (state.weights_only) header["format_version"] = kCheckpointFormatVersionWeightsOnly;
   if (state.step > 0) {
     header["format_version"] = kCheckpointFormatVersionInsideEpoch;
     header["step"] = state.step;
@@ -96,7 +103,11 @@ void save_checkpoint(const std::string& path, Family& family, const RunState& st
   }
   torch::serialize::OutputArchive archive, model;
   archive.write(kHeaderKey, c10::IValue(header.dump()));
-  family.save(model);
+  {
+    std::optional<Optimizer::WeightsOnly> weights_only;
+    if (state.weights_only) weights_only.emplace();
+    family.save(model);
+  }
   archive.write("model", model);
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
   // The CUDA generator too, where there is one (dropout masks and noise drawn on the GPU), so a resumed GPU
@@ -129,7 +140,11 @@ std::unique_ptr<Family> load_checkpoint(const std::string& path, torch::Device d
   try {
     torch::serialize::InputArchive model;
     archive.read("model", model);
-    family->load(model);
+    {
+      std::optional<Optimizer::WeightsOnly> weights_only;
+      if (header.weights_only) weights_only.emplace();
+      family->load(model);
+    }
     if (restore_rng) {
       torch::Tensor rng;
       archive.read("rng_cpu", rng, /*is_buffer=*/true);
@@ -148,6 +163,56 @@ std::unique_ptr<Family> load_checkpoint(const std::string& path, torch::Device d
   }
   if (state) *state = header;
   return family;
+}
+
+namespace {
+std::vector<std::vector<int64_t>> parameter_shapes(Family& family) {
+  std::vector<std::vector<int64_t>> shapes;
+  for (const Optimizer* optimizer : family.optimizers()) {
+    for (auto& shape : optimizer->parameter_shapes()) shapes.push_back(std::move(shape));
+  }
+  return shapes;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t k = 0; k < shape.size(); ++k) text += (k ? ", " : "") + std::to_string(shape[k]);
+  return text + "]";
+}
+}  // namespace
+
+RunState init_weights(const std::string& path, Family& family) {
+  auto archive = open_archive(path, torch::kCPU);
+  RunState header = parse_header(path, archive);
+  check(header.kind == family.kind(), "--init-from: ", path, " holds a ", header.kind, " model; a ", family.kind(),
+        " run can start only from a ", family.kind(), " checkpoint");
+  // The options that make the two differ (the optimizer's aside), for the error.
+  std::string differing;
+  const nlohmann::json ours = family.options();
+  for (const auto& [key, value] : header.model_options.items()) {
+    if (key != "optimizer" && ours.contains(key) && ours.at(key) != value) {
+      differing += (differing.empty() ? "" : ", ") + key + " " + value.dump() + " there, " + ours.at(key).dump() + " here";
+    }
+  }
+  const auto expected = parameter_shapes(family);
+  check(!expected.empty(), "--init-from: a ", family.kind(), " model has no trained weights to start from");
+  try {
+    torch::serialize::InputArchive model;
+    archive.read("model", model);
+    Optimizer::WeightsOnly weights_only;  // the new run's optimizers start fresh
+    family.load(model);
+  } catch (const c10::Error& error) {
+    fail("--init-from: the weights of ", path, " do not fit this ", family.kind(), " (",
+         first_line(error.what_without_backtrace()), ")", differing.empty() ? "" : "; options that differ: " + differing);
+  }
+  // LibTorch replaces a tensor of another shape without a word: compare every parameter's shape.
+  const auto found = parameter_shapes(family);
+  for (size_t k = 0; k < expected.size(); ++k) {
+    check(found[k] == expected[k], "--init-from: the weights of ", path, " are for other ", family.kind(),
+          " options (parameter ", k, " is ", shape_text(found[k]), " there, ", shape_text(expected[k]), " here)",
+          differing.empty() ? "" : "; options that differ: " + differing);
+  }
+  return header;
 }
 
 }  // namespace deepgen

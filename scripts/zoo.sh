@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Retrains a model-zoo entry from scratch with its recorded command: scripts/zoo.sh NAME
+# Trains into runs/zoo/NAME with a checkpoint every 10 minutes; run it again after an interruption (or
+# Ctrl-C) and it continues from there. When the run has all its epochs, it replaces zoo/NAME (deepgen zoo
+# add with the entry's description, defaults and headline metric) and prints the old and new headline.
+# Environment: DEEPGEN (default build/deepgen), DEEPGEN_ZOO (default zoo), THREADS (default all cores).
+set -euo pipefail
+name=${1:?usage: scripts/zoo.sh NAME   (the names: deepgen zoo)}
+cd "$(dirname "$0")/.."
+deepgen=${DEEPGEN:-build/deepgen}
+zoo=${DEEPGEN_ZOO:-zoo}
+[ -x "$deepgen" ] || { echo "zoo.sh: $deepgen not found; build it first (make cli)"; exit 2; }
+field() {  # field EXPRESSION: a field of the entry's manifest object, "" when absent
+  python3 - "$zoo/zoo.json" "$name" "$1" <<'PY'
+import json, sys
+entries = [e for e in json.load(open(sys.argv[1]))["entries"] if e["name"] == sys.argv[2]]
+if not entries:
+    sys.exit("zoo.sh: no entry '%s' in %s" % (sys.argv[2], sys.argv[1]))
+value = eval(sys.argv[3], {}, {"e": entries[0]})
+print(" ".join(value) if isinstance(value, list) else value)
+PY
+}
+kind=$(field 'e["kind"]')
+epochs=$(field 'e["epochs"]')
+out=runs/zoo/$name
+mkdir -p runs/zoo
+# The recorded flags (config.toml) are copied out of the zoo first: zoo add replaces the entry's folder.
+cp "$zoo/$name/config.toml" "runs/zoo/$name.toml"
+threads=(--threads "${THREADS:-0}")
+if [ -e "$out/checkpoint.pt" ]; then
+  echo "zoo.sh: continuing $out"
+  "$deepgen" "${threads[@]}" train "$kind" --resume --out "$out" --epochs "$epochs" --checkpoint-every 10m
+else
+  echo "zoo.sh: $deepgen train $kind --config runs/zoo/$name.toml --out $out"
+  "$deepgen" "${threads[@]}" train "$kind" --config "runs/zoo/$name.toml" --out "$out" --checkpoint-every 10m
+fi
+args=(--description "$(field 'e["description"]')" --metric "$(field 'e["headline"]["metric"]')"
+      --test-examples "$(field 'e["headline"]["test_examples"]')")
+[ "$(field 'e["headline"].get("higher_is_better", False)')" = True ] && args+=(--higher-is-better)
+for use in $(field 'e.get("defaults", [])'); do args+=(--default "$use"); done
+data=$(field 'e.get("data", "")')
+[ -n "$data" ] && args+=(--data "$data")
+old=$(field 'e["headline"]["value"]')
+DEEPGEN_ZOO=$zoo "$deepgen" "${threads[@]}" zoo add "$out" "$name" "${args[@]}"
+echo "zoo.sh: $name headline $(field 'e["headline"]["metric"]') was $old, now $(field 'e["headline"]["value"]')"

@@ -1,0 +1,156 @@
+// deepgen zoo: list the model zoo, add a trained run to it, check that its entries reproduce their metrics.
+#include <cmath>
+#include <iomanip>
+#include <iostream>
+
+#include "common.h"
+#include "deepgen/core/error.h"
+#include "deepgen/run/zoo.h"
+
+namespace deepgen::cli {
+
+namespace {
+
+struct ZooCommand {
+  std::string zoo;  // --zoo: the zoo folder (default zoo_dir())
+  // add
+  std::string run, name, description, metric = "loss", data, notes;
+  std::vector<std::string> defaults;
+  int64_t test_examples = 0;
+  bool higher_is_better = false;
+  // check
+  std::vector<std::string> names;
+};
+
+// The run's test metrics on the first `examples` test examples (0 = all), as `deepgen eval` computes them,
+// and how many examples that was.
+std::pair<Metrics, int64_t> evaluate_subset(OpenedRun& run, int64_t examples) {
+  DataSplits data = run_data(run);
+  if (examples > 0 && examples < data.test.size()) {
+    data.test.images = data.test.images.narrow(0, 0, examples);
+    if (data.test.labels.defined()) data.test.labels = data.test.labels.narrow(0, 0, examples);
+  }
+  return {evaluate_run(run, data).metrics, data.test.size()};
+}
+
+void list_command(const ZooCommand& c) {
+  const std::string dir = c.zoo.empty() ? zoo_dir() : c.zoo;
+  const auto entries = zoo_entries(dir);
+  if (entries.empty()) {
+    std::cout << "the model zoo at " << dir << " has no entries" << std::endl;
+    return;
+  }
+  std::cout << "model zoo: " << dir << " (use an entry as a run: deepgen eval zoo/NAME)\n";
+  for (const auto& entry : entries) {
+    const auto& m = entry.manifest;
+    const auto headline = m.value("headline", nlohmann::json::object());
+    std::ostringstream metric;
+    if (headline.contains("value")) {
+      metric << headline.value("metric", "") << " " << std::setprecision(5) << headline["value"].get<double>();
+    }
+    std::cout << "  " << std::left << std::setw(18) << entry.name << std::setw(11) << m.value("kind", "") << " "
+              << std::setw(22) << metric.str() << " " << m.value("description", "") << "\n";
+  }
+  std::cout << std::flush;
+}
+
+void add_command(const ZooCommand& c, const GlobalOptions& global) {
+  check(!c.description.empty(), "zoo add: give --description, one line on what the model is");
+  OpenedRun run = open_run(c.run, global);
+  const auto evaluated = evaluate_subset(run, c.test_examples);
+  const Metrics& metrics = evaluated.first;
+  const int64_t examples = evaluated.second;
+  check(metrics.count(c.metric) > 0, "zoo add --metric: ", c.run, " has no test metric '", c.metric, "' (it has: ",
+        [&] {
+          std::string names;
+          for (const auto& [name, value] : metrics) names += (names.empty() ? "" : ", ") + name;
+          return names;
+        }(),
+        ")");
+  ZooAddition addition;
+  addition.description = c.description;
+  addition.defaults = c.defaults;
+  addition.headline = {{"metric", c.metric},
+                       {"value", metrics.at(c.metric)},
+                       {"test_examples", examples},
+                       {"higher_is_better", c.higher_is_better}};
+  addition.extra = nlohmann::json::object();
+  addition.extra["test_metrics"] = metrics;
+  if (!c.data.empty()) addition.extra["data"] = c.data;
+  if (!c.notes.empty()) addition.extra["notes"] = c.notes;
+  const ZooEntry entry = add_to_zoo(run.path, c.zoo.empty() ? zoo_dir() : c.zoo, c.name, addition);
+  std::cout << entry.dir << ": " << c.metric << " " << metrics.at(c.metric) << " on " << examples << " "
+            << run.spec->test_unit << "; checkpoint "
+            << entry.manifest["files"]["checkpoint.pt"]["bytes"].get<int64_t>() << " bytes (weights only)" << std::endl;
+}
+
+// Each entry loads (its files match the manifest) and reproduces its headline metric. Returns the
+// number that do not.
+int check_command(const ZooCommand& c, const GlobalOptions& global) {
+  int failed = 0, checked = 0;
+  for (const auto& entry : zoo_entries(c.zoo.empty() ? zoo_dir() : c.zoo)) {
+    if (!c.names.empty() && std::find(c.names.begin(), c.names.end(), entry.name) == c.names.end()) continue;
+    ++checked;
+    const auto headline = entry.manifest.value("headline", nlohmann::json::object());
+    const std::string metric = headline.value("metric", "loss");
+    const double recorded = headline.value("value", std::nan(""));
+    std::string outcome;
+    double found = std::nan("");
+    try {
+      OpenedRun run = open_run(entry.dir, global);
+      const Metrics metrics = evaluate_subset(run, headline.value("test_examples", int64_t(0))).first;
+      found = metrics.count(metric) ? metrics.at(metric) : std::nan("");
+      // Another LibTorch or BLAS sums in another order: agree to 1e-3 relative.
+      const bool same = std::abs(found - recorded) <= 1e-3 * std::max(1.0, std::abs(recorded));
+      outcome = same ? "ok" : "DIFFERS";
+    } catch (const Error& error) {
+      outcome = std::string("ERROR: ") + error.what();
+    }
+    if (outcome != "ok") ++failed;
+    std::cout << std::left << std::setw(18) << entry.name << " " << metric << " recorded " << recorded << ", now "
+              << found << " on " << headline.value("test_examples", int64_t(0)) << " test examples: " << outcome
+              << std::endl;
+  }
+  for (const auto& name : c.names) {
+    bool known = false;
+    for (const auto& entry : zoo_entries(c.zoo.empty() ? zoo_dir() : c.zoo)) known = known || entry.name == name;
+    check(known, "zoo check: no entry '", name, "' in ", c.zoo.empty() ? zoo_dir() : c.zoo);
+  }
+  std::cout << checked - failed << " of " << checked << " entries reproduce their headline metric" << std::endl;
+  return failed;
+}
+
+}  // namespace
+
+void add_zoo_commands(CLI::App& app, const GlobalOptions& global) {
+  auto c = std::make_shared<ZooCommand>();
+  auto* zoo = app.add_subcommand("zoo", "The model zoo: trained models that ship with deepgen (list; add; check)");
+  zoo->add_option("--zoo", c->zoo, "The zoo folder (default: $DEEPGEN_ZOO, the installed one, or the sources' zoo/)");
+  zoo->callback([=] {
+    if (zoo->get_subcommands().empty()) list_command(*c);
+  });
+
+  auto* add = zoo->add_subcommand("add", "Add a trained run to the zoo (weights only), measuring its headline metric");
+  add->fallthrough();
+  add->add_option("run", c->run, "Run directory")->required();
+  add->add_option("name", c->name, "Entry name (lower case, digits, '-')")->required();
+  add->add_option("--description", c->description, "One line: what the model is")->required();
+  add->add_option("--metric", c->metric, "Headline test metric")->capture_default_str();
+  add->add_flag("--higher-is-better", c->higher_is_better, "The headline metric grows with quality (accuracy, PSNR)");
+  add->add_option("--test-examples", c->test_examples, "Measure on the first N test examples (0 = all)")
+      ->capture_default_str()->check(NonNegative);
+  add->add_option("--default", c->defaults, "Uses it is the default model for (denoise-gray, denoise-rgb, upscale-x2...)");
+  add->add_option("--data", c->data, "What it was trained on, for the manifest");
+  add->add_option("--notes", c->notes, "Anything else worth recording");
+  add->callback([=, &global] { add_command(*c, global); });
+
+  auto* check_app = zoo->add_subcommand("check", "Load each entry (files against the manifest) and reproduce its headline metric");
+  check_app->fallthrough();
+  check_app->add_option("names", c->names, "Entries to check (default: all)");
+  check_app->callback([=, &global] {
+    const int failed = check_command(*c, global);
+    check(failed == 0, "zoo check: ", failed, " entries do not reproduce their headline metric (above)");
+  });
+}
+
+}  // namespace deepgen::cli

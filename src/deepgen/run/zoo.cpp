@@ -1,0 +1,241 @@
+#include "deepgen/run/zoo.h"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+
+#include "deepgen/core/error.h"
+#include "deepgen/core/files.h"
+#include "deepgen/training/checkpoint.h"
+
+#ifndef DEEPGEN_SOURCE_ZOO
+#define DEEPGEN_SOURCE_ZOO "zoo"
+#endif
+
+namespace deepgen {
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kManifest = "zoo.json";
+
+nlohmann::json read_manifest(const std::string& path) {
+  std::ifstream in(path);
+  check(in.good(), "zoo manifest ", path, " cannot be read");
+  nlohmann::json manifest;
+  try {
+    manifest = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& error) {
+    fail("zoo manifest ", path, " is not valid JSON (", error.what(), ")");
+  }
+  check(manifest.is_object() && manifest.value("format", "") == "deepgen-zoo" && manifest.contains("entries") &&
+            manifest["entries"].is_array(),
+        "zoo manifest ", path, ": expected {\"format\": \"deepgen-zoo\", \"entries\": [...]}, found another document");
+  for (const auto& entry : manifest["entries"]) {
+    check(entry.is_object() && entry.contains("name") && entry["name"].is_string() && entry.contains("files") &&
+              entry["files"].is_object(),
+          "zoo manifest ", path, ": an entry without a \"name\" or \"files\": ", entry.dump().substr(0, 80));
+  }
+  return manifest;
+}
+
+// The program's own path, for the installed zoo beside it.
+std::string program_path() {
+  std::error_code error;
+  const fs::path self = fs::read_symlink("/proc/self/exe", error);
+  return error ? "" : self.string();
+}
+}  // namespace
+
+std::string zoo_dir() {
+  if (const char* env = std::getenv("DEEPGEN_ZOO"); env && *env) return env;
+  const std::string self = program_path();
+  if (!self.empty()) {
+    const fs::path installed = fs::path(self).parent_path().parent_path() / "share" / "deepgen" / "zoo";
+    if (fs::is_directory(installed)) return installed.string();
+  }
+  return DEEPGEN_SOURCE_ZOO;
+}
+
+std::vector<ZooEntry> zoo_entries(const std::string& dir) {
+  const std::string zoo = dir.empty() ? zoo_dir() : dir;
+  const std::string manifest_path = (fs::path(zoo) / kManifest).string();
+  if (!fs::exists(manifest_path)) return {};
+  std::vector<ZooEntry> entries;
+  const nlohmann::json manifest = read_manifest(manifest_path);
+  for (const auto& entry : manifest["entries"]) {
+    const std::string name = entry["name"];
+    entries.push_back({name, (fs::path(zoo) / name).string(), entry});
+  }
+  return entries;
+}
+
+std::string resolve_run(const std::string& run) {
+  if (fs::exists(run)) return run;
+  for (const std::string prefix : {"zoo/", "zoo:"}) {
+    if (run.rfind(prefix, 0) == 0 && run.size() > prefix.size()) {
+      const fs::path entry = fs::path(zoo_dir()) / run.substr(prefix.size());
+      if (fs::exists(entry)) return entry.string();
+    }
+  }
+  return run;
+}
+
+std::string sha256_of_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  check(in.good(), "cannot read ", path, " to check its SHA-256");
+  const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  check(context && EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) == 1, "SHA-256: OpenSSL failed to start");
+  std::vector<char> buffer(1 << 16);
+  while (in) {
+    in.read(buffer.data(), std::streamsize(buffer.size()));
+    if (in.gcount() > 0) EVP_DigestUpdate(context.get(), buffer.data(), size_t(in.gcount()));
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context.get(), digest, &length);
+  static const char* hex = "0123456789abcdef";
+  std::string text;
+  for (unsigned int k = 0; k < length; ++k) {
+    text += hex[digest[k] >> 4];
+    text += hex[digest[k] & 15];
+  }
+  return text;
+}
+
+namespace {
+// The entry's folder, manifest path and manifest object when `run` is a zoo entry.
+struct EntryLocation {
+  fs::path folder, manifest_path;
+  nlohmann::json entry;
+};
+std::optional<EntryLocation> locate_entry(const std::string& run) {
+  if (!fs::is_directory(run)) return std::nullopt;
+  fs::path folder = fs::absolute(run).lexically_normal();
+  if (folder.filename().empty()) folder = folder.parent_path();
+  const fs::path manifest_path = folder.parent_path() / kManifest;
+  if (!fs::exists(manifest_path)) return std::nullopt;
+  const nlohmann::json manifest = read_manifest(manifest_path.string());
+  for (const auto& entry : manifest["entries"]) {
+    if (entry["name"] == folder.filename().string()) return EntryLocation{folder, manifest_path, entry};
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+std::string zoo_entry_name(const std::string& run) {
+  const auto location = locate_entry(run);
+  return location ? location->folder.filename().string() : "";
+}
+
+void verify_zoo_entry(const std::string& run_dir) {
+  const auto location = locate_entry(run_dir);
+  if (!location) return;
+  const std::string name = location->folder.filename().string();
+  const std::string restore = "; restore it (git checkout -- " + location->folder.string() + ") or retrain it: scripts/zoo.sh " + name;
+  for (const auto& [file, record] : location->entry["files"].items()) {
+    const fs::path path = location->folder / file;
+    check(fs::exists(path), "zoo entry ", run_dir, ": ", file, " is missing (", location->manifest_path.string(),
+          " lists it)", restore);
+    const auto size = int64_t(fs::file_size(path));
+    const int64_t expected_size = record.value("bytes", int64_t(-1));
+    check(size == expected_size, "zoo entry ", run_dir, ": ", file, " holds ", size, " bytes, the manifest records ",
+          expected_size, "; it is truncated or was replaced", restore);
+    const std::string found = sha256_of_file(path.string()), expected = record.value("sha256", "");
+    check(found == expected, "zoo entry ", run_dir, ": ", file, " has SHA-256 ", found, ", the manifest records ",
+          expected, "; it is corrupt or was replaced", restore);
+  }
+}
+
+ZooEntry zoo_default(const std::string& use) {
+  std::string known;
+  const auto entries = zoo_entries();
+  for (const auto& entry : entries) {
+    for (const auto& given : entry.manifest.value("defaults", nlohmann::json::array())) {
+      if (given == use) return entry;
+      known += (known.empty() ? "" : ", ") + given.get<std::string>();
+    }
+  }
+  fail("the model zoo (", zoo_dir(), ") has no default model for ", use,
+       known.empty() ? std::string(" (it has no defaults)") : " (it has: " + known + ")",
+       "; name a run, or train one and add it with `deepgen zoo add`");
+}
+
+ZooEntry add_to_zoo(const std::string& run_dir, const std::string& zoo, const std::string& name,
+                    const ZooAddition& addition) {
+  check(!name.empty() && name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") == std::string::npos &&
+            name[0] != '.',
+        "zoo add: the entry name must be lower-case letters, digits, '-', '_' or '.', found '", name, "'");
+  const fs::path source(run_dir), target = fs::path(zoo) / name;
+  RunState state;
+  auto family = load_checkpoint(checkpoint_path(run_dir), torch::kCPU, &state);
+  check(state.step == 0, "zoo add: ", run_dir, " stopped inside an epoch (step ", state.step,
+        "); finish the epoch (--resume) first");
+  fs::create_directories(target);
+  // Only what the entry is made of stays: a replaced entry loses its old files.
+  for (const auto& old : fs::directory_iterator(target)) fs::remove_all(old.path());
+  RunState weights = state;
+  weights.weights_only = true;
+  save_checkpoint((target / "checkpoint.pt").string(), *family, weights);
+  for (const char* file : {"config.json", "config.toml", "metrics.jsonl", "eval.json"}) {
+    if (fs::exists(source / file)) fs::copy_file(source / file, target / file);
+  }
+  // The last epoch's pictures.
+  const std::string last = "epoch_" + std::string(state.epoch < 100 ? (state.epoch < 10 ? "00" : "0") : "") +
+                           std::to_string(state.epoch) + "_";
+  if (fs::is_directory(source / "images")) {
+    for (const auto& picture : fs::directory_iterator(source / "images")) {
+      const std::string file = picture.path().filename().string();
+      if (file.rfind(last, 0) == 0) fs::copy_file(picture.path(), target / file.substr(last.size()));
+    }
+  }
+  nlohmann::json entry = addition.extra.is_object() ? addition.extra : nlohmann::json::object();
+  entry["name"] = name;
+  entry["kind"] = state.kind;
+  entry["description"] = addition.description;
+  entry["epochs"] = state.epoch;
+  entry["headline"] = addition.headline;
+  entry["defaults"] = addition.defaults;
+  entry["machine"] = state.config.value("machine", "");
+  entry["torch_version"] = state.config.value("torch_version", "");
+  double seconds = 0;
+  {
+    std::ifstream metrics(source / "metrics.jsonl");
+    for (std::string line; std::getline(metrics, line);) {
+      const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (record.is_object()) seconds += record.value("seconds", 0.0);
+    }
+  }
+  entry["seconds"] = seconds;  // training and per-epoch evaluation, from metrics.jsonl
+  entry["precision"] = "fp32";
+  // config.toml holds the flags that started the run; those given here override its --out.
+  entry["command"] = fs::exists(target / "config.toml") ? "deepgen train " + state.kind + " --config zoo/" + name +
+                                                              "/config.toml --out runs/zoo/" + name
+                                                        : "";
+  nlohmann::json files = nlohmann::json::object();
+  for (const auto& file : fs::directory_iterator(target)) {
+    const std::string path = file.path().string();
+    files[file.path().filename().string()] = {{"bytes", int64_t(fs::file_size(path))}, {"sha256", sha256_of_file(path)}};
+  }
+  entry["files"] = files;
+  const std::string manifest_path = (fs::path(zoo) / kManifest).string();
+  nlohmann::json manifest = fs::exists(manifest_path) ? read_manifest(manifest_path)
+                                                      : nlohmann::json{{"format", "deepgen-zoo"}, {"version", 1},
+                                                                       {"entries", nlohmann::json::array()}};
+  bool replaced = false;
+  for (auto& existing : manifest["entries"]) {
+    if (existing["name"] == name) {
+      existing = entry;
+      replaced = true;
+    }
+  }
+  if (!replaced) manifest["entries"].push_back(entry);
+  write_text_atomically(manifest_path, manifest.dump(2) + "\n");
+  return {name, target.string(), entry};
+}
+
+}  // namespace deepgen

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The model zoo end to end, on a scratch zoo ($DEEPGEN_ZOO): `zoo add` writes a weights-only entry and
+# its manifest (sizes, SHA-256, headline metric); `zoo` lists it; `zoo check` reproduces the metric; every
+# command takes the entry as a run (zoo/NAME) and writes its outputs outside the zoo; a changed or
+# truncated file is one line naming it; a zoo entry cannot be resumed; `--init-from` fine-tunes from it
+# and refuses another model or other architecture options; `denoise IN OUT` takes the zoo's default.
+source "$(dirname "$0")/script_lib.sh"
+
+expect_error() {
+  local what=$1 fragment=$2
+  shift 2
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local rc=$?
+  if [ $rc -eq 0 ]; then fail "$what: exit 0"; return; fi
+  if [ $rc -ge 128 ]; then fail "$what: killed by signal ($rc)"; return; fi
+  if ! grep -q -- "$fragment" "$WORK/err"; then fail "$what: stderr lacks '$fragment':"; cat "$WORK/err"; return; fi
+  if [ "$(grep -c . "$WORK/err")" -ne 1 ]; then fail "$what: expected one line:"; cat "$WORK/err"; return; fi
+  pass
+}
+expect_ok() {
+  local what=$1
+  shift
+  if "$@" >"$WORK/out" 2>"$WORK/err"; then pass; else fail "$what: exit $?"; cat "$WORK/err"; fi
+}
+json_value() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+
+TINY=(--train-limit 256 --test-limit 64 --batch-size 32 --progress none --no-report --threads 1)
+export DEEPGEN_ZOO="$WORK/zoo"
+
+expect_ok "train ae" "$DEEPGEN" train ae "${TINY[@]}" --epochs 2 --out "$WORK/ae"
+expect_ok "zoo add" "$DEEPGEN" zoo add "$WORK/ae" tiny-ae --description "A tiny autoencoder" --test-examples 32
+for f in checkpoint.pt config.json config.toml metrics.jsonl reconstructions.png; do
+  [ -s "$WORK/zoo/tiny-ae/$f" ] && pass || fail "zoo entry lacks $f"
+done
+# Weights only: the entry's checkpoint is smaller than the run's (Adam keeps two moments per weight).
+run_bytes=$(stat -c %s "$WORK/ae/checkpoint.pt")
+entry_bytes=$(stat -c %s "$WORK/zoo/tiny-ae/checkpoint.pt")
+[ "$entry_bytes" -lt $((run_bytes / 2)) ] && pass || fail "weights-only checkpoint $entry_bytes bytes, run's $run_bytes"
+[ "$(json_value "$WORK/zoo/zoo.json" "d['entries'][0]['files']['checkpoint.pt']['sha256']")" = \
+  "$(sha256sum "$WORK/zoo/tiny-ae/checkpoint.pt" | cut -d' ' -f1)" ] && pass || fail "manifest sha256"
+[ "$(json_value "$WORK/zoo/zoo.json" "d['entries'][0]['headline']['test_examples']")" = 32 ] && pass || fail "headline subset"
+
+expect_ok "zoo list" "$DEEPGEN" zoo
+grep -q "tiny-ae *ae *loss [0-9.]* *A tiny autoencoder" "$WORK/out" && pass || { fail "zoo list line"; cat "$WORK/out"; }
+expect_ok "zoo check" "$DEEPGEN" zoo check
+grep -q "1 of 1 entries reproduce" "$WORK/out" && pass || { fail "zoo check output"; cat "$WORK/out"; }
+
+# The entry as a run, by its zoo name from another folder; outputs go to the current folder.
+mkdir -p "$WORK/elsewhere"
+(cd "$WORK/elsewhere" && "$DEEPGEN" reconstruct zoo/tiny-ae --threads 1 >"$WORK/out" 2>"$WORK/err") && pass \
+  || { fail "reconstruct zoo/tiny-ae"; cat "$WORK/err"; }
+[ -s "$WORK/elsewhere/tiny-ae-reconstructions.png" ] && pass || fail "default output beside the command"
+(cd "$WORK/elsewhere" && "$DEEPGEN" eval zoo/tiny-ae --threads 1 >"$WORK/out" 2>"$WORK/err") && pass \
+  || { fail "eval zoo/tiny-ae"; cat "$WORK/err"; }
+[ ! -e "$WORK/zoo/tiny-ae/eval.json" ] && [ ! -e "$WORK/zoo/tiny-ae/samples.png" ] && pass || fail "eval wrote into the zoo"
+expect_ok "zoo check after use" "$DEEPGEN" zoo check tiny-ae
+
+# Damage: one changed byte, then a truncated file.
+cp -r "$WORK/zoo" "$WORK/zoo-good"
+python3 - "$WORK/zoo/tiny-ae/checkpoint.pt" <<'EOF'
+import sys
+path = sys.argv[1]
+data = bytearray(open(path, "rb").read())
+data[len(data) // 2] ^= 0x01
+open(path, "wb").write(bytes(data))
+EOF
+expect_error "changed byte" "checkpoint.pt has SHA-256" "$DEEPGEN" eval zoo/tiny-ae
+grep -q "scripts/zoo.sh tiny-ae" "$WORK/err" && pass || fail "the error says how to restore"
+expect_error "zoo check of a damaged entry" "zoo check: 1 entries do not reproduce" "$DEEPGEN" zoo check
+rm -rf "$WORK/zoo" && cp -r "$WORK/zoo-good" "$WORK/zoo"
+truncate -s 1000 "$WORK/zoo/tiny-ae/config.json"
+expect_error "truncated file" "config.json holds 1000 bytes" "$DEEPGEN" reconstruct zoo/tiny-ae
+rm -rf "$WORK/zoo" && mv "$WORK/zoo-good" "$WORK/zoo"
+echo '{"format": "deepgen-zoo", "entries": [' >"$WORK/bad.json"
+DEEPGEN_ZOO="$WORK/badzoo" expect_ok "a missing zoo lists nothing" "$DEEPGEN" zoo
+mkdir -p "$WORK/badzoo" && cp "$WORK/bad.json" "$WORK/badzoo/zoo.json"
+DEEPGEN_ZOO="$WORK/badzoo" expect_error "broken manifest" "zoo.json is not valid JSON" "$DEEPGEN" zoo
+
+# Resume and fine-tuning.
+expect_error "resume a zoo entry" "holds weights only" "$DEEPGEN" train ae --resume --out "$WORK/zoo/tiny-ae" --epochs 5
+expect_ok "init-from" "$DEEPGEN" train ae "${TINY[@]}" --epochs 1 --init-from zoo/tiny-ae --out "$WORK/tuned"
+[ "$(json_value "$WORK/tuned/config.json" "d['init_from']['epochs']")" = 2 ] && pass || fail "config.json records init_from"
+expect_error "init-from another model" "holds a ae model" "$DEEPGEN" train vae "${TINY[@]}" --init-from zoo/tiny-ae --out "$WORK/x1"
+expect_error "init-from other shapes" "code_size 32 there, 16 here" "$DEEPGEN" train ae "${TINY[@]}" --code-size 16 \
+  --init-from zoo/tiny-ae --out "$WORK/x2"
+expect_error "init-from nothing" "does not exist" "$DEEPGEN" train ae "${TINY[@]}" --init-from "$WORK/none" --out "$WORK/x3"
+expect_error "init-from with resume" "excludes" "$DEEPGEN" train ae --resume --init-from zoo/tiny-ae --out "$WORK/tuned"
+
+# denoise IN OUT: the zoo's default denoiser, gray or colour by the input.
+mkdir -p "$WORK/nat/train" "$WORK/nat/test"
+for n in 12 16 20; do "$DEEPGEN" reconstruct "$WORK/ae" --out "$WORK/nat/train/s$n.png" >/dev/null 2>&1; done
+for n in 6 9; do "$DEEPGEN" reconstruct "$WORK/ae" --out "$WORK/nat/test/s$n.png" >/dev/null 2>&1; done
+expect_error "no default denoiser" "has no default model for denoise" "$DEEPGEN" denoise "$WORK/nat/test/s9.png" "$WORK/d.png"
+expect_ok "train dncnn" "$DEEPGEN" train dncnn --sigma-range 5 50 --depth 3 --width 4 --patch-size 24 --data "$WORK/nat" \
+  --patches 64 --test-patches 8 --epochs 1 --batch-size 16 --progress none --no-report --threads 1 --out "$WORK/dn"
+expect_ok "zoo add dncnn" "$DEEPGEN" zoo add "$WORK/dn" tiny-dncnn --description "A tiny blind DnCNN" --default denoise-gray
+expect_ok "denoise IN OUT" "$DEEPGEN" denoise "$WORK/nat/test/s9.png" "$WORK/d.png" --threads 1
+grep -q "model zoo/tiny-dncnn" "$WORK/out" && [ -s "$WORK/d.png" ] && pass || { fail "denoise used the zoo's model"; cat "$WORK/out"; }
+expect_error "denoise with four arguments" "At Most 3 required but received 4" "$DEEPGEN" denoise a b c d
+expect_error "upscale without an sr default" "has no default model for upscale-x3" "$DEEPGEN" upscale "$WORK/nat/test/s9.png" "$WORK/u.png" --scale 3
+
+echo "zoo_test: $passes passed, $failures failed"
+[ "$failures" -eq 0 ]
