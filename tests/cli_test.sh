@@ -5,23 +5,6 @@ set -u
 # shellcheck source=script_lib.sh
 source "$(dirname "$0")/script_lib.sh"
 
-# expect_error "what" "message fragment" command...: non-zero exit (not a signal), one line naming it.
-expect_error() {
-  local what=$1 fragment=$2
-  shift 2
-  "$@" >"$WORK/out" 2>"$WORK/err"
-  local rc=$?
-  if [ $rc -eq 0 ]; then fail "$what: exit 0"; return; fi
-  if [ $rc -ge 128 ]; then fail "$what: killed by signal ($rc)"; return; fi
-  if ! grep -q -- "$fragment" "$WORK/err"; then fail "$what: stderr lacks '$fragment':"; cat "$WORK/err"; return; fi
-  if [ "$(grep -c . "$WORK/err")" -ne 1 ]; then fail "$what: expected one line:"; cat "$WORK/err"; return; fi
-  pass
-}
-expect_ok() {
-  local what=$1
-  shift
-  if "$@" >"$WORK/out" 2>"$WORK/err"; then pass; else fail "$what: exit $?"; cat "$WORK/err"; fi
-}
 expect_file() { if [ -s "$1" ]; then pass; else fail "missing file $1"; fi; }
 test_loss() { grep "\"split\":\"test\"" "$1" | grep "\"epoch\":$2," | sed 's/.*"loss":\([^,}]*\).*/\1/'; }
 

@@ -6,22 +6,6 @@
 # and refuses another model or other architecture options; `denoise IN OUT` takes the zoo's default.
 source "$(dirname "$0")/script_lib.sh"
 
-expect_error() {
-  local what=$1 fragment=$2
-  shift 2
-  "$@" >"$WORK/out" 2>"$WORK/err"
-  local rc=$?
-  if [ $rc -eq 0 ]; then fail "$what: exit 0"; return; fi
-  if [ $rc -ge 128 ]; then fail "$what: killed by signal ($rc)"; return; fi
-  if ! grep -q -- "$fragment" "$WORK/err"; then fail "$what: stderr lacks '$fragment':"; cat "$WORK/err"; return; fi
-  if [ "$(grep -c . "$WORK/err")" -ne 1 ]; then fail "$what: expected one line:"; cat "$WORK/err"; return; fi
-  pass
-}
-expect_ok() {
-  local what=$1
-  shift
-  if "$@" >"$WORK/out" 2>"$WORK/err"; then pass; else fail "$what: exit $?"; cat "$WORK/err"; fi
-}
 json_value() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 TINY=(--train-limit 256 --test-limit 64 --batch-size 32 --progress none --no-report --threads 1)
