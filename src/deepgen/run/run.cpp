@@ -1,5 +1,4 @@
 #include "deepgen/run/run.h"
-#include "deepgen/run/zoo.h"
 
 #include <ctime>
 #include <filesystem>
@@ -10,6 +9,7 @@
 #include "deepgen/core/files.h"
 #include "deepgen/core/runtime.h"
 #include "deepgen/distributed/world.h"
+#include "deepgen/run/zoo.h"
 
 namespace deepgen {
 namespace fs = std::filesystem;
