@@ -163,7 +163,9 @@ RunResult start_run(RunConfig config, std::ostream* log) {
                                     {"data", data_options}, {"patches", config.patches}, {"trainer", trainer},
                                     {"device", device.str()}})
                         .dump());
-  const DataSplits data = spec.load_data(request_of(data_options, config.patches, trainer, device), options);
+  DataRequest request = request_of(data_options, config.patches, trainer, device);
+  request.fit_options = !init_checkpoint.empty();  // fine-tuning: the data is fitted to the model's channels and size
+  const DataSplits data = spec.load_data(request, options);
   seed_everything(trainer.seed);
   std::unique_ptr<Family> family = spec.build(options, device);
   if (spec.check_data) spec.check_data(options, data);
