@@ -11,9 +11,11 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "deepgen/core/batch_shard.h"
 #include "deepgen/core/error.h"
@@ -173,9 +175,12 @@ World& world() {
 void World::lost(const std::string& what, const std::exception& error) const {
   // Name the ranks on this machine whose process is gone; of the others we only know they stopped
   // answering.
-  std::string gone;
+  // A killed process closes its sockets before it becomes a zombie: the peers can see the connection
+  // drop while its /proc entry still shows it running, so look again for up to 2 seconds.
   const std::string here = hostname();
-  if (impl_) {
+  std::string gone;
+  for (int attempt = 0; attempt < 40 && gone.empty() && impl_; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     for (size_t r = 0; r < impl_->members.size(); ++r) {
       const std::string& member = impl_->members[r];
       const auto space = member.rfind(' ');
