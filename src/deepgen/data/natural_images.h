@@ -39,7 +39,7 @@ ImageList load_image_list(const std::string& dir, int64_t channels);
 NaturalImages load_natural_images(const std::string& dir, int64_t channels);
 
 // `images` (RGB) without the gray ones (every pixel R = G = B), for colorization: they teach and test
-// nothing about colour (four of the default set's train and two of its test images are gray). Throws
+// nothing about colour (8 of the default set's 15 train and 2 of its 4 test images are gray). Throws
 // naming `dir` when a split has no colour image left.
 NaturalImages colour_only(NaturalImages images, const std::string& dir);
 
