@@ -343,5 +343,26 @@ expect_error "resume with another batch size" "--resume: --batch-size cannot cha
 echo "bogus = 1" >"$WORK/bad.toml"
 expect_error "unknown config key" "bogus" "$DEEPGEN" --config "$WORK/bad.toml" train vae
 
+# Image-to-image translation: pix2pix on Fashion-MNIST edge maps, translate any size, sample, bad layouts.
+P2P=(--train-limit 64 --test-limit 16 --batch-size 16 --progress lines --threads 1 --g-features 4 --d-features 4)
+expect_ok "train pix2pix" "$DEEPGEN" train pix2pix "${P2P[@]}" --epochs 1 --out "$WORK/p2p"
+expect_file "$WORK/p2p/images/epoch_001_translations.png"
+expect_ok "translate a 122-pixel grid" "$DEEPGEN" translate "$WORK/p2p" "$WORK/s.png" "$WORK/t.png"
+expect_file "$WORK/t.png"
+expect_ok "sample a translation run" "$DEEPGEN" sample "$WORK/p2p" --n 8 --out "$WORK/p2p-sample.png"
+expect_file "$WORK/p2p-sample.png"
+expect_error "pix2pix translates one way" "--direction b2a: a pix2pix run translates one way" "$DEEPGEN" translate "$WORK/p2p" "$WORK/s.png" "$WORK/t2.png" --direction b2a
+expect_error "translate with a vae" "holds a 'vae' model; expected a 'colorize or pix2pix' run" "$DEEPGEN" translate "$WORK/straight" "$WORK/s.png" "$WORK/t2.png"
+expect_error "gan loss of the L1-only ablation" "train pix2pix --gan-loss: only used with the GAN" "$DEEPGEN" train pix2pix --no-gan --gan-loss lsgan --out "$WORK/x"
+expect_error "pix2pix at 48 px" "power-of-two side from 32 to 256, found 48" "$DEEPGEN" train pix2pix "${P2P[@]}" --image-size 48 --out "$WORK/x"
+expect_error "colorize on gray pictures" "has no colour image in its train split" "$DEEPGEN" train colorize --data "$WORK/nat" --out "$WORK/x"
+mkdir -p "$WORK/sbs/train" "$WORK/sbs/test"
+{ printf 'P5\n64 32\n255\n'; head -c 2048 /dev/zero; } >"$WORK/sbs/train/a.pgm"
+{ printf 'P5\n65 32\n255\n'; head -c 2080 /dev/zero; } >"$WORK/sbs/train/odd.pgm"
+cp "$WORK/sbs/train/a.pgm" "$WORK/sbs/test/a.pgm"
+expect_error "paired file of odd width" "paired image $WORK/sbs/train/odd.pgm: A and B side by side need an even width, found 65x32" "$DEEPGEN" train pix2pix --pairs side-by-side --data "$WORK/sbs" --out "$WORK/x"
+rm -r "$WORK/sbs/test"
+expect_error "paired layout without test/" "$WORK/sbs/test (or val/) does not exist" "$DEEPGEN" train pix2pix --pairs side-by-side --data "$WORK/sbs" --out "$WORK/x"
+
 echo "cli: $passes passed, $failures failed"
 [ $failures -eq 0 ]

@@ -36,6 +36,8 @@ const std::vector<std::pair<std::string, nlohmann::json>>& tiny_variants() {
       {"dncnn", {{"depth", 3}, {"width", 4}, {"sigma_range", {5, 50}}}},
       {"sr", {{"depth", 3}, {"width", 4}}},
       {"inpaint-ae", {{"width", 4}, {"mask", "mixed"}}},
+      {"pix2pix", {{"g_features", 4}, {"d_features", 4}, {"d_layers", 2}}},
+      {"colorize", {{"g_features", 4}, {"depth", 4}}},
       {"gan", {{"arch", "mlp"}, {"hidden", 8}, {"latent_dim", 4}, {"loss", "wgan-gp"}, {"d_steps", 2}}},
       {"gan", {{"arch", "dcgan"}, {"g_features", 4}, {"d_features", 4}, {"latent_dim", 4}, {"spectral_norm", true}}},
       {"gan", {{"arch", "stylegan"}, {"g_features", 4}, {"d_features", 4}, {"latent_dim", 4}, {"mapping_layers", 2}}},
@@ -43,7 +45,8 @@ const std::vector<std::pair<std::string, nlohmann::json>>& tiny_variants() {
   return variants;
 }
 
-// Data of every kind, made on the spot (images: the first Fashion-MNIST images).
+// Data of every kind, made on the spot (images: the first Fashion-MNIST images; patches: random RGB
+// pictures, colour for colorize).
 struct TinyData {
   TempDir dir{"interrupt-data"};
   TinyData() {
@@ -51,7 +54,7 @@ struct TinyData {
       for (int k = 0; k < 3; ++k) {
         torch::manual_seed(k);
         write_png(dir / (std::string(split) + "/img" + std::to_string(k) + ".png"),
-                  torch::randint(0, 256, {1, 40 + 8 * k, 48}, torch::kLong).to(torch::kUInt8));
+                  torch::randint(0, 256, {3, 40 + 8 * k, 48}, torch::kLong).to(torch::kUInt8));
       }
     }
     std::ofstream text(dir / "text.txt");

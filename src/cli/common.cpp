@@ -23,7 +23,13 @@ DataSplits load_run_data(const LoadedRun& run, const std::string& data_dir, bool
   return run_data(run, data_dir, with_train);
 }
 
-bool is_restoration(const ModelSpec& spec) { return spec.data == ModelData::kPatches; }
+bool is_restoration(const ModelSpec& spec) {
+  for (const std::type_index restorer : {std::type_index(typeid(Denoiser)), std::type_index(typeid(Upscaler)),
+                                         std::type_index(typeid(Inpainter))}) {
+    if (std::find(spec.capabilities.begin(), spec.capabilities.end(), restorer) != spec.capabilities.end()) return true;
+  }
+  return false;
+}
 
 namespace {
 CLI::Validator number_check(bool zero_allowed) {

@@ -98,7 +98,7 @@ void add_text_commands(CLI::App& app, const GlobalOptions& global);
 
 // attack, layers.
 void add_classifier_commands(CLI::App& app, const GlobalOptions& global);
-// Models that train on patches of natural images (the restoration models).
+// Restoration models (denoisers, upscalers, inpainters): `eval` measures them on whole images.
 bool is_restoration(const ModelSpec& spec);
 
 // `eval RUN --images DIR` of a restoration run: PSNR/SSIM tables against the classical baselines.

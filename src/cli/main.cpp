@@ -316,7 +316,7 @@ int main(int argc, char** argv) try {
   int64_t count = 64;
   uint64_t seed = 0;
   std::string output;
-  auto* sample_app = app.add_subcommand("sample", "Write a grid of generated images");
+  auto* sample_app = app.add_subcommand("sample", "Write a grid of generated images (translation runs: test inputs, translations, targets)");
   sample_app->fallthrough();
   sample_app->add_option("run", run, "Run directory or checkpoint file")->required();
   sample_app->add_option("--n", count, "Number of images")->capture_default_str()->check(CLI::Range(1, 4096));
@@ -478,6 +478,15 @@ int main(int argc, char** argv) try {
   }
   if (*sample_app) {
     if (output.empty()) output = cli::default_output(run, "samples.png");
+    if (auto* translator = capability<Translator>(*family)) {  // test inputs beside their translations
+      check(sample_class->count() == 0 && sample_truncation->count() == 0, "sample --class/--truncation: ",
+            checkpoint_path(run), " holds a '", state.kind, "' model, which translates test inputs; drop them");
+      const DataSplits data = cli::load_run_data(loaded, data_dir);
+      const Picture picture = translator->translation_picture(data.test, count);
+      write_grid(output, picture.images, picture.columns);
+      std::cout << output << " (rows of " << picture.columns << ": inputs, translations, targets)" << std::endl;
+      return 0;
+    }
     auto* sampler = capability<ImageSampler>(*family);
     check(sampler != nullptr, "sample: ", checkpoint_path(run), " holds a '", state.kind, "' model, which draws no images: ",
           loaded.spec->hint, " (sampling needs a ", models_with<ImageSampler>(), " run)");
@@ -510,11 +519,12 @@ int main(int argc, char** argv) try {
   }
   // eval
   const bool score_generator = !classifier_run.empty();
-  if (score_generator) {
+  const bool translator = capability<Translator>(*family) != nullptr;  // scored on its test pairs
+  if (score_generator && !translator) {
     check(capability<PriorDecoder>(*family) != nullptr, "eval --classifier: ", checkpoint_path(run), " holds a '",
           state.kind, "' model, which cannot sample from a prior; scoring samples needs a ", models_with<PriorDecoder>(), " run");
   }
-  const DataSplits data = cli::load_run_data(loaded, data_dir, /*with_train=*/score_generator);
+  const DataSplits data = cli::load_run_data(loaded, data_dir, /*with_train=*/score_generator && !translator);
   if (eval_batch == 0) eval_batch = state.config.at("trainer").at("batch_size").get<int64_t>();
   const Metrics metrics = evaluate_run(loaded, data, eval_batch, seed).metrics;
   nlohmann::json json = {{"run", run}, {"kind", state.kind}, {"epoch", state.epoch}, {"split", "test"},
@@ -526,27 +536,37 @@ int main(int argc, char** argv) try {
     check(classifier != nullptr, "eval --classifier: ", checkpoint_path(classifier_run), " holds a '",
           scorer.state.kind, "' model; expected a ", models_with<ClassifierFamily>(), " run (deepgen train ",
           models_with<ClassifierFamily>(), " ...)");
-    quality_options.seed = seed;
-    quality_options.batch_size = eval_batch;
-    const int64_t reference = std::min(quality_options.samples, data.train.size());
-    const Dataset train_part{data.train.images.narrow(0, 0, reference), data.train.labels.narrow(0, 0, reference)};
-    const GeneratorQuality quality = evaluate_generator(*family, *classifier, data.test, train_part, quality_options);
-    nlohmann::json names = nlohmann::json::array();
-    for (size_t k = 0; k < quality.class_fractions.size(); ++k) {
-      names.push_back(k < data.class_names.size() && !data.class_names[k].empty() ? data.class_names[k]
-                                                                                  : std::to_string(k));
+    if (translator) {
+      const TranslationQuality quality = evaluate_translation(*family, *classifier, data.test, eval_batch);
+      json["translation"] = {{"classifier", classifier_run},
+                             {"feature_space", "penultimate layer of the classifier (not Inception-FID)"},
+                             {"pairs", quality.images},
+                             {"frechet_distance", quality.frechet_distance},
+                             {"class_consistency", quality.class_consistency},
+                             {"target_accuracy", quality.target_accuracy}};
+    } else {
+      quality_options.seed = seed;
+      quality_options.batch_size = eval_batch;
+      const int64_t reference = std::min(quality_options.samples, data.train.size());
+      const Dataset train_part{data.train.images.narrow(0, 0, reference), data.train.labels.narrow(0, 0, reference)};
+      const GeneratorQuality quality = evaluate_generator(*family, *classifier, data.test, train_part, quality_options);
+      nlohmann::json names = nlohmann::json::array();
+      for (size_t k = 0; k < quality.class_fractions.size(); ++k) {
+        names.push_back(k < data.class_names.size() && !data.class_names[k].empty() ? data.class_names[k]
+                                                                                    : std::to_string(k));
+      }
+      json["generator"] = {{"classifier", classifier_run},
+                           {"feature_space", "penultimate layer of the classifier (not Inception-FID)"},
+                           {"samples", quality.samples},
+                           {"frechet_distance", quality.frechet_distance},
+                           {"reference_frechet_distance", quality.reference_distance},
+                           {"reference_images", reference},
+                           {"mean_confidence", quality.mean_confidence},
+                           {"classes_covered", quality.classes_covered},
+                           {"coverage_floor", quality.coverage_floor},
+                           {"class_names", names},
+                           {"class_fractions", quality.class_fractions}};
     }
-    json["generator"] = {{"classifier", classifier_run},
-                         {"feature_space", "penultimate layer of the classifier (not Inception-FID)"},
-                         {"samples", quality.samples},
-                         {"frechet_distance", quality.frechet_distance},
-                         {"reference_frechet_distance", quality.reference_distance},
-                         {"reference_images", reference},
-                         {"mean_confidence", quality.mean_confidence},
-                         {"classes_covered", quality.classes_covered},
-                         {"coverage_floor", quality.coverage_floor},
-                         {"class_names", names},
-                         {"class_fractions", quality.class_fractions}};
   }
   if (!data_dir.empty()) json["data"] = data_dir;
   cli::save_evaluation(run, json);
@@ -557,7 +577,16 @@ int main(int argc, char** argv) try {
   const std::string unit = " " + loaded.spec->test_unit;
   std::cout << state.kind << " run " << run << ", epoch " << state.epoch << ", " << data.test.size() << unit << "\n";
   print_metrics_table(std::cout, metrics);
-  if (score_generator) {
+  if (score_generator && translator) {
+    const auto& t = json["translation"];
+    std::cout << "\ntranslations of the test inputs scored with classifier " << classifier_run
+              << " (its penultimate-layer features; not Inception-FID)\n"
+              << std::left << std::setw(28) << "pairs" << t["pairs"].get<int64_t>() << "\n"
+              << std::setw(28) << "frechet distance to targets" << t["frechet_distance"].get<double>() << "\n"
+              << std::setw(28) << "class consistency" << t["class_consistency"].get<double>() << "\n"
+              << std::setw(28) << "  classifier on targets" << t["target_accuracy"].get<double>() << " (the ceiling)\n";
+  }
+  if (score_generator && !translator) {
     const auto& g = json["generator"];
     std::cout << "\nsamples scored with classifier " << classifier_run << " (its penultimate-layer features; not Inception-FID)\n"
               << std::left << std::setw(28) << "samples" << g["samples"].get<int64_t>() << "\n"

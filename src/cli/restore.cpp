@@ -1,11 +1,13 @@
 // Image restoration from the command line: denoise (DnCNN), upscale (super-resolution), inpaint-ae,
-// and `eval --images` tables of a restoration run against classical baselines.
+// and `eval --images` tables of a restoration run against classical baselines; and translate
+// (image-to-image translation runs), which shares their image handling and tiling.
 #include <cmath>
 #include <filesystem>
 #include <iostream>
 
 #include "common.h"
 #include "deepgen/apps/inpainting.h"
+#include "deepgen/apps/translation.h"
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
 #include "deepgen/data/image_folder.h"
@@ -171,6 +173,39 @@ void inpaint_ae_command(const Shared& s, const GlobalOptions& global, const Inpa
             << " dB" << std::endl;
 }
 
+struct TranslateCommand {
+  std::string input, output, direction = "a2b", reference;
+  TileOptions tiles;
+};
+
+void translate_command(const Shared& s, const GlobalOptions& global, const TranslateCommand& c) {
+  const LoadedRun run = open_run(s.run, global);
+  auto& model = model_of<Translator>(run, "translate");
+  auto image = read_image(c.input, model.input_channels(c.direction));
+  auto translated = translate_image(model, image, c.direction, c.tiles);
+  write_image(c.output, translated);
+  std::cout << c.output << " (" << image.size(2) << "x" << image.size(1) << ", " << run.state.kind << " "
+            << c.direction << ")" << std::endl;
+  if (c.reference.empty()) return;
+  const auto reference = read_image(c.reference, translated.size(0));
+  check(reference.sizes() == translated.sizes(), "--reference: ", c.reference, " is ", reference.size(2), "x",
+        reference.size(1), " but the translation is ", translated.size(2), "x", translated.size(1),
+        "; expected the same size");
+  const Quality quality = image_quality(translated, reference);
+  std::cout << "against " << c.reference << ": PSNR " << quality.psnr << " dB, SSIM " << quality.ssim;
+  if (translated.size(0) == 3) {
+    std::cout << "; colourfulness " << colourfulness(translated.unsqueeze(0)).item<double>() << " (reference "
+              << colourfulness(reference.unsqueeze(0)).item<double>() << ")";
+  }
+  std::cout << std::endl;
+}
+
+// The run positional, for the commands whose output file is a positional argument.
+void add_run(CLI::App* command, Shared& shared) {
+  command->fallthrough();
+  command->add_option("run", shared.run, "Run directory or checkpoint file")->required();
+}
+
 void add_tile_options(CLI::App* command, TileOptions& tiles) {
   command->add_option("--tile", tiles.tile, "Tile side in pixels (0 = one piece up to 1 Mpixel, 256-pixel tiles above)")
       ->capture_default_str()->check(NonNegative);
@@ -293,6 +328,17 @@ void add_restoration_commands(CLI::App& app, const GlobalOptions& global) {
   upscale_app->add_flag("--downscale-first", upscale->downscale_first, "Demo: downscale the input by the scale first (writes OUT.low.png) and compare with it");
   add_tile_options(upscale_app, upscale->tiles);
   upscale_app->callback([=, &global] { upscale_command(*shared, global, *upscale); });
+
+  auto translate = std::make_shared<TranslateCommand>();
+  auto* translate_app = app.add_subcommand("translate", "Translate an image of any size with an image-to-image translation run (tiled when large)");
+  add_run(translate_app, *shared);
+  translate_app->add_option("input", translate->input, "PNG/JPEG image of the input domain")->required();
+  translate_app->add_option("output", translate->output, "Translated PNG to write")->required()->check(file_ending(".png"));
+  translate_app->add_option("--direction", translate->direction, "a2b or b2a (a paired run translates a2b: as trained)")
+      ->capture_default_str()->check(CLI::IsMember({"a2b", "b2a"}));
+  translate_app->add_option("--reference", translate->reference, "The true output image: print PSNR, SSIM (and colourfulness) against it");
+  add_tile_options(translate_app, translate->tiles);
+  translate_app->callback([=, &global] { translate_command(*shared, global, *translate); });
 
   auto inpaint = std::make_shared<InpaintAeCommand>();
   auto* inpaint_app = app.add_subcommand("inpaint-ae", "Fill a hole in an image with an inpainting-autoencoder run");

@@ -38,6 +38,24 @@ ImageList load_image_list(const std::string& dir, int64_t channels) {
   return load_files(files, channels);
 }
 
+NaturalImages colour_only(NaturalImages images, const std::string& dir) {
+  for (ImageList* list : {&images.train, &images.test}) {
+    ImageList kept;
+    for (size_t i = 0; i < list->images.size(); ++i) {
+      const auto& image = list->images[i];  // (3, H, W) uint8
+      check(image.size(0) == 3, "colour images: expected RGB, found ", image.size(0), " channels in ", list->names[i]);
+      if (image[0].equal(image[1]) && image[1].equal(image[2])) continue;
+      kept.images.push_back(image);
+      kept.names.push_back(list->names[i]);
+    }
+    check(!kept.images.empty(), "--data: ", dir, " has no colour image in its ", list == &images.train ? "train" : "test",
+          " split (", list->images.size(), " gray); colorization needs colour photographs");
+    *list = std::move(kept);
+  }
+  images.split += ", gray images left out";
+  return images;
+}
+
 NaturalImages load_natural_images(const std::string& dir_or_empty, int64_t channels) {
   check(channels == 1 || channels == 3, "--channels: expected 1 (gray) or 3 (RGB), found ", channels);
   const std::string dir = dir_or_empty.empty() ? kDefaultNaturalImages : dir_or_empty;

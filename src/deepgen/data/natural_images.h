@@ -38,6 +38,11 @@ ImageList load_image_list(const std::string& dir, int64_t channels);
 // error that says to run `make images`.
 NaturalImages load_natural_images(const std::string& dir, int64_t channels);
 
+// `images` (RGB) without the gray ones (every pixel R = G = B), for colorization: they teach and test
+// nothing about colour (8 of the default set's 15 train and 2 of its 4 test images are gray). Throws
+// naming `dir` when a split has no colour image left.
+NaturalImages colour_only(NaturalImages images, const std::string& dir);
+
 struct PatchOptions {
   int64_t patch_size = 0;     // side of the square training patches (0 = the model's default)
   int64_t patches = 20000;    // training patches, cropped at random positions once per run

@@ -99,4 +99,36 @@ GeneratorQuality evaluate_generator(Family& generator, ClassifierFamily& classif
   return quality;
 }
 
+TranslationQuality evaluate_translation(Family& model, ClassifierFamily& classifier, const Dataset& test,
+                                        int64_t batch_size) {
+  auto* translator = capability<Translator>(model);
+  check(translator != nullptr, "translation quality: a '", model.kind(), "' model does not translate; this needs a ",
+        models_with<Translator>(), " run");
+  check(test.size() >= 2, "translation quality: the test split has ", test.size(), " pairs; needs at least 2");
+  check(batch_size >= 1, "--batch-size: expected at least 1, found ", batch_size);
+  const auto options = classifier.options();
+  const auto want = std::vector<int64_t>{options.at("channels").get<int64_t>(), options.at("image_size").get<int64_t>(),
+                                         options.at("image_size").get<int64_t>()};
+  std::vector<torch::Tensor> translated_features, target_features;
+  int64_t consistent = 0, correct = 0;
+  for (int64_t start = 0; start < test.size(); start += batch_size) {
+    const int64_t count = std::min(batch_size, test.size() - start);
+    const auto [input, target] = translator->test_pairs(test.images.narrow(0, start, count));
+    check(target.sizes().slice(1).vec() == want, "translation quality: the classifier takes ", want[0], "x", want[1],
+          "x", want[2], " images but the targets are ", target.sizes().slice(1));
+    const auto labels = test.labels.narrow(0, start, count).cpu();
+    const auto translated = translator->translate(input, "a2b");
+    translated_features.push_back(classifier.features(translated).cpu());
+    target_features.push_back(classifier.features(target).cpu());
+    consistent += (classifier.probabilities(translated).cpu().argmax(1) == labels).sum().item<int64_t>();
+    correct += (classifier.probabilities(target).cpu().argmax(1) == labels).sum().item<int64_t>();
+  }
+  TranslationQuality quality;
+  quality.images = test.size();
+  quality.frechet_distance = frechet_distance(torch::cat(translated_features), torch::cat(target_features));
+  quality.class_consistency = double(consistent) / double(test.size());
+  quality.target_accuracy = double(correct) / double(test.size());
+  return quality;
+}
+
 }  // namespace deepgen

@@ -45,4 +45,20 @@ struct GeneratorQualityOptions {
 GeneratorQuality evaluate_generator(Family& generator, ClassifierFamily& classifier, const Dataset& test,
                                     const Dataset& train, const GeneratorQualityOptions& options);
 
+// How good are the translations of a paired translation model (pix2pix)? In the same classifier's
+// features: the Frechet distance between the translations of the test inputs and their targets, and
+// class consistency, the share of translations the classifier puts in the class of their pair (the
+// labels of `test`, e.g. the Fashion-MNIST item whose edges were the input); beside it the classifier's
+// accuracy on the targets themselves, the ceiling.
+struct TranslationQuality {
+  int64_t images = 0;
+  double frechet_distance = 0;   // translations vs targets
+  double class_consistency = 0;  // share of translations classified as their pair's label
+  double target_accuracy = 0;    // share of targets classified as their label
+};
+
+// `test` holds the model's test examples (Translator::test_pairs splits them); `model` must be a Translator.
+TranslationQuality evaluate_translation(Family& model, ClassifierFamily& classifier, const Dataset& test,
+                                        int64_t batch_size);
+
 }  // namespace deepgen

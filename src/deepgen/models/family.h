@@ -156,6 +156,28 @@ class Inpainter {
   virtual int64_t image_channels() const = 0;
 };
 
+// Translates images from one domain to another (pix2pix, paired; CycleGAN, unpaired, both ways).
+// Fully convolutional: any image size (each model pads to what its networks need and crops back).
+class Translator {
+ public:
+  virtual ~Translator() = default;
+  // The directions it translates: {"a2b"} for a paired model (the direction it was trained in).
+  virtual std::vector<std::string> directions() const = 0;
+  virtual int64_t input_channels(const std::string& direction) const = 0;
+  // images (N, input_channels, H, W) in [0, 1] -> (N, output channels, H, W) in [0, 1]; eval mode, no
+  // gradients. Throws naming --direction for a direction it lacks.
+  virtual torch::Tensor translate(const torch::Tensor& images, const std::string& direction) = 0;
+  // Context pixels around a tile when a large image is translated in pieces (not seamless: a U-Net sees
+  // far beyond any margin, so tiles are a fallback for images too large for memory).
+  virtual int64_t tile_margin() const = 0;
+  // A batch of its test examples (B, ...) in its pixel range -> (inputs, targets) in [0, 1], for
+  // scoring translations (pix2pix's pairs are split; colorize's colour images give their luminance).
+  virtual std::pair<torch::Tensor, torch::Tensor> test_pairs(const torch::Tensor& examples) = 0;
+  // Up to n test examples: rows of 8 inputs, their translations and the targets (gray expanded to RGB
+  // where the two sides differ).
+  virtual Picture translation_picture(const Dataset& test, int64_t n) = 0;
+};
+
 // The capability T of `family` (an interface above, or a family's own class), or null.
 template <class T>
 T* capability(Family& family) {

@@ -98,14 +98,16 @@ Vocabulary recorded_or_new_vocabulary(const TextCorpus& corpus, nlohmann::json& 
   return Vocabulary(symbols);
 }
 
-DataSplits load_patch_data(const DataRequest& request, int64_t default_patch_size, nlohmann::json& options) {
+DataSplits load_patch_data(const DataRequest& request, int64_t default_patch_size, nlohmann::json& options,
+                           bool colour) {
   PatchOptions patches = request.patches;
   if (patches.patch_size == 0) patches.patch_size = default_patch_size;
   const std::string dir = request.data.dir.empty() ? std::string(kDefaultNaturalImages) : request.data.dir;
-  const int64_t channels = request.fit_options ? options.at("channels").get<int64_t>()
+  const int64_t channels = colour               ? 3
+                           : request.fit_options ? options.at("channels").get<int64_t>()
                            : request.data.channels ? request.data.channels
                                                    : 1;
-  const NaturalImages images = load_natural_images(dir, channels);
+  const NaturalImages images = colour ? colour_only(load_natural_images(dir, channels), dir) : load_natural_images(dir, channels);
   DataSplits splits = natural_patch_splits(images, patches, request.device, request.seed);
   splits.format = "patches of " + std::to_string(images.train.images.size()) + " train / " +
                   std::to_string(images.test.images.size()) + " test images, " + images.split;

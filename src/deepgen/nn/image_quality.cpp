@@ -169,4 +169,15 @@ torch::Tensor add_gaussian_noise(const torch::Tensor& images, double sigma, uint
   return images + noise * (sigma / 255.0);
 }
 
+torch::Tensor colourfulness(const torch::Tensor& images) {
+  check(images.dim() == 4 && images.size(1) == 3, "colourfulness: expected RGB images (N, 3, H, W), found ",
+        images.sizes());
+  const auto x = images * 255.0;
+  const auto r = x.select(1, 0), g = x.select(1, 1), b = x.select(1, 2);  // (N, H, W) each
+  const auto rg = (r - g).flatten(1), yb = ((r + g) * 0.5 - b).flatten(1);  // (N, H*W)
+  const auto spread = (rg.var(1, /*unbiased=*/false) + yb.var(1, /*unbiased=*/false)).sqrt();
+  const auto centre = (rg.mean(1).pow(2) + yb.mean(1).pow(2)).sqrt();
+  return spread + 0.3 * centre;
+}
+
 }  // namespace deepgen

@@ -46,6 +46,11 @@ struct Quality {
 };
 Quality image_quality(const torch::Tensor& image, const torch::Tensor& reference, int64_t shave = 0);
 
+// Colourfulness (Hasler & Suesstrunk 2003), per image of RGB images (N, 3, H, W) in [0, 1] -> (N), on
+// the 0-255 scale of the paper: sigma_rgyb + 0.3 mu_rgyb of rg = R - G and yb = (R + G) / 2 - B. 0 for
+// gray images; the paper calls about 15 slightly, 33 moderately, 59 quite and 82 highly colourful.
+torch::Tensor colourfulness(const torch::Tensor& images);
+
 // Separable Gaussian blur with mirrored borders; kernel radius ceil(3 * sigma).
 torch::Tensor gaussian_filter(const torch::Tensor& image, double sigma);
 

@@ -1,0 +1,195 @@
+#include "deepgen/data/paired_images.h"
+
+#include <filesystem>
+
+#include "deepgen/core/error.h"
+#include "deepgen/data/idx.h"
+#include "deepgen/data/image_folder.h"
+#include "deepgen/data/natural_images.h"
+
+namespace deepgen {
+namespace fs = std::filesystem;
+namespace F = torch::nn::functional;
+
+torch::Tensor luminance(const torch::Tensor& images) {
+  check(images.dim() == 4 && images.size(1) == 3, "luminance: expected RGB images (N, 3, H, W), found ", images.sizes());
+  auto weights = torch::tensor({0.299f, 0.587f, 0.114f}, images.options()).view({1, 3, 1, 1});
+  return (images * weights).sum(1, /*keepdim=*/true);  // (N, 3, H, W) -> (N, 1, H, W)
+}
+
+torch::Tensor edge_map(const torch::Tensor& images, double low, double high) {
+  check(images.dim() == 4 && (images.size(1) == 1 || images.size(1) == 3),
+        "edge_map: expected (N, 1 or 3, H, W) images, found ", images.sizes());
+  check(0 <= low && low <= high, "edge_map: expected 0 <= low <= high, found ", low, " and ", high);
+  const auto gray = images.size(1) == 3 ? luminance(images) : images;
+  auto sobel_x = torch::tensor({-1.f, 0.f, 1.f, -2.f, 0.f, 2.f, -1.f, 0.f, 1.f}, gray.options()).view({1, 1, 3, 3});
+  auto sobel_y = sobel_x.transpose(2, 3).contiguous();
+  auto padded = F::pad(gray, F::PadFuncOptions({1, 1, 1, 1}).mode(torch::kReplicate));  // (N, 1, H+2, W+2)
+  auto magnitude = (F::conv2d(padded, sobel_x).pow(2) + F::conv2d(padded, sobel_y).pow(2)).sqrt();  // (N, 1, H, W)
+  magnitude = magnitude / magnitude.amax({1, 2, 3}, /*keepdim=*/true).clamp_min(1e-12);
+  const auto weak = magnitude >= low;
+  auto edges = magnitude >= high;
+  // Hysteresis: grow the strong edges into 8-connected weak pixels until nothing changes.
+  const auto grow = F::MaxPool2dFuncOptions(3).stride(1).padding(1);
+  while (true) {
+    auto grown = (F::max_pool2d(edges.to(gray.scalar_type()), grow) > 0).logical_and(weak).logical_or(edges);
+    if (torch::equal(grown, edges)) break;
+    edges = grown;
+  }
+  return 1 - edges.to(gray.scalar_type());
+}
+
+namespace {
+
+int64_t power_of_two_at_least(int64_t side) {
+  int64_t power = 1;
+  while (power < side) power *= 2;
+  return power;
+}
+
+// The test split of a layout: test/, else val/ (edges2shoes and maps ship train/ and val/ only).
+fs::path test_folder(const fs::path& root, const std::string& what) {
+  if (fs::is_directory(root / "test")) return root / "test";
+  check(fs::is_directory(root / "val"), what, ": ", (root / "test").string(), " (or val/) does not exist; expected ",
+        "train/ and test/ sub-folders");
+  return root / "val";
+}
+
+std::vector<std::string> images_in(const fs::path& folder, const std::string& what) {
+  check(fs::is_directory(folder), what, ": ", folder.string(), " does not exist or is not a folder");
+  auto files = list_images(folder.string());
+  check(!files.empty(), what, ": ", folder.string(), " holds no images (expected .png, .jpg, .bmp, .gif, .tga or .pnm)");
+  return files;
+}
+
+// 1 when every file is gray, else 3; or what --channels says.
+int channels_of(const std::vector<std::string>& files, int64_t wanted) {
+  if (wanted != 0) return int(wanted);
+  for (const auto& file : files) {
+    if (image_info(file).channels > 2) return 3;
+  }
+  return 1;
+}
+
+std::vector<std::string> limited(std::vector<std::string> files, int64_t limit) {
+  if (limit > 0 && int64_t(files.size()) > limit) files.resize(limit);
+  return files;
+}
+
+// Side-by-side files -> (N, 2C, S, S) uint8 pairs, the input half first.
+torch::Tensor read_side_by_side(const std::vector<std::string>& files, int64_t size, int channels, bool a2b) {
+  std::vector<torch::Tensor> pairs;
+  for (const auto& file : files) {
+    auto image = load_image(file, channels);  // (C, H, W)
+    const int64_t height = image.size(1), width = image.size(2);
+    check(width % 2 == 0, "paired image ", file, ": A and B side by side need an even width, found ", width, "x",
+          height, " (--pairs side-by-side)");
+    auto left = square_resize(image.narrow(2, 0, width / 2), size);
+    auto right = square_resize(image.narrow(2, width / 2, width / 2), size);
+    pairs.push_back(a2b ? torch::cat({left, right}) : torch::cat({right, left}));  // (2C, S, S)
+  }
+  return torch::stack(pairs);
+}
+
+// A folder's images and their counterparts under `other` (same relative names) -> two (N, C, S, S) uint8.
+std::pair<torch::Tensor, torch::Tensor> read_matching(const fs::path& a_dir, const fs::path& b_dir, int64_t size,
+                                                      int64_t channels, int64_t limit) {
+  const auto a_files = limited(images_in(a_dir, "--pairs folders"), limit);
+  std::vector<std::string> b_files;
+  for (const auto& file : a_files) {
+    const fs::path counterpart = b_dir / fs::relative(file, a_dir);
+    check(fs::is_regular_file(counterpart), "--pairs folders: ", file, " has no counterpart ", counterpart.string(),
+          "; expected A and B images with matching file names");
+    b_files.push_back(counterpart.string());
+  }
+  auto read = [size](const std::vector<std::string>& files, int c) {
+    std::vector<torch::Tensor> images;
+    for (const auto& file : files) images.push_back(square_resize(load_image(file, c), size));
+    return torch::stack(images);
+  };
+  return {read(a_files, channels_of(a_files, channels)), read(b_files, channels_of(b_files, channels))};
+}
+
+Dataset as_dataset(const torch::Tensor& pixels, PixelRange range, torch::Device device) {
+  return {normalize_pixels(pixels.to(device), range), torch::zeros({pixels.size(0)}, torch::kLong).to(device)};
+}
+
+int64_t first_side(const std::vector<std::string>& files, int64_t image_size) {
+  if (image_size > 0) return image_size;
+  return std::min<int64_t>(256, std::max<int64_t>(32, power_of_two_at_least(image_info(files.front()).height)));
+}
+
+}  // namespace
+
+PairedSplits load_pairs(const DataOptions& data, const PairRequest& request, PixelRange range, torch::Device device) {
+  check(request.direction == "a2b" || request.direction == "b2a", "--direction: expected a2b or b2a, found '",
+        request.direction, "'");
+  check(fs::is_directory(data.dir), "--data: folder ", data.dir, " does not exist (--pairs ", request.pairs, ")");
+  const bool a2b = request.direction == "a2b";
+  const fs::path root(data.dir);
+  PairedSplits out;
+  DataSplits& splits = out.splits;
+  if (request.pairs == "side-by-side") {
+    const std::string what = "--pairs side-by-side " + data.dir;
+    const auto train = limited(images_in(root / "train", what), data.train_limit);
+    const auto test = limited(images_in(test_folder(root, what), what), data.test_limit);
+    const int channels = channels_of(train, data.channels);
+    splits.image_size = first_side(train, data.image_size);
+    splits.train = as_dataset(read_side_by_side(train, splits.image_size, channels, a2b), range, device);
+    splits.test = as_dataset(read_side_by_side(test, splits.image_size, channels, a2b), range, device);
+    out.input_channels = out.output_channels = channels;
+    splits.format = "side-by-side pairs";
+  } else if (request.pairs == "folders") {
+    const std::string what = "--pairs folders " + data.dir;
+    check(fs::is_directory(root / "A") && fs::is_directory(root / "B"), what, ": expected sub-folders A/ and B/, each ",
+          "with train/ and test/ (matching file names)");
+    const auto train_a = images_in(root / "A" / "train", what);
+    splits.image_size = first_side(train_a, data.image_size);
+    auto [a_train, b_train] = read_matching(root / "A" / "train", root / "B" / "train", splits.image_size,
+                                            data.channels, data.train_limit);
+    const fs::path a_test = test_folder(root / "A", what);
+    auto [a_test_images, b_test_images] = read_matching(a_test, root / "B" / a_test.filename(), splits.image_size,
+                                                        data.channels, data.test_limit);
+    check(a_train.size(1) == a_test_images.size(1) && b_train.size(1) == b_test_images.size(1), what,
+          ": the train and test images differ in channels (gray vs colour); give --channels");
+    auto pair = [a2b](const torch::Tensor& a, const torch::Tensor& b) { return a2b ? torch::cat({a, b}, 1) : torch::cat({b, a}, 1); };
+    splits.train = as_dataset(pair(a_train, b_train), range, device);
+    splits.test = as_dataset(pair(a_test_images, b_test_images), range, device);
+    out.input_channels = (a2b ? a_train : b_train).size(1);
+    out.output_channels = (a2b ? b_train : a_train).size(1);
+    splits.format = "paired folders";
+  } else {
+    check(request.pairs == "edges" || request.pairs == "gray", "--pairs: expected side-by-side, folders, edges or gray, found '",
+          request.pairs, "'");
+    check(request.direction == "a2b", "--direction b2a: --pairs ", request.pairs, " derives the input from the image, ",
+          "so only a2b (", request.pairs, " -> image) exists");
+    if (request.pairs == "edges") {
+      DataOptions source = data;
+      if (source.image_size == 0) source.image_size = looks_like_idx_folder(data.dir) ? 32 : 64;
+      splits = load_data(source, PixelRange::kUnit, device);
+    } else {
+      check(!looks_like_idx_folder(data.dir), "--pairs gray: needs colour photographs, found an IDX folder ", data.dir,
+            " (gray images); give --data a folder of colour images");
+      PatchOptions patches;
+      patches.patch_size = data.image_size > 0 ? data.image_size : 64;
+      if (data.train_limit > 0) patches.patches = data.train_limit;
+      if (data.test_limit > 0) patches.test_patches = data.test_limit;
+      const NaturalImages photographs = colour_only(load_natural_images(data.dir, 3), data.dir);
+      splits = natural_patch_splits(photographs, patches, device, request.seed);
+      splits.format = "crops of " + std::to_string(photographs.train.images.size()) + " train / " +
+                      std::to_string(photographs.test.images.size()) + " test photographs";
+    }
+    for (Dataset* split : {&splits.train, &splits.test}) {
+      auto input = request.pairs == "edges" ? edge_map(split->images) : luminance(split->images);
+      auto pair = torch::cat({input, split->images}, 1);  // (N, 1 + C, S, S)
+      split->images = range == PixelRange::kUnit ? pair : pair * 2 - 1;
+    }
+    out.input_channels = 1;
+    out.output_channels = splits.channels;
+    splits.format += request.pairs == "edges" ? ", edge maps -> images" : ", luminance -> colour";
+  }
+  splits.channels = out.input_channels + out.output_channels;
+  return out;
+}
+
+}  // namespace deepgen
