@@ -76,7 +76,10 @@ for round in $(seq 10); do
   wait $pid 2>/dev/null
   rc=$?
   ls "$dir" | grep -q 'checkpoint.pt.tmp.' && inside_write=$((inside_write + 1))
-  # Killed (137), or finished before the kill (0); an error (1) means the run could not resume.
+  # Killed (137), or finished before the kill (0); an error (1) means the run could not resume, except
+  # after a kill that landed once the last checkpoint was written: the run had finished, and this
+  # round's --resume says so.
+  if [ $rc -eq 1 ] && grep -q "has already completed 2 epochs" "$WORK/kill.err"; then break; fi
   if [ $rc -ne 137 ] && [ $rc -ne 0 ]; then fail "kill round $round: exit $rc"; cat "$WORK/kill.err"; fi
   [ $rc -eq 0 ] && break
 done
