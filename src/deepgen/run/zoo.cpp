@@ -12,6 +12,7 @@
 #include "deepgen/core/error.h"
 #include "deepgen/core/files.h"
 #include "deepgen/training/checkpoint.h"
+#include "deepgen/training/trainer.h"
 
 #ifndef DEEPGEN_SOURCE_ZOO
 #define DEEPGEN_SOURCE_ZOO "zoo"
@@ -185,8 +186,7 @@ ZooEntry add_to_zoo(const std::string& run_dir, const std::string& zoo, const st
     if (fs::exists(source / file)) fs::copy_file(source / file, target / file);
   }
   // The last epoch's pictures.
-  const std::string last = "epoch_" + std::string(state.epoch < 100 ? (state.epoch < 10 ? "00" : "0") : "") +
-                           std::to_string(state.epoch) + "_";
+  const std::string last = epoch_picture_prefix(state.epoch);
   if (fs::is_directory(source / "images")) {
     for (const auto& picture : fs::directory_iterator(source / "images")) {
       const std::string file = picture.path().filename().string();

@@ -155,6 +155,12 @@ CheckpointCadence parse_checkpoint_every(const std::string& text) {
   return cadence;
 }
 
+std::string epoch_picture_prefix(int64_t epoch) {
+  std::ostringstream prefix;
+  prefix << "epoch_" << std::setw(3) << std::setfill('0') << epoch << "_";
+  return prefix.str();
+}
+
 void truncate_metrics(const std::string& path, int64_t epoch) { truncate_lines(path, "epoch", epoch); }
 
 TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& options, RunState state) {
@@ -357,9 +363,8 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
     }
     if (lead && options.pictures) {
       for (const auto& [name, picture] : family.pictures(data.test)) {
-        std::ostringstream file;
-        file << "epoch_" << std::setw(3) << std::setfill('0') << epoch << "_" << name << ".png";
-        write_grid((fs::path(options.out_dir) / "images" / file.str()).string(), picture.images, picture.columns);
+        const std::string file = epoch_picture_prefix(epoch) + name + ".png";
+        write_grid((fs::path(options.out_dir) / "images" / file).string(), picture.images, picture.columns);
         events->image("images/" + name, epoch, image_grid(picture.images, picture.columns));
       }
     }

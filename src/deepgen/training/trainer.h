@@ -68,4 +68,8 @@ CheckpointCadence parse_checkpoint_every(const std::string& text);
 // For --resume: drops metrics.jsonl lines of epochs after `epoch` (written after the last checkpoint).
 void truncate_metrics(const std::string& path, int64_t epoch);
 
+// The prefix of the pictures the trainer writes into <run>/images/ after an epoch: "epoch_007_"
+// (then the picture's name and ".png").
+std::string epoch_picture_prefix(int64_t epoch);
+
 }  // namespace deepgen
