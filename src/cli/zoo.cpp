@@ -1,4 +1,5 @@
 // deepgen zoo: list the model zoo, add a trained run to it, check that its entries reproduce their metrics.
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -87,8 +88,14 @@ void add_command(const ZooCommand& c, const GlobalOptions& global) {
 // Each entry loads (its files match the manifest) and reproduces its headline metric. Returns the
 // number that do not.
 int check_command(const ZooCommand& c, const GlobalOptions& global) {
+  const std::string dir = c.zoo.empty() ? zoo_dir() : c.zoo;
+  const auto entries = zoo_entries(dir);
+  for (const auto& name : c.names) {
+    check(std::any_of(entries.begin(), entries.end(), [&](const ZooEntry& e) { return e.name == name; }),
+          "zoo check: no entry '", name, "' in ", dir);
+  }
   int failed = 0, checked = 0;
-  for (const auto& entry : zoo_entries(c.zoo.empty() ? zoo_dir() : c.zoo)) {
+  for (const auto& entry : entries) {
     if (!c.names.empty() && std::find(c.names.begin(), c.names.end(), entry.name) == c.names.end()) continue;
     ++checked;
     const auto headline = entry.manifest.value("headline", nlohmann::json::object());
@@ -110,11 +117,6 @@ int check_command(const ZooCommand& c, const GlobalOptions& global) {
     std::cout << std::left << std::setw(18) << entry.name << " " << metric << " recorded " << recorded << ", now "
               << found << " on " << headline.value("test_examples", int64_t(0)) << " test examples: " << outcome
               << std::endl;
-  }
-  for (const auto& name : c.names) {
-    bool known = false;
-    for (const auto& entry : zoo_entries(c.zoo.empty() ? zoo_dir() : c.zoo)) known = known || entry.name == name;
-    check(known, "zoo check: no entry '", name, "' in ", c.zoo.empty() ? zoo_dir() : c.zoo);
   }
   std::cout << checked - failed << " of " << checked << " entries reproduce their headline metric" << std::endl;
   return failed;
