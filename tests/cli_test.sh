@@ -352,7 +352,7 @@ expect_file "$WORK/t.png"
 expect_ok "sample a translation run" "$DEEPGEN" sample "$WORK/p2p" --n 8 --out "$WORK/p2p-sample.png"
 expect_file "$WORK/p2p-sample.png"
 expect_error "pix2pix translates one way" "--direction b2a: a pix2pix run translates one way" "$DEEPGEN" translate "$WORK/p2p" "$WORK/s.png" "$WORK/t2.png" --direction b2a
-expect_error "translate with a vae" "holds a 'vae' model; expected a 'colorize or pix2pix' run" "$DEEPGEN" translate "$WORK/straight" "$WORK/s.png" "$WORK/t2.png"
+expect_error "translate with a vae" "holds a 'vae' model; expected a 'colorize, pix2pix or cyclegan' run" "$DEEPGEN" translate "$WORK/straight" "$WORK/s.png" "$WORK/t2.png"
 expect_error "gan loss of the L1-only ablation" "train pix2pix --gan-loss: only used with the GAN" "$DEEPGEN" train pix2pix --no-gan --gan-loss lsgan --out "$WORK/x"
 expect_error "pix2pix at 48 px" "power-of-two side from 32 to 256, found 48" "$DEEPGEN" train pix2pix "${P2P[@]}" --image-size 48 --out "$WORK/x"
 expect_error "colorize on gray pictures" "has no colour image in its train split" "$DEEPGEN" train colorize --data "$WORK/nat" --out "$WORK/x"
@@ -363,6 +363,26 @@ cp "$WORK/sbs/train/a.pgm" "$WORK/sbs/test/a.pgm"
 expect_error "paired file of odd width" "paired image $WORK/sbs/train/odd.pgm: A and B side by side need an even width, found 65x32" "$DEEPGEN" train pix2pix --pairs side-by-side --data "$WORK/sbs" --out "$WORK/x"
 rm -r "$WORK/sbs/test"
 expect_error "paired layout without test/" "$WORK/sbs/test (or val/) does not exist" "$DEEPGEN" train pix2pix --pairs side-by-side --data "$WORK/sbs" --out "$WORK/x"
+
+# CycleGAN: sneakers <-> ankle boots, both directions, sample, eval --classifier, the unpaired layout's errors.
+CYC=(--train-limit 32 --test-limit 16 --batch-size 8 --progress lines --threads 1 --g-features 4 --d-features 4 --blocks 1 --d-layers 2)
+expect_ok "train cyclegan" "$DEEPGEN" train cyclegan "${CYC[@]}" --epochs 2 --schedule linear --out "$WORK/cyc"
+expect_file "$WORK/cyc/images/epoch_002_translations.png"
+grep -q '"cycle_psnr_a"' "$WORK/cyc/metrics.jsonl" && pass || fail "cyclegan logs no cycle_psnr_a"
+expect_ok "translate b2a" "$DEEPGEN" translate "$WORK/cyc" "$WORK/s.png" "$WORK/t-b2a.png" --direction b2a
+expect_file "$WORK/t-b2a.png"
+expect_ok "sample a cyclegan run" "$DEEPGEN" sample "$WORK/cyc" --out "$WORK/cyc-sample.png"
+"$DEEPGEN" eval "$WORK/cyc" --classifier "$WORK/lenet" --json --threads 1 >"$WORK/cyc-eval.json" 2>"$WORK/cyc-eval.err" &&
+  python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["translation"]; assert t["a2b"]["images"] == 16 and 0 <= t["b2a"]["target_share"] <= 1, t' "$WORK/cyc-eval.json" &&
+  pass || fail "eval cyclegan --classifier: $(cat "$WORK/cyc-eval.err")"
+expect_error "decay start past the end" "--decay-start: the linear decay starts after 5 epochs" "$DEEPGEN" train cyclegan "${CYC[@]}" --epochs 2 --schedule linear --decay-start 5 --out "$WORK/x"
+expect_error "decay start without linear" "--decay-start: a setting of --schedule linear" "$DEEPGEN" train cyclegan "${CYC[@]}" --decay-start 5 --out "$WORK/x"
+expect_error "class of the folders layout" "train cyclegan --class-a: only used with --domains classes" "$DEEPGEN" train cyclegan --domains folders --class-a 3 --data "$WORK/x" --out "$WORK/x"
+expect_error "cyclegan class out of range" "--class-b: expected a class of .* from 0 to 9, found 12" "$DEEPGEN" train cyclegan "${CYC[@]}" --class-b 12 --out "$WORK/x"
+mkdir -p "$WORK/unpaired/trainA" "$WORK/unpaired/trainB" "$WORK/unpaired/testA"
+for d in trainA trainB testA; do cp "$WORK/s.png" "$WORK/unpaired/$d/x.png"; done
+expect_error "unpaired layout without testB" "$WORK/unpaired/testB does not exist; expected CycleGAN's layout" "$DEEPGEN" train cyclegan --domains folders --data "$WORK/unpaired" --out "$WORK/x"
+[ ! -e "$WORK/x" ] && pass || fail "a rejected train command left $WORK/x behind"
 
 echo "cli: $passes passed, $failures failed"
 [ $failures -eq 0 ]

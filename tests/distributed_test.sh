@@ -121,6 +121,8 @@ run fam-gan gan --arch dcgan --loss wgan-gp "${TINY[@]}"
 run fam-stylegan gan --arch stylegan --image-size 16 --style-mixing 0.9 "${TINY[@]}"
 run fam-resnet classifier --arch resnet --sync-bn "${TINY[@]}"
 run fam-seqclass seqclass --epochs 1 --batch-size 64 --nproc 2
+run fam-cyclegan cyclegan --pool-size 0 --g-features 4 --d-features 4 --blocks 1 --d-layers 2 --epochs 1 --train-limit 64 \
+  --test-limit 16 --batch-size 16 --nproc 2
 if [ -d data/natural ] || [ -d "$(dirname "$0")/../data/natural" ]; then
   NATURAL=$(cd "$(dirname "$0")/../data/natural" 2>/dev/null && pwd)
   run fam-dncnn dncnn --data "$NATURAL" --sigma-range 5 50 --depth 5 --width 16 --patches 256 --epochs 1 --batch-size 64 --nproc 2
@@ -152,6 +154,8 @@ bad "--nproc under a launcher" "drop --nproc" RANK=0 WORLD_SIZE=2 MASTER_ADDR=12
   --out "$WORK/b4"
 bad "charlm" "charlm carries each text stream" -- charlm --epochs 1 --progress none --nproc 2 --out "$WORK/b5"
 bad "pca" "pca is fitted in closed form" -- pca --epochs 1 --train-limit 256 --progress none --nproc 2 --out "$WORK/b9"
+bad "cyclegan's pools" "cyclegan's pools of past translations" -- cyclegan --epochs 1 --train-limit 64 --progress none \
+  --nproc 2 --out "$WORK/b10"
 bad "batch smaller than the ranks" "every global batch needs at least one example per rank" -- ae --epochs 1 \
   --train-limit 257 --test-limit 64 --batch-size 128 --progress none --nproc 2 --out "$WORK/b6"
 # An unreachable master: rank 1 alone waits --dist-timeout, then says where it looked.

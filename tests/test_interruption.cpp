@@ -38,6 +38,7 @@ const std::vector<std::pair<std::string, nlohmann::json>>& tiny_variants() {
       {"inpaint-ae", {{"width", 4}, {"mask", "mixed"}}},
       {"pix2pix", {{"g_features", 4}, {"d_features", 4}, {"d_layers", 2}}},
       {"colorize", {{"g_features", 4}, {"depth", 4}}},
+      {"cyclegan", {{"g_features", 4}, {"d_features", 4}, {"d_layers", 2}, {"blocks", 1}, {"pool_size", 8}}},
       {"gan", {{"arch", "mlp"}, {"hidden", 8}, {"latent_dim", 4}, {"loss", "wgan-gp"}, {"d_steps", 2}}},
       {"gan", {{"arch", "dcgan"}, {"g_features", 4}, {"d_features", 4}, {"latent_dim", 4}, {"spectral_norm", true}}},
       {"gan", {{"arch", "stylegan"}, {"g_features", 4}, {"d_features", 4}, {"latent_dim", 4}, {"mapping_layers", 2}}},

@@ -188,7 +188,7 @@ void check_train_options(const ModelSpec& spec, const TrainerOptions& trainer, c
   const std::string& schedule = trainer.schedule.name;
   const std::pair<const char*, const char*> schedules[] = {{"--step-size", "step"},   {"--gamma", "step"},
                                                            {"--sgdr-period", "sgdr"}, {"--sgdr-mult", "sgdr"},
-                                                           {"--min-lr-factor", "sgdr"}};
+                                                           {"--min-lr-factor", "sgdr"}, {"--decay-start", "linear"}};
   for (const auto& [name, owner] : schedules) {
     check(schedule == owner || train.get_option(name)->count() == 0, name, ": a setting of --schedule ", owner,
           ", but the schedule is ", schedule, "; add --schedule ", owner, " or drop ", name);
@@ -484,7 +484,11 @@ int main(int argc, char** argv) try {
       const DataSplits data = cli::load_run_data(loaded, data_dir);
       const Picture picture = translator->translation_picture(data.test, count);
       write_grid(output, picture.images, picture.columns);
-      std::cout << output << " (rows of " << picture.columns << ": inputs, translations, targets)" << std::endl;
+      std::cout << output << " (rows of " << picture.columns
+                << (capability<UnpairedTranslator>(*family) != nullptr
+                        ? ": A images, A -> B, back to A, B images, B -> A, back to B)"
+                        : ": inputs, translations, targets)")
+                << std::endl;
       return 0;
     }
     auto* sampler = capability<ImageSampler>(*family);
@@ -536,7 +540,23 @@ int main(int argc, char** argv) try {
     check(classifier != nullptr, "eval --classifier: ", checkpoint_path(classifier_run), " holds a '",
           scorer.state.kind, "' model; expected a ", models_with<ClassifierFamily>(), " run (deepgen train ",
           models_with<ClassifierFamily>(), " ...)");
-    if (translator) {
+    if (capability<UnpairedTranslator>(*family) != nullptr) {
+      json["translation"] = {{"classifier", classifier_run},
+                             {"feature_space", "penultimate layer of the classifier (not Inception-FID)"}};
+      for (const DirectionQuality& q : evaluate_unpaired_translation(*family, *classifier, data.test, eval_batch)) {
+        const auto name = [&](int64_t k) {
+          return size_t(k) < data.class_names.size() && !data.class_names[size_t(k)].empty() ? data.class_names[size_t(k)]
+                                                                                             : std::to_string(k);
+        };
+        json["translation"][q.direction] = {{"images", q.images},
+                                            {"frechet_distance", q.frechet_distance},
+                                            {"target_class", q.target_class},
+                                            {"target_class_name", name(q.target_class)},
+                                            {"target_share", q.target_share},
+                                            {"real_share", q.real_share},
+                                            {"source_share", q.source_share}};
+      }
+    } else if (translator) {
       const TranslationQuality quality = evaluate_translation(*family, *classifier, data.test, eval_batch);
       json["translation"] = {{"classifier", classifier_run},
                              {"feature_space", "penultimate layer of the classifier (not Inception-FID)"},
@@ -577,7 +597,18 @@ int main(int argc, char** argv) try {
   const std::string unit = " " + loaded.spec->test_unit;
   std::cout << state.kind << " run " << run << ", epoch " << state.epoch << ", " << data.test.size() << unit << "\n";
   print_metrics_table(std::cout, metrics);
-  if (score_generator && translator) {
+  if (score_generator && translator && json["translation"].contains("a2b")) {
+    std::cout << "\ntranslations of each domain's test images scored with classifier " << classifier_run
+              << " (its penultimate-layer features; not Inception-FID)\n";
+    for (const char* direction : {"a2b", "b2a"}) {
+      const auto& t = json["translation"][direction];
+      std::cout << direction << ": " << t["images"].get<int64_t>() << " images; frechet distance to the real "
+                << direction[2] << " images " << t["frechet_distance"].get<double>() << "; in the target class ("
+                << t["target_class_name"].get<std::string>() << "): " << t["target_share"].get<double>()
+                << " (real " << direction[2] << " images " << t["real_share"].get<double>() << ", untranslated "
+                << direction[0] << " images " << t["source_share"].get<double>() << ")\n";
+    }
+  } else if (score_generator && translator) {
     const auto& t = json["translation"];
     std::cout << "\ntranslations of the test inputs scored with classifier " << classifier_run
               << " (its penultimate-layer features; not Inception-FID)\n"

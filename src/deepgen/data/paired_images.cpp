@@ -192,4 +192,131 @@ PairedSplits load_pairs(const DataOptions& data, const PairRequest& request, Pix
   return out;
 }
 
+
+namespace {
+
+// The side of an unpaired folder's images: --image-size, else the first image's height rounded up to a
+// multiple of 4 (the ResNet generator halves it twice), at most 256.
+int64_t unpaired_side(const std::vector<std::string>& files, int64_t image_size) {
+  if (image_size > 0) return image_size;
+  const int64_t height = image_info(files.front()).height;
+  return std::min<int64_t>(256, std::max<int64_t>(8, (height + 3) / 4 * 4));
+}
+
+torch::Tensor read_images(const std::vector<std::string>& files, int64_t size, int channels) {
+  std::vector<torch::Tensor> images;
+  for (const auto& file : files) images.push_back(square_resize(load_image(file, channels), size));
+  return torch::stack(images);  // (N, C, S, S) uint8
+}
+
+// Indices into a domain of `count` images for `total` examples: in order, or (`seed` given) through
+// seeded random permutations one after the other, so each image comes once before any comes twice.
+torch::Tensor repeated(int64_t count, int64_t total, const uint64_t* seed) {
+  if (seed == nullptr || count == total) return torch::arange(total, torch::kLong) % count;
+  auto generator = at::detail::createCPUGenerator(*seed);
+  std::vector<torch::Tensor> parts;
+  for (int64_t have = 0; have < total; have += count) parts.push_back(torch::randperm(count, generator, torch::kLong));
+  return torch::cat(parts).narrow(0, 0, total);
+}
+
+// Two domains (uint8 or float, same side) -> max(|A|, |B|) examples A | B; labels: bit 0 when the A half is
+// a first occurrence, bit 1 when the B half is.
+Dataset side_by_side(const torch::Tensor& a, const torch::Tensor& b, const uint64_t* seed) {
+  const int64_t total = std::max(a.size(0), b.size(0));
+  const auto ia = repeated(a.size(0), total, a.size(0) < total ? seed : nullptr);
+  const auto ib = repeated(b.size(0), total, b.size(0) < total ? seed : nullptr);
+  const auto first = torch::arange(total, torch::kLong);
+  const auto labels = (first < a.size(0)).to(torch::kLong) + 2 * (first < b.size(0)).to(torch::kLong);
+  return {torch::cat({a.index_select(0, ia), b.index_select(0, ib)}, 1), labels};
+}
+
+torch::Tensor capped(const torch::Tensor& images, int64_t limit) {
+  return limit > 0 && images.size(0) > limit ? images.narrow(0, 0, limit) : images;
+}
+
+}  // namespace
+
+UnpairedSplits load_unpaired(const DataOptions& data, const UnpairedRequest& request, PixelRange range,
+                             torch::Device device) {
+  check(fs::is_directory(data.dir), "--data: folder ", data.dir, " does not exist (--domains ", request.domains, ")");
+  UnpairedSplits out;
+  DataSplits& splits = out.splits;
+  torch::Tensor train_a, train_b, test_a, test_b;  // (N, C, S, S) in `range`
+  if (request.domains == "folders") {
+    const fs::path root(data.dir);
+    const std::string what = "--domains folders " + data.dir;
+    for (const char* sub : {"trainA", "trainB", "testA", "testB"}) {
+      check(fs::is_directory(root / sub), what, ": ", (root / sub).string(), " does not exist; expected CycleGAN's ",
+            "layout trainA/, trainB/, testA/, testB/");
+    }
+    const auto files_train_a = limited(images_in(root / "trainA", what), data.train_limit);
+    const auto files_train_b = limited(images_in(root / "trainB", what), data.train_limit);
+    const auto files_test_a = limited(images_in(root / "testA", what), data.test_limit);
+    const auto files_test_b = limited(images_in(root / "testB", what), data.test_limit);
+    const int64_t side = unpaired_side(files_train_a, data.image_size);
+    const int channels_a = channels_of(files_train_a, data.channels), channels_b = channels_of(files_train_b, data.channels);
+    auto read = [&](const std::vector<std::string>& files, int channels) {
+      return normalize_pixels(read_images(files, side, channels), range);
+    };
+    train_a = read(files_train_a, channels_a);
+    train_b = read(files_train_b, channels_b);
+    test_a = read(files_test_a, channels_a);
+    test_b = read(files_test_b, channels_b);
+    splits.image_size = side;
+    splits.format = "unpaired folders trainA/trainB";
+  } else {
+    check(request.domains == "classes", "--domains: expected classes or folders, found '", request.domains, "'");
+    DataOptions source = data;
+    source.train_limit = source.test_limit = 0;  // the limits cap each domain, after the classes are picked
+    DataSplits labelled = load_data(source, range, torch::kCPU);
+    const auto classes = int64_t(labelled.class_names.size());
+    for (const auto& [flag, value] : {std::pair<const char*, int64_t>{"--class-a", request.class_a}, {"--class-b", request.class_b}}) {
+      check(value >= 0 && value < classes, flag, ": expected a class of ", data.dir, " from 0 to ", classes - 1,
+            ", found ", value);
+    }
+    check(request.class_a != request.class_b, "--class-a and --class-b: expected two different classes, found ",
+          request.class_a, " for both");
+    auto of_class = [&](const Dataset& split, int64_t label, int64_t limit, const char* which) {
+      const auto index = (split.labels == label).nonzero().flatten();
+      check(index.numel() > 0, "--data ", data.dir, ": its ", which, " split has no images of class ", label);
+      return capped(split.images.index_select(0, index), limit);
+    };
+    train_a = of_class(labelled.train, request.class_a, data.train_limit, "train");
+    train_b = of_class(labelled.train, request.class_b, data.train_limit, "train");
+    test_a = of_class(labelled.test, request.class_a, data.test_limit, "test");
+    test_b = of_class(labelled.test, request.class_b, data.test_limit, "test");
+    splits.image_size = labelled.image_size;
+    splits.class_names = labelled.class_names;
+    auto name = [&](int64_t label) {
+      const std::string& text = labelled.class_names[size_t(label)];
+      return text.empty() ? std::to_string(label) : std::to_string(label) + " " + text;
+    };
+    splits.format = labelled.format + ", class " + name(request.class_a) + " <-> class " + name(request.class_b);
+  }
+  check(splits.image_size % 4 == 0 && splits.image_size >= 8, "--image-size: unpaired translation needs a side that ",
+        "is a multiple of 4 and at least 8 (the generator halves it twice), found ", splits.image_size);
+  out.channels_a = train_a.size(1);
+  out.channels_b = train_b.size(1);
+  check(test_a.size(1) == out.channels_a && test_b.size(1) == out.channels_b, "--data ", data.dir,
+        ": the train and test images of a domain differ in channels (gray vs colour); give --channels");
+  out.train_a = train_a.size(0), out.train_b = train_b.size(0), out.test_a = test_a.size(0), out.test_b = test_b.size(0);
+  splits.train = side_by_side(train_a, train_b, &request.seed);
+  splits.test = side_by_side(test_a, test_b, nullptr);
+  for (Dataset* split : {&splits.train, &splits.test}) {
+    split->images = split->images.to(device);
+    split->labels = split->labels.to(device);
+  }
+  splits.channels = out.channels_a + out.channels_b;
+  return out;
+}
+
+torch::Tensor domain_images(const Dataset& test, const std::string& domain, int64_t channels_a) {
+  check(domain == "a" || domain == "b", "domain_images: expected domain a or b, found '", domain, "'");
+  const int64_t bit = domain == "a" ? 1 : 2;
+  const auto index = test.labels.bitwise_and(bit).nonzero().flatten();
+  const auto halves = domain == "a" ? test.images.narrow(1, 0, channels_a)
+                                    : test.images.narrow(1, channels_a, test.images.size(1) - channels_a);
+  return halves.index_select(0, index);
+}
+
 }  // namespace deepgen

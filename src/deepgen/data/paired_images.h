@@ -47,6 +47,37 @@ PairedSplits load_pairs(const DataOptions& data, const PairRequest& request, Pix
 // edge through 8-neighbours above `low` are edges too. No non-maximum suppression (so not Canny).
 torch::Tensor edge_map(const torch::Tensor& images, double low = 0.1, double high = 0.3);
 
+// Unpaired image sets for unpaired translation (CycleGAN, Zhu et al. 2017): two domains A and B with no
+// correspondence between their images. Held like pairs, one tensor (N, Ca + Cb, S, S) whose example i is
+// an image of A beside an image of B, so the trainer batches and shuffles them as usual; the two halves
+// are unrelated (every CycleGAN loss term is per domain, and its instance norm per image).
+//   folders  CycleGAN's layout: DIR/trainA, DIR/trainB, DIR/testA, DIR/testB (images directly inside).
+//   classes  two classes of labelled data (--data: IDX or an image folder with class sub-folders):
+//            class_a is A, class_b is B (Fashion-MNIST: 7 sneakers <-> 9 ankle boots).
+// A split holds max(|A|, |B|) examples. Train: the larger domain once in order, the smaller repeated
+// through seeded random permutations (each of its images once before any twice). Test: both in order,
+// the smaller one repeated from its start; the labels say which halves are first occurrences (bit 0: A's,
+// bit 1: B's), so that each test image is scored once (domain_images). Limits (--train-limit,
+// --test-limit) cap each domain.
+struct UnpairedRequest {
+  std::string domains = "classes";  // classes | folders
+  int64_t class_a = 7, class_b = 9;
+  uint64_t seed = 1;                // the pairing of the smaller training domain
+};
+struct UnpairedSplits {
+  DataSplits splits;
+  int64_t channels_a = 0, channels_b = 0;
+  int64_t train_a = 0, train_b = 0, test_a = 0, test_b = 0;  // images of each domain
+};
+// Reads two domains as `request` says; `data.image_size` 0 keeps the native side (IDX: 28) or, for
+// folders, the first train image's height, rounded up to a multiple of 4 (at most 256). Throws one
+// line naming the folder, class or file, what was expected and what was found.
+UnpairedSplits load_unpaired(const DataOptions& data, const UnpairedRequest& request, PixelRange range,
+                             torch::Device device);
+// The test images of one domain ("a" or "b") of an unpaired split, each once: (M, C, S, S), the split's
+// range. `channels_a` splits an example into its halves.
+torch::Tensor domain_images(const Dataset& test, const std::string& domain, int64_t channels_a);
+
 // ITU-R 601 luminance of RGB images (N, 3, H, W) -> (N, 1, H, W), in the images' range.
 torch::Tensor luminance(const torch::Tensor& images);
 

@@ -131,4 +131,57 @@ TranslationQuality evaluate_translation(Family& model, ClassifierFamily& classif
   return quality;
 }
 
+std::vector<DirectionQuality> evaluate_unpaired_translation(Family& model, ClassifierFamily& classifier,
+                                                            const Dataset& test, int64_t batch_size) {
+  auto* translator = capability<UnpairedTranslator>(model);
+  check(translator != nullptr, "unpaired translation quality: a '", model.kind(), "' model is not an unpaired ",
+        "translator; this needs a ", models_with<UnpairedTranslator>(), " run");
+  check(batch_size >= 1, "--batch-size: expected at least 1, found ", batch_size);
+  const auto options = classifier.options();
+  const auto want = std::vector<int64_t>{options.at("channels").get<int64_t>(), options.at("image_size").get<int64_t>(),
+                                         options.at("image_size").get<int64_t>()};
+  // Features and predicted classes of (N, C, H, W) images in [0, 1], in batches.
+  auto score = [&](const torch::Tensor& images, const std::string& what) {
+    check(images.sizes().slice(1).vec() == want, "translation quality: the classifier takes ", want[0], "x", want[1],
+          "x", want[2], " images but the ", what, " are ", images.sizes().slice(1));
+    std::vector<torch::Tensor> features, classes;
+    for (int64_t start = 0; start < images.size(0); start += batch_size) {
+      const auto batch = images.narrow(0, start, std::min(batch_size, images.size(0) - start));
+      features.push_back(classifier.features(batch).cpu());
+      classes.push_back(classifier.probabilities(batch).cpu().argmax(1));
+    }
+    return std::make_pair(torch::cat(features), torch::cat(classes));
+  };
+  const std::map<std::string, torch::Tensor> domain = {{"a", translator->test_domain(test, "a")},
+                                                       {"b", translator->test_domain(test, "b")}};
+  std::vector<DirectionQuality> out;
+  for (const auto& [direction, from, to] : {std::tuple<std::string, std::string, std::string>{"a2b", "a", "b"},
+                                            {"b2a", "b", "a"}}) {
+    const auto& source = domain.at(from);
+    const auto& target = domain.at(to);
+    check(source.size(0) >= 2 && target.size(0) >= 2, "translation quality: domain ", from, " and ", to,
+          " need at least 2 test images each; found ", source.size(0), " and ", target.size(0));
+    std::vector<torch::Tensor> pieces;
+    for (int64_t start = 0; start < source.size(0); start += batch_size) {
+      pieces.push_back(translator->translate(source.narrow(0, start, std::min(batch_size, source.size(0) - start)), direction).cpu());
+    }
+    const auto [translated_features, translated_classes] = score(torch::cat(pieces), "translations of domain " + from);
+    const auto [real_features, real_classes] = score(target, "images of domain " + to);
+    const auto [source_features, source_classes] = score(source, "images of domain " + from);
+    DirectionQuality q;
+    q.direction = direction;
+    q.images = source.size(0);
+    q.target_class = torch::bincount(real_classes).argmax().item<int64_t>();
+    auto share = [&](const torch::Tensor& classes) {
+      return (classes == q.target_class).to(torch::kDouble).mean().item<double>();
+    };
+    q.frechet_distance = frechet_distance(translated_features, real_features);
+    q.target_share = share(translated_classes);
+    q.real_share = share(real_classes);
+    q.source_share = share(source_classes);
+    out.push_back(q);
+  }
+  return out;
+}
+
 }  // namespace deepgen

@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 #include "deepgen/data/dataset.h"
@@ -60,5 +61,26 @@ struct TranslationQuality {
 // `test` holds the model's test examples (Translator::test_pairs splits them); `model` must be a Translator.
 TranslationQuality evaluate_translation(Family& model, ClassifierFamily& classifier, const Dataset& test,
                                         int64_t batch_size);
+
+// How good are the translations of an unpaired translation model (CycleGAN), one direction at a time?
+// There are no targets, so the translations of the source domain's test images are compared with the
+// target domain's real test images, in the same classifier's features: the Frechet distance between the
+// two sets, and the share of translations the classifier puts in the target domain's class. That class
+// is the one it gives most of the target domain's real test images (for domains made of classes, the
+// class itself); beside it the share of the real target images in it (the ceiling) and of the untouched
+// source images (the floor: how many already looked like the target).
+struct DirectionQuality {
+  std::string direction;         // "a2b" or "b2a"
+  int64_t images = 0;            // source test images translated
+  int64_t target_class = 0;      // the classifier's majority class of the target domain's real images
+  double frechet_distance = 0;   // translations vs the target domain's real test images
+  double target_share = 0;       // share of translations classified as target_class
+  double real_share = 0;         // share of the target domain's real images classified so (ceiling)
+  double source_share = 0;       // share of the untranslated source images classified so (floor)
+};
+
+// Both directions of `model`, an UnpairedTranslator, on its test split.
+std::vector<DirectionQuality> evaluate_unpaired_translation(Family& model, ClassifierFamily& classifier,
+                                                            const Dataset& test, int64_t batch_size);
 
 }  // namespace deepgen

@@ -156,7 +156,8 @@ class Inpainter {
   virtual int64_t image_channels() const = 0;
 };
 
-// Translates images from one domain to another (pix2pix, paired; CycleGAN, unpaired, both ways).
+// Translates images from one domain to another (pix2pix, paired; CycleGAN, unpaired, both ways: see
+// UnpairedTranslator).
 // Fully convolutional: any image size (each model pads to what its networks need and crops back).
 class Translator {
  public:
@@ -176,6 +177,14 @@ class Translator {
   // Up to n test examples: rows of 8 inputs, their translations and the targets (gray expanded to RGB
   // where the two sides differ).
   virtual Picture translation_picture(const Dataset& test, int64_t n) = 0;
+};
+
+// A translator trained on unpaired domains (CycleGAN): its test split holds images of A and of B with
+// no correspondence, so it is scored per domain (evaluation/generator_quality.h) rather than on pairs.
+class UnpairedTranslator : public Translator {
+ public:
+  // The test images of domain "a" or "b" among `test` (the model's test split), each once, in [0, 1].
+  virtual torch::Tensor test_domain(const Dataset& test, const std::string& domain) = 0;
 };
 
 // The capability T of `family` (an interface above, or a family's own class), or null.

@@ -92,7 +92,16 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x) {
   return h;
 }
 
-PatchDiscriminatorImpl::PatchDiscriminatorImpl(int64_t in_channels, int64_t features, int64_t count) {
+int64_t patch_last_norm_side(int64_t side, int64_t layers) {
+  side /= 2;                                            // the first 4x4 stride-2 convolution (padding 1)
+  for (int64_t n = 1; n < layers; ++n) side /= 2;       // the stride-2 ones
+  return std::max<int64_t>(0, side - 1);                // the stride-1 one
+}
+int64_t patch_map_side(int64_t side, int64_t layers) {
+  return std::max<int64_t>(0, patch_last_norm_side(side, layers) - 1);
+}
+
+PatchDiscriminatorImpl::PatchDiscriminatorImpl(int64_t in_channels, int64_t features, int64_t count, bool instance_norm) {
   check(count >= 1, "PatchGAN: expected at least 1 stride-2 layer, found ", count);
   auto width = [&](int64_t n) { return features * std::min<int64_t>(int64_t(1) << n, 8); };
   layers = nn::Sequential();
@@ -100,8 +109,12 @@ PatchDiscriminatorImpl::PatchDiscriminatorImpl(int64_t in_channels, int64_t feat
   layers->push_back(leaky());
   for (int64_t n = 1; n <= count; ++n) {
     const int64_t stride = n < count ? 2 : 1;  // the last one keeps the size (pix2pix's NLayerDiscriminator)
-    layers->push_back(nn::Conv2d(nn::Conv2dOptions(width(n - 1), width(n), 4).stride(stride).padding(1).bias(false)));
-    layers->push_back(SyncBatchNorm(width(n)));
+    layers->push_back(nn::Conv2d(nn::Conv2dOptions(width(n - 1), width(n), 4).stride(stride).padding(1).bias(instance_norm)));
+    if (instance_norm) {
+      layers->push_back(nn::InstanceNorm2d(nn::InstanceNorm2dOptions(width(n))));
+    } else {
+      layers->push_back(SyncBatchNorm(width(n)));
+    }
     layers->push_back(leaky());
   }
   layers->push_back(nn::Conv2d(nn::Conv2dOptions(width(count), 1, 4).stride(1).padding(1)));  // (N, 1, P, P)

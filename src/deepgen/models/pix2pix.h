@@ -29,13 +29,19 @@ TORCH_MODULE(UNet);
 
 // The PatchGAN discriminator (pix2pix's NLayerDiscriminator; 70x70 patches with 3 layers): `layers` 4x4
 // stride-2 convolutions (f, 2f, 4f, 8f at most), one stride-1 convolution, then a 1-channel 4x4 map of
-// raw scores. (N, C, S, S) -> (N, 1, P, P): one score per patch.
+// raw scores. (N, C, S, S) -> (N, 1, P, P): one score per patch. Batch norm after the inner convolutions
+// (pix2pix), or instance norm without affine parameters (`instance_norm`: CycleGAN's).
 struct PatchDiscriminatorImpl : torch::nn::Module {
-  PatchDiscriminatorImpl(int64_t in_channels, int64_t features, int64_t layers);
+  PatchDiscriminatorImpl(int64_t in_channels, int64_t features, int64_t layers, bool instance_norm = false);
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::Sequential layers{nullptr};
 };
 TORCH_MODULE(PatchDiscriminator);
+
+// The side of a PatchGAN's map of scores for images of side `side` (0 when the layers leave nothing), and
+// the side its last normalized layer sees.
+int64_t patch_map_side(int64_t side, int64_t layers);
+int64_t patch_last_norm_side(int64_t side, int64_t layers);
 
 // N(0, 0.02) convolution weights, zero biases, N(1, 0.02) batch-norm scales (pix2pix's and DCGAN's).
 void translation_init(torch::nn::Module& module);

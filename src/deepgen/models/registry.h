@@ -81,7 +81,7 @@ struct ModelSpec {
 
 // Adds a model kind; called once per model file at static initialization. `order` is its place in
 // listings (help, "valid models"), the lectures' order: 10 vae, 20 ae, 30 pca, 40 gan, 50 classifier,
-// 60 charlm, 70 seqclass, 80 dncnn, 90 sr, 100 inpaint-ae, 105 colorize, 110 pix2pix (static initialization itself has no order
+// 60 charlm, 70 seqclass, 80 dncnn, 90 sr, 100 inpaint-ae, 105 colorize, 110 pix2pix, 115 cyclegan (static initialization itself has no order
 // across files). Returns true (for the
 // `[[maybe_unused]] const bool registered_<model> = register_model(...)` idiom; the name is unique so that unity builds can merge the files).
 bool register_model(ModelSpec spec, int order);
@@ -116,6 +116,7 @@ void bind_options(ModelSpec& spec, const OptionSchema<Options>& schema) {
   if constexpr (std::is_base_of_v<Upscaler, FamilyType>) spec.capabilities.push_back(typeid(Upscaler));
   if constexpr (std::is_base_of_v<Inpainter, FamilyType>) spec.capabilities.push_back(typeid(Inpainter));
   if constexpr (std::is_base_of_v<Translator, FamilyType>) spec.capabilities.push_back(typeid(Translator));
+  if constexpr (std::is_base_of_v<UnpairedTranslator, FamilyType>) spec.capabilities.push_back(typeid(UnpairedTranslator));
   if constexpr (std::is_base_of_v<Encoder, FamilyType>) spec.capabilities.push_back(typeid(Encoder));
   if constexpr (std::is_base_of_v<Decoder, FamilyType>) spec.capabilities.push_back(typeid(Decoder));
   if constexpr (std::is_base_of_v<PriorDecoder, FamilyType>) spec.capabilities.push_back(typeid(PriorDecoder));

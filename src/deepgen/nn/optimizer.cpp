@@ -26,7 +26,8 @@ void from_json(const nlohmann::json& j, OptimizerOptions& o) { optimizer_options
 
 const OptionSchema<ScheduleOptions>& schedule_options() {
   static const auto schema = OptionSchema<ScheduleOptions>()
-      .choice("name", &ScheduleOptions::name, {"none", "step", "sgdr"}, "none, step or sgdr")
+      .choice("name", &ScheduleOptions::name, {"none", "step", "sgdr", "linear"},
+              "none, step, sgdr or linear (constant, then linearly to 0 at the last epoch: CycleGAN's)")
       .with([](OptionField& f) { f.flag = "--schedule"; })
       .positive("step_size", &ScheduleOptions::step_size, "step: epochs between decays")
       .positive("gamma", &ScheduleOptions::gamma, "step: decay factor")
@@ -35,7 +36,9 @@ const OptionSchema<ScheduleOptions>& schedule_options() {
       .number("period_mult", &ScheduleOptions::period_mult, "sgdr: growth of each next cycle", 1.0, 100.0)
       .with([](OptionField& f) { f.flag = "--sgdr-mult"; })
       .number("min_factor", &ScheduleOptions::min_factor, "sgdr: floor as a fraction of --lr", 0.0, 1.0)
-      .with([](OptionField& f) { f.flag = "--min-lr-factor"; });
+      .with([](OptionField& f) { f.flag = "--min-lr-factor"; })
+      .number("decay_start", &ScheduleOptions::decay_start, "linear: epochs at --lr before the decay (-1: half of --epochs)",
+              -1.0, 1e9);
   return schema;
 }
 void to_json(nlohmann::json& j, const ScheduleOptions& o) { j = schedule_options().to_json(o); }
@@ -141,8 +144,14 @@ std::vector<std::vector<int64_t>> Optimizer::parameter_shapes() const {
   return shapes;
 }
 
-double schedule_factor(const ScheduleOptions& s, double epochs) {
+double schedule_factor(const ScheduleOptions& s, double epochs, double total_epochs) {
   if (s.name == "none") return 1.0;
+  if (s.name == "linear") {
+    const double start = s.decay_start < 0 ? total_epochs / 2 : s.decay_start;
+    check(total_epochs > start, "--decay-start: the linear decay starts after ", start, " epochs, which leaves none of ",
+          "the run's ", total_epochs, " (--epochs) to decay in; expected fewer than --epochs");
+    return std::clamp(1.0 - (epochs - start) / (total_epochs - start), 0.0, 1.0);
+  }
   if (s.name == "step") {
     check(s.step_size >= 1 && s.gamma > 0, "--step-size must be >= 1 and --gamma > 0");
     return std::pow(s.gamma, std::floor(epochs / double(s.step_size)));
@@ -158,7 +167,7 @@ double schedule_factor(const ScheduleOptions& s, double epochs) {
     const double progress = (epochs - start) / length;  // T_cur / T_i in [0, 1)
     return s.min_factor + (1 - s.min_factor) * 0.5 * (1 + std::cos(M_PI * progress));
   }
-  fail("--schedule: expected none, step or sgdr, found '", s.name, "'");
+  fail("--schedule: expected none, step, sgdr or linear, found '", s.name, "'");
 }
 
 }  // namespace deepgen

@@ -77,12 +77,13 @@ class Optimizer {
 };
 
 struct ScheduleOptions {
-  std::string name = "none";  // none | step | sgdr
+  std::string name = "none";  // none | step | sgdr | linear
   int64_t step_size = 10;     // step: multiply by gamma every step_size epochs
   double gamma = 0.1;         // step: decay factor
   double period = 10;         // sgdr: epochs of the first cosine cycle (T_0)
   double period_mult = 2;     // sgdr: each cycle is this much longer (T_mult)
   double min_factor = 0.0;    // sgdr: the floor, as a fraction of the base learning rate
+  double decay_start = -1;    // linear: epochs at the base rate before the decay (-1 = half of --epochs)
 };
 void to_json(nlohmann::json& j, const ScheduleOptions& o);
 void from_json(const nlohmann::json& j, ScheduleOptions& o);
@@ -90,7 +91,9 @@ const OptionSchema<ScheduleOptions>& schedule_options();
 
 // The factor on the base learning rate after `epochs` epochs of training (fractional: 2.5 is half-way
 // through the third epoch). Step decay changes at epoch boundaries; SGDR follows
-// min + (1 - min) * (1 + cos(pi * T_cur / T_i)) / 2 and restarts at 1 when a cycle ends.
-double schedule_factor(const ScheduleOptions& schedule, double epochs);
+// min + (1 - min) * (1 + cos(pi * T_cur / T_i)) / 2 and restarts at 1 when a cycle ends. Linear (CycleGAN's)
+// stays at 1 for decay_start epochs, then falls in a straight line to 0 at the end of the run's
+// `total_epochs` (which it needs: > decay_start).
+double schedule_factor(const ScheduleOptions& schedule, double epochs, double total_epochs = 0);
 
 }  // namespace deepgen

@@ -134,6 +134,7 @@ RunResult start_run(RunConfig config, std::ostream* log) {
   const bool lead = world().rank() == 0;
   TrainerOptions& trainer = config.trainer;
   parse_checkpoint_every(trainer.checkpoint_every);  // a bad value fails before anything is written
+  schedule_factor(trainer.schedule, 0, double(trainer.epochs));  // so does a schedule that does not fit --epochs
   if (trainer.out_dir.empty()) trainer.out_dir = (fs::path("runs") / (spec.name + "-" + timestamp())).string();
   trainer.out_dir = world().broadcast_text("out_dir", trainer.out_dir);  // rank 0's timestamp
   check(!fs::exists(fs::path(trainer.out_dir) / "checkpoint.pt"), "--out: run directory ", trainer.out_dir,
@@ -238,6 +239,7 @@ RunResult resume_run(const std::string& dir, const ResumeOptions& options, std::
   trainer.augment = state.config.at("trainer").value("augment", std::string("none"));
   trainer.sync_bn = state.config.at("trainer").value("sync_bn", false);
   trainer.epochs = options.epochs;
+  schedule_factor(trainer.schedule, 0, double(trainer.epochs));  // a linear decay must fit the new --epochs
   trainer.out_dir = dir;
   trainer.progress = options.progress;
   trainer.pictures = options.pictures;

@@ -298,7 +298,8 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       const int64_t offset = w.rank() * share + std::min<int64_t>(w.rank(), extra);
       const int64_t local = share + (w.rank() < extra ? 1 : 0);
       auto index = order.narrow(0, begin + offset, local);
-      const double factor = schedule_factor(options.schedule, double(epoch - 1) + double(batch) / double(batches));
+      const double factor = schedule_factor(options.schedule, double(epoch - 1) + double(batch) / double(batches),
+                                            double(options.epochs));
       for (Optimizer* optimizer : family.optimizers()) optimizer->set_lr_factor(factor);
       const int64_t step_number = (epoch - 1) * batches + batch;  // since the run began
       // Per-example noise from the step's generator (the same numbers for an example on any rank);
