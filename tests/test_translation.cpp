@@ -576,7 +576,7 @@ TEST(CycleGan, TrainsBothWaysSavesAndLoadsExactly) {
   for (int step = 0; step < 25; ++step) {
     auto index = torch::randint(0, 32, {8}, torch::kLong);
     auto metrics = model.train_step(u.splits.train.images.index_select(0, index), {});
-    for (const char* name : {"loss", "gan", "cycle", "identity", "loss_d", "d_real", "d_fake"}) {
+    for (const char* name : {"loss", "loss_g_gan", "cycle", "identity", "loss_d", "d_real", "d_fake"}) {
       ASSERT_EQ(metrics.count(name), 1u) << name;
     }
   }

@@ -210,7 +210,7 @@ StepMetrics CycleGanFamily::train_step(const torch::Tensor& images, const torch:
   torch::NoGradGuard no_grad;
   StepMetrics metrics;
   metrics["loss"] = metric(g.total);
-  metrics["gan"] = metric(g.gan);
+  metrics["loss_g_gan"] = metric(g.gan);
   metrics["cycle"] = metric((g.cycle_a + g.cycle_b) / 4);  // mean of the two, on the 0-1 scale
   if (identity) metrics["identity"] = metric((g.identity_a + g.identity_b) / 4);
   metrics["loss_d"] = metric(loss_d);

@@ -108,7 +108,7 @@ class CycleGanFamily : public Family, public UnpairedTranslator {
   std::string data_parallel_limit() const override;
   // images: (B, Ca + Cb, S, S), an A image beside an unrelated B image. One step of both generators
   // (one Adam), then of both discriminators (another) on real images against the pools' draws.
-  // Metrics: loss (G's objective), gan, cycle (L1 of both cycles, 0-1 scale), identity, loss_d,
+  // Metrics: loss (G's objective), loss_g_gan (both GAN terms), cycle (L1 of both cycles, 0-1 scale), identity, loss_d,
   // d_real, d_fake (mean patch scores).
   StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
   // Over the test images of each domain (each once), eval mode: cycle_l1_a, cycle_psnr_a (A -> B -> A
