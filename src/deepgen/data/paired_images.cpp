@@ -242,6 +242,10 @@ UnpairedSplits load_unpaired(const DataOptions& data, const UnpairedRequest& req
   UnpairedSplits out;
   DataSplits& splits = out.splits;
   torch::Tensor train_a, train_b, test_a, test_b;  // (N, C, S, S) in `range`
+  const auto check_side = [](int64_t side) {
+    check(side % 4 == 0 && side >= 8, "--image-size: unpaired translation needs a side that is a multiple of 4 and ",
+          "at least 8 (the generator halves it twice), found ", side);
+  };
   if (request.domains == "folders") {
     const fs::path root(data.dir);
     const std::string what = "--domains folders " + data.dir;
@@ -254,6 +258,7 @@ UnpairedSplits load_unpaired(const DataOptions& data, const UnpairedRequest& req
     const auto files_test_a = limited(images_in(root / "testA", what), data.test_limit);
     const auto files_test_b = limited(images_in(root / "testB", what), data.test_limit);
     const int64_t side = unpaired_side(files_train_a, data.image_size);
+    check_side(side);  // before the images are read
     const int channels_a = channels_of(files_train_a, data.channels), channels_b = channels_of(files_train_b, data.channels);
     auto read = [&](const std::vector<std::string>& files, int channels) {
       return normalize_pixels(read_images(files, side, channels), range);
@@ -293,8 +298,7 @@ UnpairedSplits load_unpaired(const DataOptions& data, const UnpairedRequest& req
     };
     splits.format = labelled.format + ", class " + name(request.class_a) + " <-> class " + name(request.class_b);
   }
-  check(splits.image_size % 4 == 0 && splits.image_size >= 8, "--image-size: unpaired translation needs a side that ",
-        "is a multiple of 4 and at least 8 (the generator halves it twice), found ", splits.image_size);
+  check_side(splits.image_size);
   out.channels_a = train_a.size(1);
   out.channels_b = train_b.size(1);
   check(test_a.size(1) == out.channels_a && test_b.size(1) == out.channels_b, "--data ", data.dir,
