@@ -100,15 +100,18 @@ StepMetrics CharLmFamily::train_step(const torch::Tensor& images, const torch::T
 Metrics CharLmFamily::evaluate(const Dataset& data, int64_t) {
   torch::NoGradGuard no_grad;
   net_->eval();
+  // The streams are independent: data-parallel ranks read their part of them through every chunk.
+  const EvaluationPart streams = evaluation_part(data.size() > 0 ? data.images.size(1) : 0);
   RecurrentState state;
   MetricSums sums;
-  for (int64_t k = 0; k < data.size(); ++k) {
-    auto [inputs, targets] = inputs_and_targets(data.images[k].to(device_));  // (B, T + 1) -> (B, T), (B, T)
+  for (int64_t k = 0; k < data.size() && streams.count > 0; ++k) {
+    // (B, T + 1) -> this rank's (B_rank, T + 1) -> (B_rank, T), (B_rank, T)
+    auto [inputs, targets] = inputs_and_targets(data.images[k].narrow(0, streams.offset, streams.count).to(device_));
     auto logits = net_->forward(inputs, state);
     auto [sum, n] = charlm_loss(logits, targets);
     sums.add({{"nats", sum}, {"count", n}, {"correct", logits.argmax(-1).eq(targets).sum()}}, 1.0);
   }
-  Metrics total = sums.sum();
+  Metrics total = sum_over_ranks(sums);
   const double nats = total["nats"], count = total["count"], correct = total["correct"];
   net_->train();
   check(count > 0, "charlm: the validation text is empty");

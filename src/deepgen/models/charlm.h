@@ -71,8 +71,9 @@ class CharLmFamily : public Family {
   }
   // images: (1, streams, seq_len + 1) ids, one chunk of stream_chunks(); labels unused.
   StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
-  // data.images: the chunks of the validation text; read in order with a carried state. Metrics per
-  // character: loss (nats), bits_per_char, accuracy (of the most likely next character).
+  // data.images: the chunks of the validation text; read in order with a carried state (data-parallel
+  // ranks read their part of the streams). Metrics per character: loss (nats), bits_per_char, accuracy
+  // (of the most likely next character).
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
   std::map<std::string, Picture> pictures(const Dataset&) override { return {}; }
   std::vector<Optimizer*> optimizers() override { return {&optimizer_}; }

@@ -47,7 +47,9 @@ class Family {
   // weighted gradients over the ranks, and the noise of a step is drawn with core/batch_shard.h.
   virtual std::string data_parallel_limit() const { return ""; }
 
-  // Metrics over a whole split (per-image means), without touching the weights.
+  // Metrics over a whole split (per-image means), without touching the weights. The sums over its
+  // examples go through sum_over_split() or evaluation_part() and sum_over_ranks() (nn/metrics.h), so
+  // that the ranks of a data-parallel run can share the split.
   virtual Metrics evaluate(const Dataset& data, int64_t batch_size) = 0;
 
   // Pictures to write after each epoch, by name ("samples", "reconstructions").

@@ -294,9 +294,8 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       const int64_t begin = batch * options.batch_size;
       const int64_t size = std::min(options.batch_size, count - begin);
       // This rank's slice of the global batch: as even as can be, the first size % N ranks one more.
-      const int64_t share = size / w.size(), extra = size % w.size();
-      const int64_t offset = w.rank() * share + std::min<int64_t>(w.rank(), extra);
-      const int64_t local = share + (w.rank() < extra ? 1 : 0);
+      const EvenPart part = even_part(size, w.rank(), w.size());
+      const int64_t offset = part.offset, local = part.count;
       auto index = order.narrow(0, begin + offset, local);
       const double factor = schedule_factor(options.schedule, double(epoch - 1) + double(batch) / double(batches));
       for (Optimizer* optimizer : family.optimizers()) optimizer->set_lr_factor(factor);
@@ -350,11 +349,14 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
         seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // The evaluation draws its noise from seed 0, as `deepgen eval` does by default, so the two report the
     // same numbers; the generator training draws from is left where it was.
-    // The rest of the epoch is rank 0's: the evaluation, the pictures, the logs and the checkpoint; the
-    // others wait for it (see the barrier below).
+    // Every rank evaluates its share of the test split (nn/metrics.h) with rank 0's state: the others'
+    // batch-norm running statistics are their own slices' (without --sync-bn). The rest of the epoch is
+    // rank 0's: the pictures, the logs and the checkpoint; the others wait for it (see the barrier below).
+    if (!options.sync_bn) broadcast_state(family, data.train.images.device());
     Metrics test;
-    if (lead && data.test.size() > 0) {
+    if (data.test.size() > 0) {
       ForkedRng evaluation_rng(0);
+      ShardedEvaluation shared;
       test = family.evaluate(data.test, options.batch_size);
     }
     if (const std::string bad = non_finite(test); !bad.empty()) {
@@ -395,7 +397,8 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
         report_failed = true;
       }
     }
-    // The others waited while rank 0 evaluated and wrote: allow that at least an hour.
+    // The others waited while rank 0 wrote the pictures, the report and the checkpoint: allow that at
+    // least an hour.
     w.barrier("the end of epoch " + std::to_string(epoch), std::chrono::hours(1));
     if (epoch < options.epochs) {
       const int signal = int(w.all_reduce_max(stop_requested(), "the epoch's stop check"));
