@@ -89,6 +89,7 @@ Metrics sum_over_ranks(const MetricSums& sums) {
     size_t begin = 0;
     for (size_t end; (end = text.find('\n', begin)) != std::string::npos; begin = end + 1) all.insert(text.substr(begin, end - begin));
   }
+  if (all.empty()) return {};
   std::vector<double> values;
   for (const std::string& name : all) values.push_back(local.count(name) ? local.at(name) : 0.0);
   auto total = torch::tensor(values, torch::kDouble);

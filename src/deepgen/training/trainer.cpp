@@ -117,8 +117,9 @@ GlobalSums global_sums(const MetricSums& sums) {
 }
 
 // Data-parallel training: the family's state (weights, buffers, optimizer moments) as rank 0 has it,
-// on every rank, through one serialized copy.
-void broadcast_state(Family& family, torch::Device device) {
+// on every rank, through one serialized copy (a Gloo broadcast: at the start, and before each
+// evaluation).
+void broadcast_state(Family& family, torch::Device device, const std::string& what) {
   World& w = world();
   if (!w.distributed()) return;
   std::string bytes;
@@ -129,7 +130,7 @@ void broadcast_state(Family& family, torch::Device device) {
     archive.save_to(out);
     bytes = out.str();
   }
-  bytes = w.broadcast_text("initial state", bytes);
+  bytes = w.broadcast_bytes(bytes, what);
   if (w.rank() != 0) {
     torch::serialize::InputArchive archive;
     std::istringstream in(bytes);
@@ -197,7 +198,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
   const std::string metrics_path = (fs::path(options.out_dir) / "metrics.jsonl").string();
   const std::string checkpoint = (fs::path(options.out_dir) / "checkpoint.pt").string();
   Progress progress(lead ? options.progress : "none", std::cerr, options.item_name);
-  broadcast_state(family, data.train.images.device());
+  broadcast_state(family, data.train.images.device(), "the broadcast of the initial state");
 
   TrainResult result;
   result.epochs = state.epoch;
@@ -366,7 +367,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
     // streams gathers what each rank carries. The rest of the epoch is rank 0's: the pictures, the logs
     // and the checkpoint; the others wait for it (see the barrier below).
     family.gather_split_state();
-    if (!options.sync_bn) broadcast_state(family, data.train.images.device());
+    if (!options.sync_bn) broadcast_state(family, data.train.images.device(), "the broadcast of rank 0's state for the evaluation");
     Metrics test;
     if (data.test.size() > 0) {
       ForkedRng evaluation_rng(0);
