@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <set>
+#include <sstream>
 #include <vector>
 
 #include "deepgen/core/batch_shard.h"
@@ -86,8 +87,8 @@ Metrics sum_over_ranks(const MetricSums& sums) {
   for (const auto& [name, value] : local) names += name + "\n";
   std::set<std::string> all;
   for (const std::string& text : w->all_gather_text("evaluation metric names", names)) {
-    size_t begin = 0;
-    for (size_t end; (end = text.find('\n', begin)) != std::string::npos; begin = end + 1) all.insert(text.substr(begin, end - begin));
+    std::istringstream lines(text);
+    for (std::string name; std::getline(lines, name);) all.insert(name);
   }
   if (all.empty()) return {};
   std::vector<double> values;
@@ -103,7 +104,7 @@ Metrics sum_over_ranks(const MetricSums& sums) {
 
 Metrics sum_over_split(int64_t examples, int64_t batch_size,
                        const std::function<StepMetrics(int64_t start, int64_t count)>& batch_sums) {
-  check(batch_size >= 1, "evaluation: expected a batch size of at least 1, found ", batch_size);
+  check(batch_size >= 1, "--batch-size: the evaluation expected at least 1 example per batch, found ", batch_size);
   const int64_t batches = (examples + batch_size - 1) / batch_size;
   const EvaluationPart part = evaluation_part(batches);
   // The seed of the last manual_seed (ForkedRng), read without drawing from the global generator, and
