@@ -152,7 +152,6 @@ bad "RANK out of range" "RANK=2: expected an integer in \[0, 1\]" RANK=2 WORLD_S
 bad "no MASTER_ADDR" "MASTER_ADDR is not set" RANK=0 WORLD_SIZE=2 -- "${SMALL[@]}" --out "$WORK/b3"
 bad "--nproc under a launcher" "drop --nproc" RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 -- "${SMALL[@]}" --nproc 2 \
   --out "$WORK/b4"
-bad "charlm" "charlm carries each text stream" -- charlm --epochs 1 --progress none --nproc 2 --out "$WORK/b5"
 bad "pca" "pca is fitted in closed form" -- pca --epochs 1 --train-limit 256 --progress none --nproc 2 --out "$WORK/b9"
 bad "cyclegan's pools" "cyclegan's pools of past translations" -- cyclegan --epochs 1 --train-limit 64 --progress none \
   --nproc 2 --out "$WORK/b10"

@@ -1,7 +1,8 @@
 // The pieces of data-parallel training that one process can check: the launcher's environment, the
-// per-example noise of a global batch, and the synchronized batch norm's arithmetic. The ranks
-// themselves (real processes over loopback and across two network namespaces) are tested by
-// distributed_test.sh and distributed_netns_test.sh.
+// per-example noise of a global batch, the parts ranks take, the evaluation's batches and noise, and
+// the synchronized batch norm's arithmetic. The ranks themselves (real processes over loopback and
+// across two network namespaces) are tested by distributed_test.sh, distributed_shards_test.sh and
+// distributed_netns_test.sh.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include "deepgen/core/error.h"
 #include "deepgen/distributed/world.h"
 #include "deepgen/nn/batch_norm.h"
+#include "deepgen/nn/metrics.h"
 #include "test_util.h"
 
 using namespace deepgen;
@@ -166,6 +168,60 @@ TEST(BatchShard, EachRankHasItsOwnStream) {
   EXPECT_NE(stream_seed(1, 10, 0), stream_seed(1, 11, 0));
   EXPECT_NE(stream_seed(1, 10, 0), stream_seed(2, 10, 0));
   EXPECT_EQ(stream_seed(1, 10, 1), stream_seed(1, 10, 1));
+}
+
+// The parts of the global batch, of a char-LM's streams and of a test split's batches: contiguous,
+// covering every unit once, the first units % ranks one larger.
+TEST(BatchShard, EvenPartsCoverTheUnitsInOrder) {
+  for (const int64_t units : {0, 1, 7, 12, 13}) {
+    for (const int ranks : {1, 2, 3, 5}) {
+      int64_t next = 0;
+      for (int rank = 0; rank < ranks; ++rank) {
+        const EvenPart part = even_part(units, rank, ranks);
+        EXPECT_EQ(part.offset, next) << units << " units, rank " << rank << " of " << ranks;
+        EXPECT_EQ(part.count, units / ranks + (rank < units % ranks ? 1 : 0));
+        next += part.count;
+      }
+      EXPECT_EQ(next, units);
+    }
+  }
+}
+
+// Evaluation in one process (a world of one, inside a ShardedEvaluation or not): every batch once,
+// starting where the batch size puts it; each batch's noise depends on the seed and the batch's number
+// only (so a rank that evaluates batch 2 alone draws what one process draws for it), and the global
+// generator is left where it was.
+TEST(ShardedEvaluation, InOneProcessCoversEveryBatchWithNoisePerBatch) {
+  auto evaluate = [](int64_t examples, int64_t batch_size, std::vector<torch::Tensor>* noise) {
+    return sum_over_split(examples, batch_size, [&](int64_t start, int64_t count) -> StepMetrics {
+      noise->push_back(batch_randn({count, 2}, torch::kFloat));
+      return {{"examples", metric(double(count), torch::kCPU)}, {"starts", metric(double(start), torch::kCPU)}};
+    });
+  };
+  std::vector<torch::Tensor> first, second;
+  torch::manual_seed(4);
+  const Metrics sums = evaluate(250, 100, &first);
+  EXPECT_EQ(sums.at("examples"), 250);
+  EXPECT_EQ(sums.at("starts"), 0 + 100 + 200);
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[2].size(0), 50);
+  EXPECT_FALSE(torch::equal(first[0], first[1]));
+  const auto after = torch::rand({4});
+  torch::manual_seed(4);
+  {
+    ShardedEvaluation shared;  // a world of one: the whole split, nothing exchanged
+    EXPECT_EQ(evaluation_part(12).count, 12);
+    (void)torch::rand({7});  // draws from the global generator do not move the evaluation's noise
+    evaluate(250, 100, &second);
+  }
+  for (size_t k = 0; k < first.size(); ++k) EXPECT_TRUE(torch::equal(first[k], second[k])) << "batch " << k;
+  torch::manual_seed(4);
+  evaluate(250, 100, &second);
+  EXPECT_TRUE(torch::equal(torch::rand({4}), after));  // the global generator was not drawn from
+  torch::manual_seed(5);
+  std::vector<torch::Tensor> other;
+  evaluate(250, 100, &other);
+  EXPECT_FALSE(torch::equal(other[0], first[0]));  // another evaluation seed, other noise
 }
 
 // The synchronized computation (here in a world of one, where the all-reduce is the identity) must be

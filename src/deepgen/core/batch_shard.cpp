@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -55,6 +56,11 @@ ShardScope::~ShardScope() { current = previous_; }
 
 uint64_t stream_seed(uint64_t seed, int64_t step, int rank) {
   return mix(mix(mix(seed) ^ uint64_t(step)) ^ uint64_t(rank + 1));
+}
+
+EvenPart even_part(int64_t units, int rank, int ranks) {
+  const int64_t share = units / ranks, extra = units % ranks;
+  return {rank * share + std::min<int64_t>(rank, extra), share + (rank < extra ? 1 : 0)};
 }
 
 const BatchShard* current_shard() { return current == nullptr ? nullptr : &current->shard; }

@@ -44,6 +44,14 @@ class ShardScope {
   State* previous_;
 };
 
+// Rank `rank`'s part of `units` things (the examples of a global batch, a char-LM's streams, the batches of
+// a test split) shared by `ranks`: contiguous and as even as can be, the first units % ranks one more.
+struct EvenPart {
+  int64_t offset = 0;  // the first unit of the part
+  int64_t count = 0;   // units in the part (0 when there are fewer units than ranks)
+};
+EvenPart even_part(int64_t units, int rank, int ranks);
+
 // The shard of the step under way, or null outside a step.
 const BatchShard* current_shard();
 

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -254,6 +255,26 @@ std::string World::broadcast_text(const std::string& key, const std::string& tex
   } catch (const std::exception& error) {
     lost("the broadcast of " + key, error);
   }
+}
+
+std::string World::broadcast_bytes(const std::string& bytes, const std::string& what) {
+  if (!distributed()) return bytes;
+  const int64_t size = all_reduce_max(rank() == 0 ? int64_t(bytes.size()) : 0, what);
+  if (size == 0) return {};
+  auto buffer = torch::empty({size}, torch::kByte);
+  if (rank() == 0) std::memcpy(buffer.data_ptr<uint8_t>(), bytes.data(), size_t(size));
+  try {
+    std::vector<torch::Tensor> tensors = {buffer};
+    c10d::BroadcastOptions options;
+    options.rootRank = 0;
+    options.timeout = timeout_;
+    impl_->group->broadcast(tensors, options)->wait(timeout_);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& error) {
+    lost(what, error);
+  }
+  return rank() == 0 ? bytes : std::string(reinterpret_cast<const char*>(buffer.data_ptr<uint8_t>()), size_t(size));
 }
 
 std::vector<std::string> World::all_gather_text(const std::string& key, const std::string& text) {

@@ -70,6 +70,9 @@ class World {
   std::vector<std::string> all_gather_text(const std::string& key, const std::string& text);
   // Rank 0's `text` on every rank (through the store; the others' argument is ignored).
   std::string broadcast_text(const std::string& key, const std::string& text);
+  // Rank 0's `bytes` on every rank through Gloo, for large payloads such as a model's serialized state
+  // (the store keeps every key for the length of the run); the others' argument is ignored.
+  std::string broadcast_bytes(const std::string& bytes, const std::string& what);
 
  private:
   friend void join_world(const LaunchInfo&, const WorldOptions&);

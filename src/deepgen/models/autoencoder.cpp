@@ -204,36 +204,32 @@ StepMetrics AutoencoderFamily::train_step(const torch::Tensor& images, const tor
 
 Metrics AutoencoderFamily::evaluate(const Dataset& data, int64_t batch_size) {
   net_->eval();
-  MetricSums sums;
-  int64_t jacobian_count = 0;
   const bool denoising = options_.variant == "denoising";
-  for (int64_t start = 0; start < data.size(); start += batch_size) {
-    const int64_t count = std::min(batch_size, data.size() - start);
+  // ||J||_F on the first 1000 test images: enough for a stable mean, cheap for wide codes.
+  const int64_t jacobian_count = std::min<int64_t>(data.size(), 1000);
+  Metrics total = sum_over_split(data.size(), batch_size, [&](int64_t start, int64_t count) {
     auto images = data.images.narrow(0, start, count);
+    StepMetrics batch;
     {
       torch::NoGradGuard no_grad;
       auto h = net_->encode(images);
       auto decoded = net_->decode(h);
-      sums.add({{"reconstruction", reconstruction_loss(decoded, images).sum()},
-                {"mse", (net_->output(decoded) - images).pow(2).flatten(1).mean(1).sum()},
-                {"l1", h.abs().sum()},
-                {"near_zero", (h.abs() < 0.05).sum()}},
-               1.0);
+      batch = {{"reconstruction", reconstruction_loss(decoded, images).sum()},
+               {"mse", (net_->output(decoded) - images).pow(2).flatten(1).mean(1).sum()},
+               {"l1", h.abs().sum()},
+               {"near_zero", (h.abs() < 0.05).sum()}};
       if (denoising) {
         auto noisy = corrupt(images, options_.noise, options_.noise_level);
-        sums.add({{"psnr_noisy", psnr(noisy, images).sum()},
-                  {"psnr_denoised", psnr(net_->output(net_->decode(net_->encode(noisy))), images).sum()}},
-                 1.0);
+        batch["psnr_noisy"] = psnr(noisy, images).sum();
+        batch["psnr_denoised"] = psnr(net_->output(net_->decode(net_->encode(noisy))), images).sum();
       }
     }
-    // ||J||_F on the first 1000 test images: enough for a stable mean, cheap for wide codes.
-    if (jacobian_count < 1000) {
-      auto part = images.narrow(0, 0, std::min<int64_t>(count, 1000 - jacobian_count));
-      sums.add({{"jacobian", net_->jacobian_frobenius_squared(part, false).detach().sqrt().sum()}}, 1.0);
-      jacobian_count += part.size(0);
+    if (start < jacobian_count) {
+      auto part = images.narrow(0, 0, std::min(count, jacobian_count - start));
+      batch["jacobian"] = net_->jacobian_frobenius_squared(part, false).detach().sqrt().sum();
     }
-  }
-  Metrics total = sums.sum();
+    return batch;
+  });
   const double reconstruction = total["reconstruction"], mse = total["mse"], l1 = total["l1"],
                near_zero = total["near_zero"], jacobian = total["jacobian"], psnr_noisy = total["psnr_noisy"],
                psnr_denoised = total["psnr_denoised"];

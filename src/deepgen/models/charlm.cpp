@@ -3,8 +3,10 @@
 #include <cmath>
 
 #include "deepgen/models/registry.h"
+#include "deepgen/core/batch_shard.h"
 #include "deepgen/core/error.h"
 #include "deepgen/data/text.h"
+#include "deepgen/distributed/world.h"
 
 namespace deepgen {
 
@@ -86,6 +88,18 @@ StepMetrics CharLmFamily::train_step(const torch::Tensor& images, const torch::T
         images.sizes());
   net_->train();
   auto [inputs, targets] = inputs_and_targets(images[0].to(device_));  // (B, T + 1) -> (B, T), (B, T)
+  // Which streams these are: a part of them under data-parallel training (the trainer's shard counts
+  // streams), else all.
+  const BatchShard* shard = current_shard();
+  const bool part = shard != nullptr && shard->size == inputs.size(0);
+  stream_offset_ = part ? shard->offset : 0;
+  stream_count_ = inputs.size(0);
+  stream_total_ = part ? shard->total : inputs.size(0);
+  // A state of all streams (gathered for a checkpoint, or read from one) goes on as this rank's rows.
+  if (!state_.empty() && state_.h.size(1) == stream_total_ && stream_count_ != stream_total_) {
+    state_.h = state_.h.narrow(1, stream_offset_, stream_count_).contiguous();  // (L, B, H) -> (L, B_rank, H)
+    if (state_.c.defined()) state_.c = state_.c.narrow(1, stream_offset_, stream_count_).contiguous();
+  }
   if (!state_.empty() && state_.h.size(1) != inputs.size(0)) state_ = {};  // another stream count
   auto logits = net_->forward(inputs, state_);
   state_ = state_.detached();  // truncated BPTT: gradients stop at the chunk boundary, the values carry on
@@ -97,18 +111,38 @@ StepMetrics CharLmFamily::train_step(const torch::Tensor& images, const torch::T
   return {{"loss", nats}, {"bits_per_char", nats / std::log(2.0)}, {"grad_norm", metric(optimizer_.last_grad_norm())}};
 }
 
+void CharLmFamily::gather_split_state() {
+  World& w = world();
+  // Every rank holds a part, or every rank the whole (gathered already, or one rank): alike on all ranks.
+  if (!w.distributed() || state_.empty() || stream_count_ == stream_total_ || state_.h.size(1) != stream_count_) return;
+  std::vector<torch::Tensor> whole;
+  for (const torch::Tensor& part : {state_.h, state_.c}) {
+    if (!part.defined()) continue;
+    // (L, B_rank, H) -> (L, B, H): this rank's rows in place, zeros elsewhere; summed over the ranks.
+    auto all = torch::zeros({part.size(0), stream_total_, part.size(2)}, part.options().device(torch::kCPU));
+    all.narrow(1, stream_offset_, stream_count_).copy_(part);
+    whole.push_back(all);
+  }
+  w.all_reduce_sum(whole, "the gathering of the carried hidden state");
+  state_.h = whole[0].to(device_);
+  if (state_.c.defined()) state_.c = whole[1].to(device_);
+}
+
 Metrics CharLmFamily::evaluate(const Dataset& data, int64_t) {
   torch::NoGradGuard no_grad;
   net_->eval();
+  // The streams are independent: data-parallel ranks read their part of them through every chunk.
+  const EvaluationPart streams = evaluation_part(data.size() > 0 ? data.images.size(1) : 0);
   RecurrentState state;
   MetricSums sums;
-  for (int64_t k = 0; k < data.size(); ++k) {
-    auto [inputs, targets] = inputs_and_targets(data.images[k].to(device_));  // (B, T + 1) -> (B, T), (B, T)
+  for (int64_t k = 0; k < data.size() && streams.count > 0; ++k) {
+    // (B, T + 1) -> this rank's (B_rank, T + 1) -> (B_rank, T), (B_rank, T)
+    auto [inputs, targets] = inputs_and_targets(data.images[k].narrow(0, streams.offset, streams.count).to(device_));
     auto logits = net_->forward(inputs, state);
     auto [sum, n] = charlm_loss(logits, targets);
     sums.add({{"nats", sum}, {"count", n}, {"correct", logits.argmax(-1).eq(targets).sum()}}, 1.0);
   }
-  Metrics total = sums.sum();
+  Metrics total = sum_over_ranks(sums);
   const double nats = total["nats"], count = total["count"], correct = total["correct"];
   net_->train();
   check(count > 0, "charlm: the validation text is empty");

@@ -65,14 +65,17 @@ class CharLmFamily : public Family {
   bool conv_heavy() const override { return false; }
   bool ordered_batches() const override { return true; }
   void start_epoch() override { state_ = {}; }
-  std::string data_parallel_limit() const override {
-    return "charlm carries each text stream's hidden state from step to step inside one chunk of all streams; "
-           "splitting the streams over ranks is not implemented";
-  }
-  // images: (1, streams, seq_len + 1) ids, one chunk of stream_chunks(); labels unused.
+  // Data-parallel: each rank trains its part of the streams and carries their hidden state.
+  bool splits_streams() const override { return true; }
+  // Every rank's carried rows, gathered into the state of all streams on every rank (one all-reduce);
+  // the next step takes this rank's rows of it again.
+  void gather_split_state() override;
+  // images: (1, streams, seq_len + 1) ids, one chunk of stream_chunks() (with data-parallel ranks, this
+  // rank's streams of it); labels unused.
   StepMetrics train_step(const torch::Tensor& images, const torch::Tensor& labels) override;
-  // data.images: the chunks of the validation text; read in order with a carried state. Metrics per
-  // character: loss (nats), bits_per_char, accuracy (of the most likely next character).
+  // data.images: the chunks of the validation text; read in order with a carried state (data-parallel
+  // ranks read their part of the streams). Metrics per character: loss (nats), bits_per_char, accuracy
+  // (of the most likely next character).
   Metrics evaluate(const Dataset& data, int64_t batch_size) override;
   std::map<std::string, Picture> pictures(const Dataset&) override { return {}; }
   std::vector<Optimizer*> optimizers() override { return {&optimizer_}; }
@@ -93,7 +96,9 @@ class CharLmFamily : public Family {
   Vocabulary vocabulary_;
   CharLmNet net_;
   Optimizer optimizer_;
-  RecurrentState state_;  // carried across the chunks of an epoch
+  RecurrentState state_;  // carried across the chunks of an epoch: (layers, streams, hidden)
+  // The streams this process trains, of how many: {0, B, B} in one process (core/batch_shard.h).
+  int64_t stream_offset_ = 0, stream_count_ = 0, stream_total_ = 0;
 };
 
 // The next id from logits (vocab): argmax when temperature is 0, else a draw from

@@ -304,20 +304,17 @@ StepMetrics ClassifierFamily::train_step(const torch::Tensor& images, const torc
 Metrics classification_metrics(const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
                                const Dataset& data, int64_t batch_size, bool with_top5) {
   torch::NoGradGuard no_grad;
-  MetricSums sums;
-  for (int64_t start = 0; start < data.size(); start += batch_size) {
-    const int64_t count = std::min(batch_size, data.size() - start);
+  Metrics total = sum_over_split(data.size(), batch_size, [&](int64_t start, int64_t count) {
     auto logits = logits_of(data.images.narrow(0, start, count));
     auto labels = data.labels.narrow(0, start, count);
-    sums.add({{"loss", F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum))},
-              {"correct", (logits.argmax(1) == labels).sum()}},
-             1.0);
+    StepMetrics batch = {{"loss", F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kSum))},
+                         {"correct", (logits.argmax(1) == labels).sum()}};
     if (with_top5) {
       const int64_t k = std::min<int64_t>(5, logits.size(1));
-      sums.add({{"top5", (std::get<1>(logits.topk(k, 1)) == labels.unsqueeze(1)).any(1).sum()}}, 1.0);
+      batch["top5"] = (std::get<1>(logits.topk(k, 1)) == labels.unsqueeze(1)).any(1).sum();
     }
-  }
-  Metrics total = sums.sum();
+    return batch;
+  });
   const double loss = total["loss"], correct = total["correct"], top5 = total["top5"];
   const double n = double(std::max<int64_t>(1, data.size()));
   Metrics metrics = {{"loss", loss / n}, {"accuracy", correct / n}};

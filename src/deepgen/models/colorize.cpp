@@ -79,9 +79,7 @@ Metrics ColorizeFamily::evaluate(const Dataset& data, int64_t batch_size) {
   // The constant baseline's chroma: the mean over these images (an oracle: it knows their average colour).
   const auto mean_chroma =
       data.size() > 0 ? rgb_to_ycbcr(data.images).narrow(1, 1, 2).mean({0, 2, 3}, /*keepdim=*/true) : torch::Tensor();
-  MetricSums sums;
-  for (int64_t start = 0; start < data.size(); start += batch_size) {
-    const int64_t n = std::min(batch_size, data.size() - start);
+  Metrics metrics = sum_over_split(data.size(), batch_size, [&](int64_t start, int64_t n) -> StepMetrics {
     const auto truth = data.images.narrow(0, start, n);
     const auto ycbcr = rgb_to_ycbcr(truth);
     const auto luma = ycbcr.narrow(1, 0, 1);
@@ -90,17 +88,15 @@ Metrics ColorizeFamily::evaluate(const Dataset& data, int64_t batch_size) {
     const auto constant = ycbcr_to_rgb(torch::cat({luma, mean_chroma.expand_as(predicted)}, 1)).clamp(0, 1);
     double ssim_sum = 0;
     for (int64_t i = 0; i < n; ++i) ssim_sum += ssim(result[i], truth[i]);
-    sums.add({{"loss", chroma_loss(options_.loss, predicted, ycbcr.narrow(1, 1, 2)) * double(n)},
-              {"psnr", psnr(result, truth).sum()},
-              {"ssim", metric(ssim_sum, truth.device())},
-              {"psnr_gray", psnr(luma.expand_as(truth), truth).sum()},
-              {"psnr_constant", psnr(constant, truth).sum()},
-              {"colourfulness", colourfulness(result).sum()},
-              {"colourfulness_truth", colourfulness(truth).sum()},
-              {"colourfulness_constant", colourfulness(constant).sum()}},
-             1.0);
-  }
-  Metrics metrics = sums.sum();
+    return {{"loss", chroma_loss(options_.loss, predicted, ycbcr.narrow(1, 1, 2)) * double(n)},
+            {"psnr", psnr(result, truth).sum()},
+            {"ssim", metric(ssim_sum, truth.device())},
+            {"psnr_gray", psnr(luma.expand_as(truth), truth).sum()},
+            {"psnr_constant", psnr(constant, truth).sum()},
+            {"colourfulness", colourfulness(result).sum()},
+            {"colourfulness_truth", colourfulness(truth).sum()},
+            {"colourfulness_constant", colourfulness(constant).sum()}};
+  });
   const double count = double(std::max<int64_t>(1, data.size()));
   for (auto& [name, value] : metrics) value /= count;
   return metrics;

@@ -234,15 +234,12 @@ Metrics CycleGanFamily::evaluate(const Dataset& data, int64_t batch_size) {
     const auto images = domain_images(data, domain, options_.channels_a);
     auto& there = domain == "a" ? g_ab_ : g_ba_;
     auto& back = domain == "a" ? g_ba_ : g_ab_;
-    MetricSums sums;
-    for (int64_t start = 0; start < images.size(0); start += batch_size) {
-      const int64_t n = std::min(batch_size, images.size(0) - start);
+    Metrics total = sum_over_split(images.size(0), batch_size, [&](int64_t start, int64_t n) -> StepMetrics {
       const auto real = images.narrow(0, start, n);
       const auto cycled = (generate(back, generate(there, real)) + 1) / 2;
       const auto truth = (real.to(device_) + 1) / 2;
-      sums.add({{"l1", (cycled - truth).abs().flatten(1).mean(1).sum()}, {"psnr", psnr(cycled.clamp(0, 1), truth).sum()}}, 1.0);
-    }
-    Metrics total = sums.sum();
+      return {{"l1", (cycled - truth).abs().flatten(1).mean(1).sum()}, {"psnr", psnr(cycled.clamp(0, 1), truth).sum()}};
+    });
     const double count = double(std::max<int64_t>(1, images.size(0)));
     out["cycle_l1_" + domain] = total["l1"] / count;
     out["cycle_psnr_" + domain] = total["psnr"] / count;

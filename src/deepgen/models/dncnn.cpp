@@ -144,18 +144,14 @@ Metrics DnCnnFamily::evaluate(const Dataset& data, int64_t batch_size) {
   Metrics metrics;
   double psnr_sum = 0;
   for (const double sigma : sigmas) {
-    MetricSums sums;
-    for (int64_t start = 0; start < data.size(); start += batch_size) {
-      const int64_t n = std::min(batch_size, data.size() - start);
+    Metrics total = sum_over_split(data.size(), batch_size, [&](int64_t start, int64_t n) -> StepMetrics {
       auto clean = data.images.narrow(0, start, n);
       auto noisy = add_gaussian_noise(clean, sigma, /*seed=*/uint64_t(start));
       auto residual = net_->forward(noisy);
-      sums.add({{"loss", dncnn_loss(residual, noisy - clean)},
-                {"denoised", psnr(noisy - residual, clean).mean()},
-                {"noisy", psnr(noisy, clean).mean()}},
-               double(n));
-    }
-    Metrics total = sums.sum();
+      return {{"loss", metric(dncnn_loss(residual, noisy - clean)) * double(n)},
+              {"denoised", metric(psnr(noisy - residual, clean).mean()) * double(n)},
+              {"noisy", metric(psnr(noisy, clean).mean()) * double(n)}};
+    });
     const double loss = total["loss"], denoised = total["denoised"], noisy_psnr = total["noisy"];
     const double count = double(std::max<int64_t>(1, data.size()));
     const std::string suffix = options_.blind() ? "_s" + std::to_string(int(sigma)) : "";

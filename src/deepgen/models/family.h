@@ -46,8 +46,18 @@ class Family {
   // when it can: then each rank runs train_step on its slice of the global batch, its optimizers sum the
   // weighted gradients over the ranks, and the noise of a step is drawn with core/batch_shard.h.
   virtual std::string data_parallel_limit() const { return ""; }
+  // Data-parallel, for a family whose every example holds the parallel streams of a step (a char-LM's
+  // chunk, (1, streams, seq_len + 1)): the ranks split the streams of each example instead of the
+  // examples of the batch. Each rank's train_step gets its streams (1, its streams, ...) inside a
+  // ShardScope counting streams (offset, size, total); gather_split_state() is then called on every
+  // rank before rank 0 writes a checkpoint, so that what rank 0 saves holds what every rank carries for
+  // its streams (and a run resumes with another number of ranks).
+  virtual bool splits_streams() const { return false; }
+  virtual void gather_split_state() {}
 
-  // Metrics over a whole split (per-image means), without touching the weights.
+  // Metrics over a whole split (per-image means), without touching the weights. The sums over its
+  // examples go through sum_over_split() or evaluation_part() and sum_over_ranks() (nn/metrics.h), so
+  // that the ranks of a data-parallel run can share the split.
   virtual Metrics evaluate(const Dataset& data, int64_t batch_size) = 0;
 
   // Pictures to write after each epoch, by name ("samples", "reconstructions").

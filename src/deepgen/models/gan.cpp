@@ -320,23 +320,19 @@ Metrics GanFamily::evaluate(const Dataset& data, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   generator_->eval();
   discriminator_->eval();
-  MetricSums sums;
-  for (int64_t start = 0; start < data.size(); start += batch_size) {
-    const int64_t count = std::min(batch_size, data.size() - start);
+  Metrics total = sum_over_split(data.size(), batch_size, [&](int64_t start, int64_t count) -> StepMetrics {
     const auto real = data.images.narrow(0, start, count);
     const torch::Tensor condition =
         options_.conditional ? data.labels.narrow(0, start, count).to(real.device()) : torch::Tensor();
     auto real_scores = discriminator_->forward(real, condition);
     // The generator that samples: the moving average when --ema is on (as `sample` and the pictures use).
     auto fake_scores = discriminator_->forward(
-        sampling_generator()->forward(torch::randn({count, options_.latent_dim}, real.options()), condition), condition);
-    sums.add({{"loss_d", metric(gan_discriminator_loss(options_.loss, real_scores, fake_scores, options_.label_smoothing)) * double(count)},
-              {"loss_g", metric(gan_generator_loss(options_.loss, fake_scores)) * double(count)},
-              {"d_x", d_output(options_.loss, real_scores).sum()},
-              {"d_g_z", d_output(options_.loss, fake_scores).sum()}},
-             1.0);
-  }
-  Metrics total = sums.sum();
+        sampling_generator()->forward(batch_randn({count, options_.latent_dim}, real.options()), condition), condition);
+    return {{"loss_d", metric(gan_discriminator_loss(options_.loss, real_scores, fake_scores, options_.label_smoothing)) * double(count)},
+            {"loss_g", metric(gan_generator_loss(options_.loss, fake_scores)) * double(count)},
+            {"d_x", d_output(options_.loss, real_scores).sum()},
+            {"d_g_z", d_output(options_.loss, fake_scores).sum()}};
+  });
   const double loss_d = total["loss_d"], loss_g = total["loss_g"], d_x = total["d_x"], d_g_z = total["d_g_z"];
   const double n = double(std::max<int64_t>(1, data.size()));
   Metrics metrics = {{"loss", loss_d / n}, {"loss_d", loss_d / n}, {"loss_g", loss_g / n}, {"d_x", d_x / n},

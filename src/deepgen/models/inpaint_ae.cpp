@@ -117,18 +117,14 @@ StepMetrics InpaintAeFamily::train_step(const torch::Tensor& images, const torch
 Metrics InpaintAeFamily::evaluate(const Dataset& data, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   net_->eval();
-  MetricSums sums;
-  for (int64_t start = 0; start < data.size(); start += batch_size) {
-    const int64_t n = std::min(batch_size, data.size() - start);
+  Metrics total = sum_over_split(data.size(), batch_size, [&](int64_t start, int64_t n) -> StepMetrics {
     auto clean = data.images.narrow(0, start, n);
     auto masks = training_masks("center", n, clean.size(2), clean.options());
     auto output = net_->forward(clean, masks);
-    sums.add({{"loss", hole_loss(output, clean, masks)},
-              {"model", hole_psnr(output, clean, masks)},
-              {"baseline", hole_psnr(mean_fill(clean, masks), clean, masks)}},
-             double(n));
-  }
-  Metrics total = sums.sum();
+    return {{"loss", metric(hole_loss(output, clean, masks)) * double(n)},
+            {"model", metric(hole_psnr(output, clean, masks)) * double(n)},
+            {"baseline", metric(hole_psnr(mean_fill(clean, masks), clean, masks)) * double(n)}};
+  });
   const double loss = total["loss"], model = total["model"], baseline = total["baseline"];
   const double count = double(std::max<int64_t>(1, data.size()));
   return {{"loss", loss / count}, {"psnr_hole", model / count}, {"psnr_hole_mean_fill", baseline / count}};

@@ -71,12 +71,10 @@ torch::Tensor PcaFamily::decode(const torch::Tensor& codes) {
 Metrics PcaFamily::evaluate(const Dataset& data, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   if (dirty_) fit();
-  MetricSums sums;
-  for (int64_t start = 0; start < data.size(); start += batch_size) {
-    auto images = data.images.narrow(0, start, std::min(batch_size, data.size() - start));
-    sums.add({{"squared", (decode(encode(images)) - images).pow(2).sum()}}, 1.0);
-  }
-  Metrics total = sums.sum();
+  Metrics total = sum_over_split(data.size(), batch_size, [&](int64_t start, int64_t count) -> StepMetrics {
+    auto images = data.images.narrow(0, start, count);
+    return {{"squared", (decode(encode(images)) - images).pow(2).sum()}};
+  });
   const double squared = total["squared"];
   const double n = double(std::max<int64_t>(1, data.size()));
   const double pixels = double(mean_.size(0));

@@ -229,21 +229,17 @@ torch::Tensor Pix2PixFamily::generate(const torch::Tensor& input) {
 }
 
 Metrics Pix2PixFamily::evaluate(const Dataset& data, int64_t batch_size) {
-  MetricSums sums;
   const int64_t cin = options_.input_channels;
-  for (int64_t start = 0; start < data.size(); start += batch_size) {
-    const int64_t n = std::min(batch_size, data.size() - start);
+  Metrics total = sum_over_split(data.size(), batch_size, [&](int64_t start, int64_t n) -> StepMetrics {
     auto pairs = data.images.narrow(0, start, n);
     auto output = (generate(pairs.narrow(1, 0, cin)) + 1) / 2;
     auto target = (pairs.narrow(1, cin, options_.output_channels) + 1) / 2;
     double ssim_sum = 0;
     for (int64_t i = 0; i < n; ++i) ssim_sum += ssim(output[i].clamp(0, 1), target[i]);
-    sums.add({{"l1", (output - target).abs().flatten(1).mean(1).sum()},
-              {"psnr", psnr(output.clamp(0, 1), target).sum()},
-              {"ssim", metric(ssim_sum, output.device())}},
-             1.0);
-  }
-  Metrics total = sums.sum();
+    return {{"l1", (output - target).abs().flatten(1).mean(1).sum()},
+            {"psnr", psnr(output.clamp(0, 1), target).sum()},
+            {"ssim", metric(ssim_sum, output.device())}};
+  });
   const double count = double(std::max<int64_t>(1, data.size()));
   return {{"loss", total["l1"] / count}, {"l1", total["l1"] / count}, {"psnr", total["psnr"] / count},
           {"ssim", total["ssim"] / count}};

@@ -64,18 +64,14 @@ StepMetrics SrFamily::train_step(const torch::Tensor& images, const torch::Tenso
 Metrics SrFamily::evaluate(const Dataset& data, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   net_->eval();
-  MetricSums sums;
-  for (int64_t start = 0; start < data.size(); start += batch_size) {
-    const int64_t n = std::min(batch_size, data.size() - start);
+  Metrics total = sum_over_split(data.size(), batch_size, [&](int64_t start, int64_t n) -> StepMetrics {
     auto high = data.images.narrow(0, start, n);
     auto up = degrade(high, options_.scale).first;
     auto output = up + net_->forward(up);
-    sums.add({{"loss", sr_loss(output, high)},
-              {"model", psnr(output.clamp(0, 1), high).mean()},
-              {"bicubic", psnr(up.clamp(0, 1), high).mean()}},
-             double(n));
-  }
-  Metrics total = sums.sum();
+    return {{"loss", metric(sr_loss(output, high)) * double(n)},
+            {"model", metric(psnr(output.clamp(0, 1), high).mean()) * double(n)},
+            {"bicubic", metric(psnr(up.clamp(0, 1), high).mean()) * double(n)}};
+  });
   const double loss = total["loss"], model = total["model"], bicubic = total["bicubic"];
   const double count = double(std::max<int64_t>(1, data.size()));
   return {{"loss", loss / count}, {"psnr", model / count}, {"psnr_bicubic", bicubic / count}};

@@ -105,13 +105,11 @@ StepMetrics VaeFamily::train_step(const torch::Tensor& images, const torch::Tens
 Metrics VaeFamily::evaluate(const Dataset& data, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   net_->eval();
-  MetricSums sums;
-  for (int64_t start = 0; start < data.size(); start += batch_size) {
-    auto images = data.images.narrow(0, start, std::min(batch_size, data.size() - start));
+  Metrics total = sum_over_split(data.size(), batch_size, [&](int64_t start, int64_t count) -> StepMetrics {
+    auto images = data.images.narrow(0, start, count);
     const VaeLoss loss = vae_loss(net_->forward(images), images);
-    sums.add({{"reconstruction", loss.reconstruction}, {"kl", loss.kl}}, 1.0);
-  }
-  Metrics total = sums.sum();
+    return {{"reconstruction", loss.reconstruction}, {"kl", loss.kl}};
+  });
   const double reconstruction = total["reconstruction"], kl = total["kl"];
   const double count = double(std::max<int64_t>(1, data.size()));
   return {{"loss", (reconstruction + kl) / count}, {"reconstruction", reconstruction / count},

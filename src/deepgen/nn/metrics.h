@@ -1,10 +1,12 @@
 // Metrics of a training step and of a split. A step's metrics stay tensors on the model's device, so a
 // step never waits for the device to finish (no pipeline stall on a GPU, no barrier per step across
-// processes); the trainer sums them there and reads them back only when it logs.
+// processes); the trainer sums them there and reads them back only when it logs. A split is evaluated
+// as sums over its examples, which data-parallel ranks can share (ShardedEvaluation below).
 #pragma once
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -43,6 +45,45 @@ class MetricSums {
   std::map<std::string, torch::Tensor> sums_;
   double weight_ = 0;
 };
+
+// Evaluation of a split shared by the ranks of a data-parallel run (distributed/world.h). While a
+// ShardedEvaluation is alive on a thread (the trainer opens one around its evaluation after each epoch,
+// which every rank then runs), the evaluation helpers below give this rank its share of the split and
+// add up the shares of all ranks; without one (a single process, `deepgen eval`) they cover the whole
+// split and exchange nothing. A family's evaluate() sums per-example quantities through them and
+// divides by the split's size (the whole split's, which every rank holds), so every rank returns the
+// metrics one process would, up to the order of the float64 additions.
+class ShardedEvaluation {
+ public:
+  ShardedEvaluation();
+  ~ShardedEvaluation();
+  ShardedEvaluation(const ShardedEvaluation&) = delete;
+  ShardedEvaluation& operator=(const ShardedEvaluation&) = delete;
+
+ private:
+  bool outer_;
+};
+
+// The part of `units` parallel rows (a char-LM's streams, read whole) this rank evaluates: all of them
+// outside a ShardedEvaluation, else this rank's even contiguous part (possibly none).
+struct EvaluationPart {
+  int64_t offset = 0;
+  int64_t count = 0;
+};
+EvaluationPart evaluation_part(int64_t units);
+
+// This rank's sums, read back, added over the ranks inside a ShardedEvaluation (one all-reduce of
+// float64 values; a metric that some rank never added counts 0 there). Every rank calls it alike.
+Metrics sum_over_ranks(const MetricSums& sums);
+
+// The sums over a split of `examples` in batches of `batch_size`: calls `batch_sums(start, count)` for
+// the batches this rank evaluates (a contiguous run of whole batches, so each batch starts at the
+// example it starts at in one process) and returns sum_over_ranks of what they returned (each a sum
+// over the batch's examples, weight 1). Each batch's noise (batch_randn, core/batch_shard.h) comes from a
+// generator of its own, seeded by the global generator's seed (`eval --seed`, the trainer's 0) and the
+// batch's number: the same numbers whichever rank evaluates it.
+Metrics sum_over_split(int64_t examples, int64_t batch_size,
+                       const std::function<StepMetrics(int64_t start, int64_t count)>& batch_sums);
 
 // The first metric that is NaN or infinite, as "loss is nan"; empty when all are finite.
 std::string non_finite(const Metrics& metrics);

@@ -117,8 +117,9 @@ GlobalSums global_sums(const MetricSums& sums) {
 }
 
 // Data-parallel training: the family's state (weights, buffers, optimizer moments) as rank 0 has it,
-// on every rank, through one serialized copy.
-void broadcast_state(Family& family, torch::Device device) {
+// on every rank, through one serialized copy (a Gloo broadcast: at the start, and before each
+// evaluation).
+void broadcast_state(Family& family, torch::Device device, const std::string& what) {
   World& w = world();
   if (!w.distributed()) return;
   std::string bytes;
@@ -129,7 +130,7 @@ void broadcast_state(Family& family, torch::Device device) {
     archive.save_to(out);
     bytes = out.str();
   }
-  bytes = w.broadcast_text("initial state", bytes);
+  bytes = w.broadcast_bytes(bytes, what);
   if (w.rank() != 0) {
     torch::serialize::InputArchive archive;
     std::istringstream in(bytes);
@@ -177,21 +178,27 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
   const bool lead = w.rank() == 0;
   const int64_t count = data.train.size();
   const int64_t batches = (count + options.batch_size - 1) / options.batch_size;
+  // What the ranks split: the examples of each global batch, or the streams inside each example.
+  const bool by_streams = family.splits_streams();
+  const int64_t streams = by_streams ? data.train.images.size(1) : 0;
   if (w.distributed()) {
     const std::string limit = family.data_parallel_limit();
     check(limit.empty(), "data-parallel training over ", w.size(), " processes: ", limit, "; train it in one process");
     const int64_t last = count - (batches - 1) * options.batch_size;
-    check(options.batch_size >= w.size() && last >= w.size(), "--batch-size ", options.batch_size, ": with ", w.size(),
-          " ranks every global batch needs at least one example per rank, but ",
+    check(by_streams || (options.batch_size >= w.size() && last >= w.size()), "--batch-size ", options.batch_size,
+          ": with ", w.size(), " ranks every global batch needs at least one example per rank, but ",
           options.batch_size < w.size() ? "a batch" : "the last batch of each epoch", " has ",
           std::min(last, options.batch_size), " of the ", count, " training examples; choose another batch size");
+    check(!by_streams || streams >= w.size(), "--batch-size ", streams, ": with ", w.size(),
+          " ranks every rank needs at least one of the parallel streams, but there are ", streams,
+          "; choose at least ", w.size());
   }
   set_sync_batch_norm(options.sync_bn);
   if (lead) fs::create_directories(fs::path(options.out_dir) / "images");
   const std::string metrics_path = (fs::path(options.out_dir) / "metrics.jsonl").string();
   const std::string checkpoint = (fs::path(options.out_dir) / "checkpoint.pt").string();
   Progress progress(lead ? options.progress : "none", std::cerr, options.item_name);
-  broadcast_state(family, data.train.images.device());
+  broadcast_state(family, data.train.images.device(), "the broadcast of the initial state");
 
   TrainResult result;
   result.epochs = state.epoch;
@@ -273,6 +280,7 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
       const double seconds =
           seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       inside_state.partial = {{"sums", metrics_json(global.sums)}, {"weight", global.weight}, {"seconds", seconds}};
+      family.gather_split_state();
       if (lead) save_checkpoint(checkpoint, family, inside_state);
       w.barrier("the checkpoint inside epoch " + std::to_string(epoch));
       last_checkpoint = std::chrono::steady_clock::now();
@@ -293,24 +301,28 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
     for (int64_t batch = first_batch; batch < batches; ++batch) {
       const int64_t begin = batch * options.batch_size;
       const int64_t size = std::min(options.batch_size, count - begin);
-      // This rank's slice of the global batch: as even as can be, the first size % N ranks one more.
-      const int64_t share = size / w.size(), extra = size % w.size();
-      const int64_t offset = w.rank() * share + std::min<int64_t>(w.rank(), extra);
-      const int64_t local = share + (w.rank() < extra ? 1 : 0);
-      auto index = order.narrow(0, begin + offset, local);
+      // This rank's slice of the global batch (or of each example's streams): as even as can be, the
+      // first units % N ranks one more.
+      const int64_t units = by_streams ? streams : size;
+      const EvenPart part = even_part(units, w.rank(), w.size());
+      const int64_t offset = part.offset, local = part.count;
+      // The examples this rank holds (all of the batch's, in part, when the streams are split).
+      const double held = by_streams ? double(size) * double(local) / double(units) : double(local);
+      auto index = by_streams ? order.narrow(0, begin, size) : order.narrow(0, begin + offset, local);
       const double factor = schedule_factor(options.schedule, double(epoch - 1) + double(batch) / double(batches),
                                             double(options.epochs));
       for (Optimizer* optimizer : family.optimizers()) optimizer->set_lr_factor(factor);
       const int64_t step_number = (epoch - 1) * batches + batch;  // since the run began
       // Per-example noise from the step's generator (the same numbers for an example on any rank);
       // other draws (dropout) from each rank's own stream.
-      ShardScope shard({offset, local, size, options.seed, step_number},
+      ShardScope shard({offset, local, units, options.seed, step_number},
                        w.distributed() || data.train.images.device().is_cpu());
       if (w.distributed()) torch::manual_seed(stream_seed(options.seed, step_number, w.rank()));
       auto images = data.train.images.index_select(0, index);
+      if (by_streams) images = images.narrow(1, offset, local);  // (n, B, ...) -> (n, B_rank, ...)
       if (options.augment == "flip") images = random_flip(images);
       StepMetrics step = family.train_step(images, data.train.labels.index_select(0, index));
-      sums.add(step, double(local));
+      sums.add(step, held);
       window.push_back(std::move(step));
       if ((batch + 1) % options.log_every == 0 || batch + 1 == batches) {
         train = read_back(batch + 1);
@@ -351,11 +363,16 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
         seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // The evaluation draws its noise from seed 0, as `deepgen eval` does by default, so the two report the
     // same numbers; the generator training draws from is left where it was.
-    // The rest of the epoch is rank 0's: the evaluation, the pictures, the logs and the checkpoint; the
-    // others wait for it (see the barrier below).
+    // Every rank evaluates its share of the test split (nn/metrics.h) with rank 0's state: the others'
+    // batch-norm running statistics are their own slices' (without --sync-bn), and a family that splits
+    // streams gathers what each rank carries. The rest of the epoch is rank 0's: the pictures, the logs
+    // and the checkpoint; the others wait for it (see the barrier below).
+    family.gather_split_state();
+    if (!options.sync_bn) broadcast_state(family, data.train.images.device(), "the broadcast of rank 0's state for the evaluation");
     Metrics test;
-    if (lead && data.test.size() > 0) {
+    if (data.test.size() > 0) {
       ForkedRng evaluation_rng(0);
+      ShardedEvaluation shared;
       test = family.evaluate(data.test, options.batch_size);
     }
     if (const std::string bad = non_finite(test); !bad.empty()) {
@@ -396,7 +413,8 @@ TrainResult fit(Family& family, const DataSplits& data, const TrainerOptions& op
         report_failed = true;
       }
     }
-    // The others waited while rank 0 evaluated and wrote: allow that at least an hour.
+    // The others waited while rank 0 wrote the pictures, the report and the checkpoint: allow that at
+    // least an hour.
     w.barrier("the end of epoch " + std::to_string(epoch), std::chrono::hours(1));
     if (epoch < options.epochs) {
       const int signal = int(w.all_reduce_max(stop_requested(), "the epoch's stop check"));
