@@ -71,6 +71,9 @@ for round in $(seq 10); do
     "$DEEPGEN" "${TRAIN[@]}" --checkpoint-every 1 --out "$dir" >/dev/null 2>"$WORK/kill.err" &
   fi
   pid=$!
+  # The first run is killed only once it has written a checkpoint (on a loaded machine, reading the data
+  # can outlast any fixed delay, and a run killed before its first checkpoint has nothing to resume).
+  [ "$round" -eq 1 ] && wait_for_checkpoint "$dir"
   sleep "$(( (RANDOM % 25) + 10 ))e-1"
   kill -9 $pid 2>/dev/null && kills=$((kills + 1))
   wait $pid 2>/dev/null
