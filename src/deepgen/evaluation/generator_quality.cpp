@@ -140,17 +140,17 @@ std::vector<DirectionQuality> evaluate_unpaired_translation(Family& model, Class
   const auto options = classifier.options();
   const auto want = std::vector<int64_t>{options.at("channels").get<int64_t>(), options.at("image_size").get<int64_t>(),
                                          options.at("image_size").get<int64_t>()};
-  // Features and predicted classes of (N, C, H, W) images in [0, 1], in batches.
-  auto score = [&](const torch::Tensor& images, const std::string& what) {
+  // Predicted classes of (N, C, H, W) images in [0, 1], in batches, and their features when `with_features`.
+  auto score = [&](const torch::Tensor& images, const std::string& what, bool with_features) {
     check(images.sizes().slice(1).vec() == want, "translation quality: the classifier takes ", want[0], "x", want[1],
           "x", want[2], " images but the ", what, " are ", images.sizes().slice(1));
     std::vector<torch::Tensor> features, classes;
     for (int64_t start = 0; start < images.size(0); start += batch_size) {
       const auto batch = images.narrow(0, start, std::min(batch_size, images.size(0) - start));
-      features.push_back(classifier.features(batch).cpu());
+      if (with_features) features.push_back(classifier.features(batch).cpu());
       classes.push_back(classifier.probabilities(batch).cpu().argmax(1));
     }
-    return std::make_pair(torch::cat(features), torch::cat(classes));
+    return std::make_pair(with_features ? torch::cat(features) : torch::Tensor(), torch::cat(classes));
   };
   const std::map<std::string, torch::Tensor> domain = {{"a", translator->test_domain(test, "a")},
                                                        {"b", translator->test_domain(test, "b")}};
@@ -165,9 +165,9 @@ std::vector<DirectionQuality> evaluate_unpaired_translation(Family& model, Class
     for (int64_t start = 0; start < source.size(0); start += batch_size) {
       pieces.push_back(translator->translate(source.narrow(0, start, std::min(batch_size, source.size(0) - start)), direction).cpu());
     }
-    const auto [translated_features, translated_classes] = score(torch::cat(pieces), "translations of domain " + from);
-    const auto [real_features, real_classes] = score(target, "images of domain " + to);
-    const auto [source_features, source_classes] = score(source, "images of domain " + from);
+    const auto [translated_features, translated_classes] = score(torch::cat(pieces), "translations of domain " + from, true);
+    const auto [real_features, real_classes] = score(target, "images of domain " + to, true);
+    const auto source_classes = score(source, "images of domain " + from, false).second;
     DirectionQuality q;
     q.direction = direction;
     q.images = source.size(0);

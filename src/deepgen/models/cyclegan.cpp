@@ -148,11 +148,13 @@ CycleGanOptions validated(const CycleGanOptions& o) {
   return o;
 }
 
-// (B, C, H, W) in [-1, 1], 1 or 3 channels -> 3 channels where `rgb`, for grids mixing gray and colour.
-torch::Tensor as_rgb(const torch::Tensor& x, bool rgb) { return rgb && x.size(1) == 1 ? x.expand({-1, 3, -1, -1}) : x; }
-
-void set_trainable(nn::Module& module, bool trainable) {
-  for (auto& parameter : module.parameters()) parameter.set_requires_grad(trainable);
+// The parameters of two networks moved to `device`, for the one optimizer both train with.
+std::vector<torch::Tensor> joint_parameters(nn::Module& first, nn::Module& second, torch::Device device) {
+  first.to(device);
+  second.to(device);
+  auto parameters = first.parameters();
+  for (auto& parameter : second.parameters()) parameters.push_back(parameter);
+  return parameters;
 }
 }  // namespace
 
@@ -163,18 +165,8 @@ CycleGanFamily::CycleGanFamily(const CycleGanOptions& options, torch::Device dev
       g_ba_(options_.channels_b, options_.channels_a, options_.g_features, cyclegan_blocks(options_)),
       d_a_(options_.channels_a, options_.d_features, options_.d_layers, /*instance_norm=*/true),
       d_b_(options_.channels_b, options_.d_features, options_.d_layers, /*instance_norm=*/true),
-      optimizer_g_((g_ab_->to(device), g_ba_->to(device), [&] {
-                     auto parameters = g_ab_->parameters();
-                     for (auto& p : g_ba_->parameters()) parameters.push_back(p);
-                     return parameters;
-                   }()),
-                   options_.optimizer),
-      optimizer_d_((d_a_->to(device), d_b_->to(device), [&] {
-                     auto parameters = d_a_->parameters();
-                     for (auto& p : d_b_->parameters()) parameters.push_back(p);
-                     return parameters;
-                   }()),
-                   options_.optimizer),
+      optimizer_g_(joint_parameters(*g_ab_, *g_ba_, device), options_.optimizer),
+      optimizer_d_(joint_parameters(*d_a_, *d_b_, device), options_.optimizer),
       pool_a_(options_.pool_size),
       pool_b_(options_.pool_size) {}
 
@@ -185,7 +177,7 @@ std::string CycleGanFamily::data_parallel_limit() const {
 }
 
 StepMetrics CycleGanFamily::train_step(const torch::Tensor& images, const torch::Tensor&) {
-  for (nn::Module* net : std::initializer_list<nn::Module*>{g_ab_.get(), g_ba_.get(), d_a_.get(), d_b_.get()}) net->train();
+  for (const auto& [name, net] : networks()) net->train();
   const auto a = images.narrow(1, 0, options_.channels_a);                       // (B, Ca, S, S)
   const auto b = images.narrow(1, options_.channels_a, options_.channels_b);     // (B, Cb, S, S)
   // Both generators against the discriminators as they are (their weights get no gradients).
@@ -281,9 +273,9 @@ Picture CycleGanFamily::translation_picture(const Dataset& test, int64_t n) {
     auto& back = domain == "a" ? g_ba_ : g_ab_;
     const auto real = images.narrow(0, 0, columns).to(device_);
     const auto translated = generate(there, real);
-    rows.push_back(as_rgb(real, rgb));
-    rows.push_back(as_rgb(translated, rgb));
-    rows.push_back(as_rgb(generate(back, translated), rgb));
+    rows.push_back(gray_as_rgb(real, rgb));
+    rows.push_back(gray_as_rgb(translated, rgb));
+    rows.push_back(gray_as_rgb(generate(back, translated), rgb));
   }
   // Both domains need the same row length for one grid.
   const int64_t width = std::min(rows[0].size(0), rows[3].size(0));
@@ -296,10 +288,13 @@ std::map<std::string, Picture> CycleGanFamily::pictures(const Dataset& test) {
   return {{"translations", translation_picture(test, 8)}};
 }
 
+std::map<std::string, nn::Module*> CycleGanFamily::networks() {
+  return {{"generator_ab", g_ab_.get()}, {"generator_ba", g_ba_.get()}, {"discriminator_a", d_a_.get()},
+          {"discriminator_b", d_b_.get()}};
+}
+
 void CycleGanFamily::save(torch::serialize::OutputArchive& archive) {
-  std::map<std::string, nn::Module*> nets = {{"generator_ab", g_ab_.get()}, {"generator_ba", g_ba_.get()},
-                                             {"discriminator_a", d_a_.get()}, {"discriminator_b", d_b_.get()}};
-  for (const auto& [name, net] : nets) {
+  for (const auto& [name, net] : networks()) {
     torch::serialize::OutputArchive part;
     net->save(part);
     archive.write(name, part);
@@ -318,9 +313,7 @@ void CycleGanFamily::save(torch::serialize::OutputArchive& archive) {
 }
 
 void CycleGanFamily::load(torch::serialize::InputArchive& archive) {
-  std::map<std::string, nn::Module*> nets = {{"generator_ab", g_ab_.get()}, {"generator_ba", g_ba_.get()},
-                                             {"discriminator_a", d_a_.get()}, {"discriminator_b", d_b_.get()}};
-  for (const auto& [name, net] : nets) {
+  for (const auto& [name, net] : networks()) {
     torch::serialize::InputArchive part;
     archive.read(name, part);
     net->load(part);

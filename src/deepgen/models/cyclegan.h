@@ -9,6 +9,8 @@
 
 #include <torch/torch.h>
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include "deepgen/core/options.h"
@@ -137,6 +139,8 @@ class CycleGanFamily : public Family, public UnpairedTranslator {
   ImagePool& pool_b() { return pool_b_; }
 
  private:
+  // The four networks by their checkpoint names.
+  std::map<std::string, torch::nn::Module*> networks();
   // `generator` on (N, C, H, W) in [-1, 1] of any size (mirror-padded to a multiple of 4), eval mode.
   torch::Tensor generate(ResnetGenerator& generator, const torch::Tensor& input);
 

@@ -151,6 +151,14 @@ torch::Tensor translation_g_loss(const std::string& loss, const torch::Tensor& f
   return loss == "lsgan" ? 2.0 * g : g;  // gan.h's is 1/2 (D(G) - 1)^2
 }
 
+torch::Tensor gray_as_rgb(const torch::Tensor& images, bool rgb) {
+  return rgb && images.size(1) == 1 ? images.expand({-1, 3, -1, -1}) : images;
+}
+
+void set_trainable(nn::Module& module, bool trainable) {
+  for (auto& parameter : module.parameters()) parameter.set_requires_grad(trainable);
+}
+
 torch::Tensor pad_to_multiple(const torch::Tensor& x, int64_t multiple) {
   const int64_t h = x.size(2), w = x.size(3);
   const int64_t bottom = (multiple - h % multiple) % multiple, right = (multiple - w % multiple) % multiple;
@@ -168,8 +176,6 @@ Pix2PixOptions validated(const Pix2PixOptions& o) {
   return o;
 }
 
-// (B, C, H, W) in [-1, 1] with 1 or 3 channels -> 3 channels where `rgb`, for grids mixing gray and colour.
-torch::Tensor as_channels(const torch::Tensor& x, bool rgb) { return rgb && x.size(1) == 1 ? x.expand({-1, 3, -1, -1}) : x; }
 }  // namespace
 
 Pix2PixFamily::Pix2PixFamily(const Pix2PixOptions& options, torch::Device device)
@@ -202,9 +208,9 @@ StepMetrics Pix2PixFamily::train_step(const torch::Tensor& images, const torch::
     auto loss_d = translation_d_loss(options_.gan_loss, real_scores, fake_scores);
     optimizer_d_.step(loss_d);
     // G against the updated D; D's weights get no gradients from it.
-    for (auto& parameter : discriminator_->parameters()) parameter.set_requires_grad(false);
+    set_trainable(*discriminator_, false);
     gan_term = translation_g_loss(options_.gan_loss, discriminator_->forward(torch::cat({input, fake}, 1)));
-    for (auto& parameter : discriminator_->parameters()) parameter.set_requires_grad(true);
+    set_trainable(*discriminator_, true);
     metrics["loss_d"] = metric(loss_d);
     metrics["loss_g_gan"] = metric(gan_term);
     metrics["d_real"] = metric(real_scores.mean());
@@ -271,9 +277,9 @@ Picture Pix2PixFamily::translation_picture(const Dataset& test, int64_t n) {
   for (int64_t start = 0; start + columns <= n; start += columns) {
     auto pairs = test.images.narrow(0, start, columns);
     auto input = pairs.narrow(1, 0, cin);
-    rows.push_back(as_channels(input, rgb));
-    rows.push_back(as_channels(generate(input), rgb));
-    rows.push_back(as_channels(pairs.narrow(1, cin, cout), rgb));
+    rows.push_back(gray_as_rgb(input, rgb));
+    rows.push_back(gray_as_rgb(generate(input), rgb));
+    rows.push_back(gray_as_rgb(pairs.narrow(1, cin, cout), rgb));
   }
   return {to_pixels(torch::cat(rows), pixel_range()), columns};  // per 8 examples: inputs, outputs, targets
 }

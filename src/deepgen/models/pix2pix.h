@@ -46,6 +46,14 @@ int64_t patch_last_norm_side(int64_t side, int64_t layers);
 // N(0, 0.02) convolution weights, zero biases, N(1, 0.02) batch-norm scales (pix2pix's and DCGAN's).
 void translation_init(torch::nn::Module& module);
 
+// Gray images (B, 1, H, W) repeated to 3 channels where `rgb`, others as they are: grids of translation
+// pictures that mix gray and colour sides.
+torch::Tensor gray_as_rgb(const torch::Tensor& images, bool rgb);
+
+// Turns gradients of every parameter of `module` off or on (a discriminator held fixed while its
+// generator steps).
+void set_trainable(torch::nn::Module& module, bool trainable);
+
 // The GAN terms of pix2pix and CycleGAN on patch scores, with gan.h's losses ("nonsaturating": the
 // vanilla cross-entropy GAN, "lsgan": least squares) scaled as the papers' code has them:
 //   D: (loss on real + loss on fake) / 2;  G: cross-entropy -log D(fake), or (D(fake) - 1)^2.
