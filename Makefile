@@ -110,14 +110,17 @@ test: build
 install: cli
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
-bench: EXTRA_PACKAGES := python3-torch python3-pil
+bench: EXTRA_PACKAGES := python3-torch python3-pil fortunes time
 ifeq ($(TORCH),pip)
 # Both engines against PyTorch 1.13 and 2.15, eager and torch.compile (docs/speed.md); builds the
 # Debian engine in build/ too.
-bench: build
+bench: build images
 	$(MAKE) build TORCH=debian BUILD=build
-	$(TORCH_PYTHON) -m pip install --quiet numpy  # bench/idx_file.py reads the IDX files with it
-	DEEPGEN_DEBIAN=build/deepgen DEEPGEN_PIP=$(BUILD)/deepgen TORCH_VENV=$(TORCH_VENV) bench/compare_vae_engines.sh 1 3 3
+	$(TORCH_PYTHON) -m pip install --quiet numpy pillow  # the peers read the IDX files and PNGs with them
+	for model in vae lenet5 resnet20 dcgan dncnn dncnn-bf16 charlm; do \
+	  DEEPGEN_DEBIAN=build/deepgen DEEPGEN_PIP=$(BUILD)/deepgen TORCH_VENV=$(TORCH_VENV) \
+	    bench/compare_engines.sh $$model 1 3 3 || exit 1; done
+	DEEPGEN_DEBIAN=build/deepgen DEEPGEN_PIP=$(BUILD)/deepgen TORCH_VENV=$(TORCH_VENV) bench/compare_inference.sh
 else
 bench: build images
 	bench/compare_vae_cpu.sh 1 3 3

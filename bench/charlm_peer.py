@@ -3,9 +3,17 @@ training (one-hot characters into nn.LSTM/GRU/RNN layers, a linear layer to logi
 summed then divided by the counted targets; the first 90% of the lines train, read as --streams
 parallel streams of --seq-len characters in order, the hidden state carried detached between chunks;
 Adam, the global gradient norm clipped, loss.item() and the norm read each step). Prints one JSON line
-per epoch with the training seconds. Runs on Debian's python3-torch, the LibTorch deepgen links."""
+per epoch with the training seconds. Runs on Debian's python3-torch, the LibTorch deepgen links, or on
+PyPI's torch 2.x, there eager or with --compile: torch.compile of the per-chunk function (the forward
+pass and the summed cross-entropy of one truncated-BPTT chunk, the carried state an input and an output
+of it). What that compiles: TorchDynamo does not trace nn.LSTM/GRU/RNN (a graph break by default; with
+torch._dynamo.config.allow_rnn = True, torch 2.15's Inductor fails on the mkldnn_rnn_layer it emits), so
+the recurrent layers, and so the carried state, run eagerly between two compiled graphs: the one-hot
+input before them, the output layer and the cross-entropy after them (each with its backward). The
+count of targets, the clipping and Adam stay eager."""
 import argparse
 import json
+import sys
 import time
 
 import torch
@@ -60,7 +68,12 @@ def main():
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--streams", type=int, default=128)
+    parser.add_argument("--compile", nargs="?", const="default", choices=["default", "max-autotune"],
+                        help="compile the forward pass and loss with torch.compile (PyTorch 2.x; Inductor writes "
+                             "C++/OpenMP kernels for the CPU) in this mode; the first epoch includes the compilation")
     args = parser.parse_args()
+    if args.compile and not hasattr(torch, "compile"):
+        sys.exit(f"charlm_peer: --compile needs torch.compile (PyTorch 2.x); this torch is {torch.__version__}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     with open(args.text, encoding="utf-8") as f:
@@ -71,16 +84,24 @@ def main():
     index = {c: i for i, c in enumerate(symbols)}
     chunks = stream_chunks(torch.tensor([index[c] for c in train], dtype=torch.long), args.streams, args.seq_len)
     model = CharLm(args.cell, len(symbols), args.hidden, args.layers)
+
+    def chunk_loss(inputs, targets, state):  # the summed cross-entropy of one chunk, and the state after it
+        logits, state = model(inputs, state)
+        loss = F.cross_entropy(logits.reshape(-1, len(symbols)), targets.reshape(-1), ignore_index=-1,
+                               reduction="sum")
+        return loss, state
+
+    # Compiled: the one-hot input, and the output layer with the loss (and their backward), as Inductor
+    # kernels; the recurrent layers (a graph break), the count of targets, the clipping and Adam stay eager.
+    step_loss = torch.compile(chunk_loss, mode=args.compile) if args.compile else chunk_loss
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
         state, total = None, 0.0
         for chunk in chunks:
             inputs, targets = chunk[:, :-1].clamp_min(0), chunk[:, 1:]
-            logits, state = model(inputs, state)
+            loss, state = step_loss(inputs, targets, state)
             state = detached(state)
-            loss = F.cross_entropy(logits.reshape(-1, len(symbols)), targets.reshape(-1), ignore_index=-1,
-                                   reduction="sum")
             loss = loss / int(targets.ge(0).sum().item())
             optimizer.zero_grad()
             loss.backward()

@@ -5,10 +5,17 @@ cropped once and held in one tensor, shuffled with randperm each epoch, a random
 and a sigma uniform in [5, 50] per patch, loss.item() each batch. bf16 is what PyTorch's documentation
 recommends on CPU: channels_last weights and inputs, torch.autocast("cpu", torch.bfloat16), the loss in
 fp32. Prints one JSON line per epoch with the training seconds. Runs on Debian's python3-torch and
-python3-pil, i.e. the same LibTorch 1.13 build that deepgen links against."""
+python3-pil, i.e. the same LibTorch 1.13 build that deepgen links against, or on PyPI's torch 2.x, there
+eager or with --compile: torch.compile of the per-batch function (the network's forward pass and the
+loss, and so their backward; under bf16 the channels_last input and the autocast region inside it, so
+autocast wraps the forward pass only, as AMP recommends, and the backward runs outside any autocast as
+the compiled call did, which is what torch.compile's backward assumes by default). The data (crop,
+symmetry, noise) and Adam's step stay eager. On a GPU (bench/compare_gpu.sh): --device cuda holds the
+patches there and autocasts on it; --compile reduce-overhead captures the step as CUDA graphs."""
 import argparse
 import json
 import os
+import sys
 import time
 
 import numpy as np
@@ -50,7 +57,7 @@ def random_patches(folder, size, count, generator):
 
 
 def random_dihedral(x):
-    coins = torch.rand(3, x.size(0), 1, 1, 1) < 0.5  # (3, N, 1, 1, 1)
+    coins = torch.rand(3, x.size(0), 1, 1, 1, device=x.device) < 0.5  # (3, N, 1, 1, 1)
     x = torch.where(coins[0], x.flip(2), x)
     x = torch.where(coins[1], x.flip(3), x)
     return torch.where(coins[2], x.transpose(2, 3), x)
@@ -65,31 +72,46 @@ def main():
     parser.add_argument("--patches", type=int, default=1536)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (bench/compare_gpu.sh); the patches are held there")
+    parser.add_argument("--compile", nargs="?", const="default", choices=["default", "max-autotune", "reduce-overhead"],
+                        help="compile the forward pass and loss with torch.compile (PyTorch 2.x; Inductor writes "
+                             "C++/OpenMP kernels for the CPU) in this mode; the first epoch includes the compilation")
     args = parser.parse_args()
+    if args.compile and not hasattr(torch, "compile"):
+        sys.exit(f"dncnn_peer: --compile needs torch.compile (PyTorch 2.x); this torch is {torch.__version__}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     bf16 = args.precision == "bf16"
-    images = random_patches(args.data, 40, args.patches, torch.Generator().manual_seed(1))
-    net = dncnn(args.depth, args.width)
+    device = torch.device(args.device)
+    images = random_patches(args.data, 40, args.patches, torch.Generator().manual_seed(1)).to(device)
+    net = dncnn(args.depth, args.width).to(device)
     if bf16:
         net = net.to(memory_format=torch.channels_last)
+
+    def batch_loss(noisy, noise):
+        if bf16:
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                residual = net(noisy.contiguous(memory_format=torch.channels_last)).float()
+        else:
+            residual = net(noisy)
+        return (residual - noise).pow(2).sum() / (2 * noisy.size(0))
+
+    # Compiled: the forward pass and the loss (and so their backward) as Inductor kernels, bf16's autocast
+    # inside; the data and Adam stay eager.
+    step_loss = torch.compile(batch_loss, mode=args.compile) if args.compile else batch_loss
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     net.train()
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
-        order = torch.randperm(images.size(0))
+        order = torch.randperm(images.size(0), device=device)
         total, batches = 0.0, 0
-        for i in range(0, images.size(0), 64):
-            clean = random_dihedral(images.index_select(0, order[i:i + 64]))
-            sigmas = (torch.rand(clean.size(0)) * 45 + 5).view(-1, 1, 1, 1) / 255  # (N, 1, 1, 1)
+        for i in range(0, images.size(0), args.batch_size):
+            clean = random_dihedral(images.index_select(0, order[i:i + args.batch_size]))
+            sigmas = (torch.rand(clean.size(0), device=device) * 45 + 5).view(-1, 1, 1, 1) / 255  # (N, 1, 1, 1)
             noise = torch.randn_like(clean) * sigmas
             noisy = clean + noise
-            if bf16:
-                with torch.autocast("cpu", dtype=torch.bfloat16):
-                    residual = net(noisy.contiguous(memory_format=torch.channels_last)).float()
-            else:
-                residual = net(noisy)
-            loss = (residual - noise).pow(2).sum() / (2 * clean.size(0))
+            loss = step_loss(noisy, noise)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -2,7 +2,8 @@
 over pixels + KL), Adam 1e-3, batch 128, data held in one tensor and shuffled with randperm each epoch,
 loss.item() each batch. Prints one JSON line per epoch with the training seconds. Runs on Debian's
 python3-torch, i.e. the same LibTorch 1.13 build that deepgen links against, or on PyPI's torch 2.x
-(bench/compare_vae_engines.sh), there eager or with --compile."""
+(bench/compare_engines.sh), there eager or with --compile; and on a GPU with --device cuda
+(bench/compare_gpu.sh; --compile reduce-overhead captures the step as CUDA graphs)."""
 import argparse
 import json
 import time
@@ -35,15 +36,17 @@ def main():
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--compile", nargs="?", const="default", choices=["default", "max-autotune"],
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (bench/compare_gpu.sh); the data is held there")
+    parser.add_argument("--compile", nargs="?", const="default", choices=["default", "max-autotune", "reduce-overhead"],
                         help="compile the forward pass and loss with torch.compile (PyTorch 2.x; Inductor writes "
                              "C++/OpenMP kernels for the CPU) in this mode; the first epoch includes the compilation")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     images = train_images(args.data)
-    images = images.view(-1, 784)
-    model = VAE()
+    device = torch.device(args.device)
+    images = images.view(-1, 784).to(device)
+    model = VAE().to(device)
 
     def batch_loss(x):
         logits, mu, logvar = model(x)
@@ -56,7 +59,7 @@ def main():
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
-        order = torch.randperm(images.size(0))
+        order = torch.randperm(images.size(0), device=device)
         total = 0.0
         for i in range(0, images.size(0), 128):
             x = images.index_select(0, order[i:i + 128])
