@@ -90,7 +90,7 @@ train_each() {
   local d=$BUILD/gpu-runs
   rm -rf "$d" && mkdir -p "$d"
   local q=(--epochs 1 --train-limit 4096 --test-limit 512 --progress none --no-report)
-  # NAME KIND FLAGS...: one short epoch on $DEVICE, its test line, then eval and sample of the run
+  # NAME KIND FLAGS...: one short epoch on $DEVICE and its test metrics, then eval of the run
   one() {
     local name=$1 kind=$2; shift 2
     local start=$SECONDS
@@ -98,7 +98,7 @@ train_each() {
       { echo "FAILED train $name:"; tail -n 5 "$d/$name.log"; return 1; }
     "$BUILD/deepgen" --device "$DEVICE" eval "$d/$name" >"$d/$name.eval" 2>&1 ||
       { echo "FAILED eval $name:"; tail -n 5 "$d/$name.eval"; return 1; }
-    printf '%-14s %4ds  %s\n' "$name" $((SECONDS - start)) "$(grep -m1 'test:' "$d/$name.log" | sed 's/^ *//')"
+    printf '%-14s %4ds  %s\n' "$name" $((SECONDS - start)) "$(grep -m1 '^run ' "$d/$name.log" | sed 's/^run [^:]*: //')"
   }
   local failed=0
   one vae vae "${q[@]}" || failed=1
@@ -108,7 +108,7 @@ train_each() {
   one dcgan gan --arch dcgan "${q[@]}" || failed=1
   one cgan gan --arch dcgan --conditional "${q[@]}" || failed=1
   one wgan-gp gan --arch dcgan --loss wgan-gp "${q[@]}" || failed=1
-  one stylegan gan --arch stylegan "${q[@]}" || failed=1
+  one stylegan gan --arch stylegan --image-size 32 "${q[@]}" || failed=1
   one lenet5 classifier --arch lenet5 "${q[@]}" || failed=1
   one resnet20 classifier --arch resnet "${q[@]}" || failed=1
   one charlm charlm --text /usr/share/games/fortunes/cookie --epochs 1 --progress none --no-report || failed=1
