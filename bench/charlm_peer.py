@@ -13,12 +13,12 @@ input before them, the output layer and the cross-entropy after them (each with 
 count of targets, the clipping and Adam stay eager."""
 import argparse
 import json
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from compile_option import add_compile_option, check_compile
 
 
 def lines_of(text):  # as deepgen's lines_of: split after each '\n', the last line may lack one
@@ -68,12 +68,9 @@ def main():
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--streams", type=int, default=128)
-    parser.add_argument("--compile", nargs="?", const="default", choices=["default", "max-autotune"],
-                        help="compile the forward pass and loss with torch.compile (PyTorch 2.x; Inductor writes "
-                             "C++/OpenMP kernels for the CPU) in this mode; the first epoch includes the compilation")
+    add_compile_option(parser)
     args = parser.parse_args()
-    if args.compile and not hasattr(torch, "compile"):
-        sys.exit(f"charlm_peer: --compile needs torch.compile (PyTorch 2.x); this torch is {torch.__version__}")
+    check_compile(args, "charlm_peer")
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     with open(args.text, encoding="utf-8") as f:

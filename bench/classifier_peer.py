@@ -8,7 +8,6 @@ or with --compile: torch.compile of the per-batch function (the network's forwar
 cross-entropy and the batch accuracy, and so their backward); Adam's step stays eager."""
 import argparse
 import json
-import sys
 import time
 
 import torch
@@ -16,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from idx_file import train_images, train_labels
+from compile_option import add_compile_option, check_compile
 
 
 def conv_bn_relu(cin, cout, kernel, padding, bn):
@@ -71,12 +71,9 @@ def main():
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--train-limit", type=int, default=0)
-    parser.add_argument("--compile", nargs="?", const="default", choices=["default", "max-autotune"],
-                        help="compile the forward pass and loss with torch.compile (PyTorch 2.x; Inductor writes "
-                             "C++/OpenMP kernels for the CPU) in this mode; the first epoch includes the compilation")
+    add_compile_option(parser)
     args = parser.parse_args()
-    if args.compile and not hasattr(torch, "compile"):
-        sys.exit(f"classifier_peer: --compile needs torch.compile (PyTorch 2.x); this torch is {torch.__version__}")
+    check_compile(args, "classifier_peer")
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     images, labels = train_images(args.data), train_labels(args.data)

@@ -65,12 +65,7 @@ names+=("pytorch 2.15" "compiled 2.15")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=1
-# torch.compile's C++ kernels link with -L/usr/lib/x86_64-linux-gnu ahead of the wheel's own libraries,
-# so where Debian's libtorch-dev is installed too they resolve against its libtorch_cpu.so.1.13, which
-# lacks the Sleef functions: Inductor's CPU check fails ("undefined symbol: Sleef_expf16_u10") and it
-# silently writes scalar, unvectorized kernels. Preloading the wheel's libtorch_cpu gives compiled
-# PyTorch its vectorized kernels, as on a machine without Debian's LibTorch.
-TORCH_PRELOAD=$(ls "$(dirname "$VENV_PYTHON")"/../lib/python3*/site-packages/torch/lib/libtorch_cpu.so | head -1)
+TORCH_PRELOAD=$(wheel_libtorch_cpu "$VENV_PYTHON")  # vectorized compiled kernels: see bench/lib.sh
 # run NAME RUN: appends the seconds of each epoch of one run of program NAME, one line per run, to $work/NAME.txt
 run() {
   local file="$work/${1// /_}.txt" out="$work/run$2" seconds

@@ -37,12 +37,7 @@ names+=("pytorch 2.15" "compiled 2.15")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=1
-# torch.compile's C++ kernels link with -L/usr/lib/x86_64-linux-gnu ahead of the wheel's own libraries,
-# so where Debian's libtorch-dev is installed too they resolve against its libtorch_cpu.so.1.13, which
-# lacks the Sleef functions: Inductor's CPU check fails ("undefined symbol: Sleef_expf16_u10") and it
-# silently writes scalar, unvectorized kernels. Preloading the wheel's libtorch_cpu gives compiled
-# PyTorch its vectorized kernels, as on a machine without Debian's LibTorch.
-TORCH_PRELOAD=$(ls "$(dirname "$VENV_PYTHON")"/../lib/python3*/site-packages/torch/lib/libtorch_cpu.so | head -1)
+TORCH_PRELOAD=$(wheel_libtorch_cpu "$VENV_PYTHON")  # vectorized compiled kernels: see bench/lib.sh
 quiet=(--epochs 1 --test-patches 8 --progress none --no-pictures --no-report)
 "$DEEPGEN_DEBIAN" train dncnn --sigma-range 5 50 --channels 3 --patches 64 "${quiet[@]}" --out "$work/dncnn" >/dev/null
 "$DEEPGEN_DEBIAN" train sr --scale 2 --channels 3 --patches 64 "${quiet[@]}" --out "$work/sr" >/dev/null

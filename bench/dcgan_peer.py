@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from idx_file import read_idx
+from compile_option import add_compile_option, check_compile
 
 
 def layout(size):  # as deepgen's layout_for: the generator's base side and its doublings to `size`
@@ -131,12 +132,9 @@ def main():
     parser.add_argument("--device", default="cpu", help="cpu or cuda (bench/compare_gpu.sh); the data is held there")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                         help="bf16: autocast of the forward passes with channels_last networks and inputs")
-    parser.add_argument("--compile", nargs="?", const="default", choices=["default", "max-autotune", "reduce-overhead"],
-                        help="compile the forward passes and losses with torch.compile (PyTorch 2.x; Inductor writes "
-                             "C++/OpenMP kernels for the CPU) in this mode; the first epoch includes the compilation")
+    add_compile_option(parser, "the forward passes and losses")
     args = parser.parse_args()
-    if args.compile and not hasattr(torch, "compile"):
-        sys.exit(f"dcgan_peer: --compile needs torch.compile (PyTorch 2.x); this torch is {torch.__version__}")
+    check_compile(args, "dcgan_peer")
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     device = torch.device(args.device)

@@ -15,13 +15,13 @@ patches there and autocasts on it; --compile reduce-overhead captures the step a
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
+from compile_option import add_compile_option, check_compile
 
 
 def dncnn(depth, width):
@@ -74,12 +74,9 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (bench/compare_gpu.sh); the patches are held there")
-    parser.add_argument("--compile", nargs="?", const="default", choices=["default", "max-autotune", "reduce-overhead"],
-                        help="compile the forward pass and loss with torch.compile (PyTorch 2.x; Inductor writes "
-                             "C++/OpenMP kernels for the CPU) in this mode; the first epoch includes the compilation")
+    add_compile_option(parser)
     args = parser.parse_args()
-    if args.compile and not hasattr(torch, "compile"):
-        sys.exit(f"dncnn_peer: --compile needs torch.compile (PyTorch 2.x); this torch is {torch.__version__}")
+    check_compile(args, "dncnn_peer")
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     bf16 = args.precision == "bf16"

@@ -33,3 +33,11 @@ print_ratio() {
 
 # cpu_model: the CPU's model name.
 cpu_model() { grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'; }
+
+# wheel_libtorch_cpu VENV_PYTHON: the libtorch_cpu.so of the venv's PyTorch, for LD_PRELOAD. torch.compile's
+# C++ kernels link with -L/usr/lib/x86_64-linux-gnu ahead of the wheel's own libraries, so where Debian's
+# libtorch-dev is installed too they resolve against its libtorch_cpu.so.1.13, which lacks the Sleef
+# functions: Inductor's CPU check fails ("undefined symbol: Sleef_expf16_u10") and it silently writes
+# scalar, unvectorized kernels. Preloading the wheel's libtorch_cpu gives compiled PyTorch its vectorized
+# kernels, as on a machine without Debian's LibTorch.
+wheel_libtorch_cpu() { ls "$(dirname "$1")"/../lib/python3*/site-packages/torch/lib/libtorch_cpu.so | head -1; }

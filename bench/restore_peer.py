@@ -19,6 +19,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from PIL import Image  # noqa: E402
 from torch import nn  # noqa: E402
+from compile_option import add_compile_option, check_compile  # noqa: E402
 
 
 def residual_cnn(state, prefix):
@@ -68,12 +69,9 @@ def main():
     parser.add_argument("--input", required=True)
     parser.add_argument("--output", required=True)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--compile", nargs="?", const="default", choices=["default", "max-autotune"],
-                        help="wrap the network in torch.compile in this mode (PyTorch 2.x); the time includes the "
-                             "compilation, as a one-shot command pays it")
+    add_compile_option(parser, "the network")
     args = parser.parse_args()
-    if args.compile and not hasattr(torch, "compile"):
-        raise SystemExit(f"restore_peer.py: --compile needs PyTorch 2.x, found {torch.__version__}")
+    check_compile(args, "restore_peer.py")
     torch.set_num_threads(args.threads)
     config = json.load(open(f"{args.run}/config.json"))
     state = torch.jit.load(f"{args.run}/checkpoint.pt", map_location="cpu").state_dict()

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from idx_file import train_images
+from compile_option import add_compile_option, check_compile
 
 
 class VAE(nn.Module):
@@ -37,10 +38,9 @@ def main():
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (bench/compare_gpu.sh); the data is held there")
-    parser.add_argument("--compile", nargs="?", const="default", choices=["default", "max-autotune", "reduce-overhead"],
-                        help="compile the forward pass and loss with torch.compile (PyTorch 2.x; Inductor writes "
-                             "C++/OpenMP kernels for the CPU) in this mode; the first epoch includes the compilation")
+    add_compile_option(parser)
     args = parser.parse_args()
+    check_compile(args, "vae_peer")
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     images = train_images(args.data)
