@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deepgen's inference commands against PyTorch doing the same tiles: `deepgen denoise RUN IN OUT` on a
 # 12-megapixel colour photo and `deepgen upscale RUN IN OUT` from 3 to 12 megapixels (x2), on both
-# engines, against bench/restore_peer.py on PyPI's PyTorch 2.15, eager and with torch.compile (and on
+# engines, against bench/restore_peer.py on PyPI's PyTorch 2.15, eager, with torch.compile, and compiled with
+# Inductor's freezing (weights as constants: BN folded, weights prepacked; PyTorch's advice for CPU inference) (and on
 # Debian's 1.13 with WITH_113=1; WITH_DEBIAN=0 leaves out deepgen on 1.13). Every program is one whole
 # command as a user runs it (start, load, read the PNG, the network over 256-pixel tiles with the
 # receptive radius as margin, write the PNG): its wall-clock
@@ -33,7 +34,7 @@ done
 names=("deepgen 2.15")
 [ "${WITH_DEBIAN:-1}" = 0 ] || names+=("deepgen 1.13")
 [ "${WITH_113:-0}" != 1 ] || names+=("pytorch 1.13")
-names+=("pytorch 2.15" "compiled 2.15")
+names+=("pytorch 2.15" "compiled 2.15" "frozen 2.15")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=1
@@ -62,10 +63,11 @@ run() {
   case "$name" in
     "deepgen 1.13") command=("$DEEPGEN_DEBIAN" --threads "$THREADS" "$task" "$run_dir" "$input" "$out") ;;
     "deepgen 2.15") command=("$DEEPGEN_PIP" --threads "$THREADS" "$task" "$run_dir" "$input" "$out") ;;
-    pytorch*|compiled*)
+    pytorch*|compiled*|frozen*)
       local python=(env "LD_PRELOAD=$TORCH_PRELOAD" "$VENV_PYTHON") extra=()
       [ "$name" != "pytorch 1.13" ] || python=("$PYTHON")
       [ "$name" != "compiled 2.15" ] || extra=(--compile)
+      [ "$name" != "frozen 2.15" ] || extra=(--compile --freeze)
       command=("${python[@]}" -W ignore bench/restore_peer.py --task "$task" --run "$run_dir" --input "$input" --output "$out"
                --threads "$THREADS" "${extra[@]}") ;;
   esac

@@ -5,9 +5,10 @@ to the image the way deepgen does: one piece up to 1 Mpixel, above that 256-pixe
 net's receptive radius (its depth) of real context on every side, cropped back; upscale first resizes
 bicubically to the output size and adds the net's residual, denoise subtracts it. Eval mode under
 torch.inference_mode, fp32, like deepgen. With --compile the network is wrapped in torch.compile (the edge
-tiles have other shapes, so it compiles a few shapes, as a user's would). Writes the 8-bit PNG and
-prints one JSON line: the seconds of the network pass over all tiles, and of the whole program so far.
-    restore_peer.py --task denoise|upscale --run RUN --input IN.png --output OUT.png [--threads N] [--compile]"""
+tiles have other shapes, so it compiles a few shapes, as a user's would); --freeze adds Inductor's
+freezing. Writes the 8-bit PNG and prints one JSON line: the seconds of the network pass over all tiles,
+and of the whole program so far.
+    restore_peer.py --task denoise|upscale --run RUN --input IN.png --output OUT.png [--threads N] [--compile [MODE] [--freeze]]"""
 import argparse
 import json
 import time
@@ -70,8 +71,17 @@ def main():
     parser.add_argument("--output", required=True)
     parser.add_argument("--threads", type=int, default=1)
     add_compile_option(parser, "the network")
+    parser.add_argument("--freeze", action="store_true",
+                        help="with --compile: Inductor's freezing (torch._inductor.config.freezing), which treats the "
+                             "weights as constants: folds batch norm into the convolutions and prepacks the weights "
+                             "for oneDNN, the configuration PyTorch recommends for CPU inference")
     args = parser.parse_args()
     check_compile(args, "restore_peer.py")
+    if args.freeze and not args.compile:
+        parser.error("--freeze needs --compile")
+    if args.freeze:
+        from torch._inductor import config as inductor_config
+        inductor_config.freezing = True
     torch.set_num_threads(args.threads)
     config = json.load(open(f"{args.run}/config.json"))
     state = torch.jit.load(f"{args.run}/checkpoint.pt", map_location="cpu").state_dict()

@@ -11,6 +11,7 @@
 #include "deepgen/apps/restoration.h"
 #include "deepgen/core/error.h"
 #include "deepgen/core/runtime.h"
+#include "deepgen/core/torch_compat.h"
 #include "deepgen/data/image_folder.h"
 #include "deepgen/data/natural_images.h"
 #include "deepgen/nn/batch_norm.h"
@@ -101,7 +102,7 @@ TEST(DnCnn, OutputIsInputMinusPredictedNoise) {
   model.net()->eval();
   auto residual = model.net()->forward(y);
   EXPECT_GT(residual.abs().max().item<double>(), 0);
-  EXPECT_TRUE(torch::allclose(model.denoise(y), y - residual));
+  EXPECT_TRUE(torch::allclose(model.denoise(y), y - residual, 1e-5, 1e-6));
   // The loss: 1/(2N) sum ||R(y) - v||^2. N = 2 images of 4 pixels, difference 1 everywhere: 8 / 4 = 2.
   EXPECT_NEAR(dncnn_loss(torch::zeros({2, 1, 2, 2}), torch::ones({2, 1, 2, 2})).item<double>(), 2.0, 1e-9);
   // Depth defaults: 17 for a fixed sigma, 20 blind.
@@ -109,6 +110,65 @@ TEST(DnCnn, OutputIsInputMinusPredictedNoise) {
   blind.sigma_max = 50;
   EXPECT_EQ(DnCnnFamily(fixed, torch::kCPU).net()->depth, 17);
   EXPECT_EQ(DnCnnFamily(blind, torch::kCPU).net()->depth, 20);
+}
+
+// infer() folds each batch norm into its convolution and runs channels-last: the same function as the
+// eval-mode forward, with or without batch norm, with BN's affine parameters and conv biases set, and
+// whatever mode the module is in (its running statistics, never the batch's).
+TEST(DnCnn, InferenceFoldsBatchNormIntoTheConvolutions) {
+  torch::manual_seed(3);
+  for (bool batch_norm : {true, false}) {
+    for (int64_t channels : {1, 3}) {
+      ResidualCnn net(channels, 6, 8, batch_norm);
+      randomize_batch_norm(*net);
+      {
+        torch::NoGradGuard no_grad;
+        for (auto& p : net->parameters()) p.add_(0.05 * torch::randn_like(p));  // BN gamma/beta and biases off 1/0
+      }
+      auto x = torch::rand({2, channels, 13, 10});
+      net->eval();
+      auto expected = net->forward(x);
+      net->train();
+      auto folded = net->infer(x);
+      EXPECT_TRUE(net->is_training());
+      EXPECT_FALSE(folded.requires_grad());
+      EXPECT_TRUE(folded.is_contiguous());
+      EXPECT_EQ(folded.sizes(), expected.sizes());
+      EXPECT_LT((folded - expected).abs().max().item<double>(), 1e-5 * expected.abs().max().item<double>())
+          << "batch_norm " << batch_norm << ", channels " << channels;
+      // A batch norm that would use the batch's statistics (train mode) gives another function: the
+      // comparison above can fail.
+      if (batch_norm) {
+        torch::NoGradGuard no_grad;
+        EXPECT_GT((net->forward(x) - expected).abs().max().item<double>(), 1e-3);
+      }
+    }
+  }
+}
+
+// The fused convolution + ReLU of core/torch_compat.h: oneDNN's kernel on LibTorch 2.x (found in the
+// dispatcher), conv2d then relu_ on 1.x; the same numbers either way, and autograd falls back to conv2d.
+TEST(Compat, FusedConvReluIsConvolutionThenRelu) {
+  EXPECT_EQ(torch_compat::fused_conv_relu_available(), TORCH_VERSION_MAJOR >= 2 && at::hasMKLDNN());
+  torch::manual_seed(5);
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({2, 5, 9, 11}).contiguous(torch::MemoryFormat::ChannelsLast);
+  auto weight = torch::randn({7, 5, 3, 3}).contiguous(torch::MemoryFormat::ChannelsLast), bias = torch::randn({7});
+  for (bool relu : {true, false}) {
+    for (const auto& b : {bias, torch::Tensor()}) {
+      auto expected = torch::conv2d(x, weight, b, {1, 1}, {1, 1});
+      if (relu) expected = expected.relu();
+      auto found = torch_compat::conv2d_relu(x, weight, b, 1, relu);
+      ASSERT_EQ(found.sizes(), expected.sizes());
+      EXPECT_LT((found - expected).abs().max().item<double>(), 1e-4) << "relu " << relu << ", bias " << b.defined();
+      if (relu) EXPECT_EQ(found.min().item<double>(), 0.0);
+    }
+  }
+  torch::AutoGradMode grad(true);
+  auto w = weight.clone().requires_grad_(true);
+  auto y = torch_compat::conv2d_relu(x, w, bias, 1, true);
+  y.sum().backward();
+  EXPECT_TRUE(w.grad().defined());
 }
 
 TEST(DnCnn, FixedModelRescalesToTheGivenSigma) {
@@ -380,7 +440,7 @@ TEST(SuperResolution, ResidualOnBicubicAndOddSizes) {
   EXPECT_EQ(up.sizes(), high.sizes());
   EXPECT_TRUE(torch::equal(low, quantize(low)));  // 8-bit levels, like a saved file
   model.net()->eval();
-  EXPECT_TRUE(torch::allclose(model.refine(up), up + model.net()->forward(up)));
+  EXPECT_TRUE(torch::allclose(model.refine(up), up + model.net()->forward(up), 1e-5, 1e-6));
   EXPECT_THROW(degrade(torch::rand({1, 1, 25, 24}), 3), Error);
   // Any size: 13x17 -> 39x51.
   EXPECT_EQ(upscale_image(model, torch::rand({1, 13, 17}), TileOptions{}).sizes(), (std::vector<int64_t>{1, 39, 51}));

@@ -69,4 +69,14 @@ inline void set_autocast_dtype(c10::DeviceType type, c10::ScalarType dtype) {
 #endif
 }
 
+// A convolution (stride 1, `padding` on every side) followed by ReLU when `relu`, as one oneDNN primitive
+// with ReLU as its post-op: ATen's mkldnn::_convolution_pointwise, the kernel torch.compile's Inductor emits
+// for conv + ReLU on the CPU. LibTorch registers it from 2.0 on, in the dispatcher only (no C++ function),
+// so it is looked up by name and called boxed; on LibTorch 1.x, off the CPU, without MKL-DNN or for other
+// than float32 it is conv2d then relu_. Expects channels-last activations on the CPU (the layout it is
+// fast in); returns the layout oneDNN chose (channels-last for channels-last input).
+bool fused_conv_relu_available();
+torch::Tensor conv2d_relu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, int64_t padding,
+                          bool relu);
+
 }  // namespace deepgen::torch_compat

@@ -7,6 +7,7 @@
 #include "deepgen/models/registry.h"
 #include "deepgen/core/error.h"
 #include "deepgen/core/runtime.h"
+#include "deepgen/core/torch_compat.h"
 #include "deepgen/data/natural_images.h"
 #include "deepgen/nn/image_quality.h"
 
@@ -76,6 +77,40 @@ ResidualCnnImpl::ResidualCnnImpl(int64_t channels, int64_t depth_, int64_t width
 }
 
 torch::Tensor ResidualCnnImpl::forward(const torch::Tensor& x) { return layers->forward(x); }
+
+torch::Tensor ResidualCnnImpl::infer(const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  auto format = x.device().is_cpu() ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  auto y = x.contiguous(format);
+  torch::Tensor weight, bias;  // the convolution waiting for its batch norm and ReLU, if they follow
+  auto convolve = [&](bool relu) {
+    y = torch_compat::conv2d_relu(y, weight.contiguous(format), bias, /*padding=*/1, relu);
+    weight = bias = torch::Tensor();
+  };
+  for (const auto& layer : layers->children()) {
+    if (auto* conv = layer->as<nn::Conv2d>()) {
+      if (weight.defined()) convolve(false);
+      weight = conv->weight, bias = conv->bias;
+    } else if (auto* bn = layer->as<SyncBatchNorm>()) {
+      check(weight.defined(), "ResidualCnn::infer: a batch norm without a convolution before it");
+      auto gain = torch::rsqrt(bn->running_var + bn->options.eps());
+      if (bn->weight.defined()) gain = gain * bn->weight;
+      auto shift = -bn->running_mean * gain;
+      if (bias.defined()) shift = shift + bias * gain;
+      if (bn->bias.defined()) shift = shift + bn->bias;
+      weight = weight * gain.view({-1, 1, 1, 1}), bias = shift;
+    } else {
+      check(layer->as<nn::ReLU>() != nullptr, "ResidualCnn::infer: unexpected layer ", layer->name());
+      if (weight.defined()) {
+        convolve(true);
+      } else {
+        y = y.relu();
+      }
+    }
+  }
+  if (weight.defined()) convolve(false);
+  return y.contiguous();
+}
 
 torch::Tensor ResidualCnnImpl::forward_train(const torch::Tensor& x, bool bf16) {
   if (!bf16) return forward(x);
@@ -147,7 +182,7 @@ Metrics DnCnnFamily::evaluate(const Dataset& data, int64_t batch_size) {
     Metrics total = sum_over_split(data.size(), batch_size, [&](int64_t start, int64_t n) -> StepMetrics {
       auto clean = data.images.narrow(0, start, n);
       auto noisy = add_gaussian_noise(clean, sigma, /*seed=*/uint64_t(start));
-      auto residual = net_->forward(noisy);
+      auto residual = net_->infer(noisy);
       return {{"loss", metric(dncnn_loss(residual, noisy - clean)) * double(n)},
               {"denoised", metric(psnr(noisy - residual, clean).mean()) * double(n)},
               {"noisy", metric(psnr(noisy, clean).mean()) * double(n)}};
@@ -168,7 +203,7 @@ torch::Tensor DnCnnFamily::denoise(const torch::Tensor& noisy) {
   torch::NoGradGuard no_grad;
   net_->eval();
   auto y = noisy.to(device_);
-  return y - net_->forward(y);
+  return y - net_->infer(y);
 }
 
 std::map<std::string, Picture> DnCnnFamily::pictures(const Dataset& test) {

@@ -67,7 +67,7 @@ Metrics SrFamily::evaluate(const Dataset& data, int64_t batch_size) {
   Metrics total = sum_over_split(data.size(), batch_size, [&](int64_t start, int64_t n) -> StepMetrics {
     auto high = data.images.narrow(0, start, n);
     auto up = degrade(high, options_.scale).first;
-    auto output = up + net_->forward(up);
+    auto output = up + net_->infer(up);
     return {{"loss", metric(sr_loss(output, high)) * double(n)},
             {"model", metric(psnr(output.clamp(0, 1), high).mean()) * double(n)},
             {"bicubic", metric(psnr(up.clamp(0, 1), high).mean()) * double(n)}};
@@ -81,7 +81,7 @@ torch::Tensor SrFamily::refine(const torch::Tensor& up) {
   torch::NoGradGuard no_grad;
   net_->eval();
   auto x = up.to(device_);
-  return x + net_->forward(x);
+  return x + net_->infer(x);
 }
 
 std::map<std::string, Picture> SrFamily::pictures(const Dataset& test) {
