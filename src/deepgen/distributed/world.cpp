@@ -201,17 +201,8 @@ void World::lost(const std::string& what, const std::exception& error) const {
 }
 
 void World::all_reduce_sum(const std::vector<torch::Tensor>& tensors, const std::string& what) {
-  start_all_reduce_sum(tensors, what)();
-}
-
-std::function<void()> World::start_all_reduce_sum(const std::vector<torch::Tensor>& tensors, const std::string& what) {
-  if (!distributed() || tensors.empty()) return [] {};
+  if (!distributed() || tensors.empty()) return;
   // One flat buffer per dtype: one collective each instead of one per tensor.
-  struct Started {
-    std::vector<torch::Tensor> group, buffer;
-    std::function<void()> wait;
-  };
-  auto started = std::make_shared<std::vector<Started>>();
   std::map<c10::ScalarType, std::vector<torch::Tensor>> by_type;
   for (const auto& tensor : tensors) by_type[tensor.scalar_type()].push_back(tensor);
   try {
@@ -219,32 +210,19 @@ std::function<void()> World::start_all_reduce_sum(const std::vector<torch::Tenso
       std::vector<torch::Tensor> flat;
       for (const auto& tensor : group) flat.push_back(tensor.detach().reshape({-1}).to(torch::kCPU));
       std::vector<torch::Tensor> buffer = {flat.size() == 1 ? flat[0].clone() : torch::cat(flat)};
-      auto work = impl_->group->allreduce(buffer);  // c10d's Work (ProcessGroup::Work on LibTorch 1.x)
-      const auto timeout = timeout_;
-      started->push_back({group, buffer, [work, timeout] { work->wait(timeout); }});
+      impl_->group->allreduce(buffer)->wait(timeout_);
+      int64_t at = 0;
+      for (const auto& tensor : group) {
+        const int64_t n = tensor.numel();
+        tensor.detach().copy_(buffer[0].narrow(0, at, n).view(tensor.sizes()));
+        at += n;
+      }
     }
   } catch (const Error&) {
     throw;
   } catch (const std::exception& error) {
     lost(what, error);
   }
-  return [this, started, what] {
-    try {
-      for (auto& one : *started) {
-        one.wait();
-        int64_t at = 0;
-        for (const auto& tensor : one.group) {
-          const int64_t n = tensor.numel();
-          tensor.detach().copy_(one.buffer[0].narrow(0, at, n).view(tensor.sizes()));
-          at += n;
-        }
-      }
-    } catch (const Error&) {
-      throw;
-    } catch (const std::exception& error) {
-      lost(what, error);
-    }
-  };
 }
 
 int64_t World::all_reduce_max(int64_t value, const std::string& what, std::chrono::milliseconds timeout) {

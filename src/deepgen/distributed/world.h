@@ -14,7 +14,6 @@
 #include <torch/torch.h>
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,12 +61,6 @@ class World {
   // In-place sum over all ranks of each tensor (CPU tensors of the same shapes on every rank), flattened
   // into one buffer per dtype: one collective. `what` names the operation in errors.
   void all_reduce_sum(const std::vector<torch::Tensor>& tensors, const std::string& what);
-  // The same sum, started and not waited for: the collectives run on Gloo's threads while this one goes
-  // on (the gradient all-reduce overlapped with the backward pass, nn/optimizer.cpp). The function it
-  // returns waits for them and writes the sums into `tensors` (errors as all_reduce_sum's); call it once.
-  // Every rank must start the same sums in the same order. A world of one returns a function that does
-  // nothing.
-  std::function<void()> start_all_reduce_sum(const std::vector<torch::Tensor>& tensors, const std::string& what);
   // The largest of `value` over all ranks.
   int64_t all_reduce_max(int64_t value, const std::string& what,
                          std::chrono::milliseconds timeout = std::chrono::milliseconds(0));

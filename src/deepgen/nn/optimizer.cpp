@@ -1,10 +1,6 @@
 #include "deepgen/nn/optimizer.h"
 
-#include <torch/csrc/autograd/utils/lambda_post_hook.h>
-
 #include <cmath>
-#include <functional>
-#include <mutex>
 
 #include "deepgen/core/batch_shard.h"
 #include "deepgen/core/error.h"
@@ -66,141 +62,40 @@ Optimizer::Optimizer(std::vector<torch::Tensor> parameters, const OptimizerOptio
   }
 }
 
+namespace {
+
 // Data-parallel training: each rank's gradient is of the mean loss over its slice of the global batch;
 // weighted by the slice's share and summed over the ranks it is the gradient of the global batch's mean
 // (exactly, also for an uneven last batch). Parameters without a gradient (unused by this loss) are left
-// out, on every rank alike.
-//
-// The sums overlap the backward pass, as DistributedDataParallel's reducer does: the parameters are put
-// in buckets in reverse order (the order backward produces their gradients), the first of 1 MiB and the
-// others of up to 25 MiB (DDP's sizes); a hook after each parameter's gradient accumulator counts the
-// gradients that are done, and a bucket whose gradients are all done is started (World::start_all_reduce_sum)
-// while backward goes on with the layers below. Buckets start in their order on every rank (a finished
-// bucket waits for the ones before it), so the ranks' collectives match. After backward the buckets not
-// started yet (a parameter this loss did not reach, or a hook LibTorch dropped: set_data to another
-// layout or device makes a new accumulator) are started, and all are waited for. The hooks act only
-// inside this optimizer's step: a GAN's generator loss also reaches the discriminator's parameters.
-class GradientReducer {
- public:
-  explicit GradientReducer(const std::vector<torch::Tensor>& parameters) {
-    constexpr int64_t kFirstBucketBytes = int64_t(1) << 20, kBucketBytes = int64_t(25) << 20;
-    int64_t bytes = 0;
-    for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {
-      if (!it->requires_grad()) continue;
-      const int64_t cap = buckets_.size() <= 1 ? kFirstBucketBytes : kBucketBytes;
-      if (buckets_.empty() || bytes >= cap) {
-        buckets_.emplace_back();
-        bytes = 0;
-      }
-      const size_t index = parameters_.size();
-      parameters_.push_back(*it);
-      buckets_.back().members.push_back(index);
-      bucket_of_.push_back(buckets_.size() - 1);
-      bytes += it->numel() * int64_t(it->element_size());
-      // The accumulator lives as long as something holds it (the parameter keeps a weak pointer): keep it.
-      auto accumulator = torch::autograd::impl::grad_accumulator(*it);
-      if (!accumulator) continue;
-      const uintptr_t key = accumulator->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
-          [this, index](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
-            done(index);
-            return outputs;
-          }));
-      hooks_.push_back({accumulator, key});
-    }
-    done_.assign(parameters_.size(), false);
-  }
-  ~GradientReducer() {
-    for (auto& [accumulator, key] : hooks_) accumulator->del_post_hook(key);
-  }
-  GradientReducer(const GradientReducer&) = delete;
-  GradientReducer& operator=(const GradientReducer&) = delete;
-
-  // Before backward: from now on a finished bucket is multiplied by `weight` and started.
-  void arm(double weight) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    weight_ = weight;
-    for (auto& bucket : buckets_) bucket.pending = bucket.members.size();
-    done_.assign(parameters_.size(), false);
-    next_ = 0;
-    armed_ = true;
-  }
-  // After backward: starts what has not started and waits for every bucket.
-  void finish() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      armed_ = false;
-      while (next_ < buckets_.size()) start(next_++);
-    }
-    for (auto& bucket : buckets_) {
-      auto wait = std::move(bucket.wait);
-      bucket.wait = nullptr;
-      if (wait) wait();
+// out, on every rank alike. Buckets of up to 25 MiB, as DistributedDataParallel's.
+void reduce_gradients(const std::vector<torch::Tensor>& parameters) {
+  World& w = world();
+  const BatchShard* shard = current_shard();
+  const double weight = shard != nullptr ? shard->weight() : 1.0 / double(w.size());
+  constexpr int64_t kBucketBytes = int64_t(25) << 20;
+  std::vector<torch::Tensor> bucket;
+  int64_t bytes = 0;
+  for (const auto& parameter : parameters) {
+    if (!parameter.grad().defined()) continue;
+    bucket.push_back(parameter.grad());
+    bytes += parameter.grad().numel() * int64_t(parameter.grad().element_size());
+    if (bytes >= kBucketBytes) {
+      for (auto& grad : bucket) grad.mul_(weight);
+      w.all_reduce_sum(bucket, "the gradient all-reduce");
+      bucket.clear();
+      bytes = 0;
     }
   }
-  // Backward failed: stop counting and forget what was started (Gloo's work holds its own buffers); the
-  // error ends the run, and the other ranks exit within --dist-timeout.
-  void abandon() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    armed_ = false;
-    for (auto& bucket : buckets_) bucket.wait = nullptr;
-  }
+  for (auto& grad : bucket) grad.mul_(weight);
+  w.all_reduce_sum(bucket, "the gradient all-reduce");
+}
 
- private:
-  struct Bucket {
-    std::vector<size_t> members;
-    size_t pending = 0;          // gradients not done yet in this backward
-    std::function<void()> wait;  // set once started
-  };
-  // From the hook (the thread that runs backward): parameter `index` has its gradient.
-  void done(size_t index) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!armed_ || done_[index]) return;
-    done_[index] = true;
-    --buckets_[bucket_of_[index]].pending;
-    while (next_ < buckets_.size() && buckets_[next_].pending == 0) start(next_++);
-  }
-  void start(size_t b) {
-    std::vector<torch::Tensor> grads;
-    for (size_t index : buckets_[b].members) {
-      const auto& grad = parameters_[index].grad();
-      if (!grad.defined()) continue;
-      grad.mul_(weight_);
-      grads.push_back(grad);
-    }
-    buckets_[b].wait = world().start_all_reduce_sum(grads, "the gradient all-reduce");
-  }
-
-  std::vector<torch::Tensor> parameters_;  // those that take gradients, last first
-  std::vector<Bucket> buckets_;
-  std::vector<size_t> bucket_of_;
-  std::vector<bool> done_;
-  std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, uintptr_t>> hooks_;
-  std::mutex mutex_;
-  size_t next_ = 0;  // the next bucket to start: they start in order
-  bool armed_ = false;
-  double weight_ = 1;
-};
-
-Optimizer::~Optimizer() = default;
-Optimizer::Optimizer(Optimizer&&) noexcept = default;
-Optimizer& Optimizer::operator=(Optimizer&&) noexcept = default;
+}  // namespace
 
 void Optimizer::step(const torch::Tensor& loss) {
   optimizer_->zero_grad();
-  if (world().distributed()) {
-    if (!reducer_) reducer_ = std::make_unique<GradientReducer>(parameters_);
-    const BatchShard* shard = current_shard();
-    reducer_->arm(shard != nullptr ? shard->weight() : 1.0 / double(world().size()));
-    try {
-      loss.backward();
-    } catch (...) {
-      reducer_->abandon();
-      throw;
-    }
-    reducer_->finish();
-  } else {
-    loss.backward();
-  }
+  loss.backward();
+  if (world().distributed()) reduce_gradients(parameters_);
   if (options_.clip_grad > 0 || measure_grad_norm_) {
     std::vector<torch::Tensor> grads;
     for (const auto& parameter : parameters_) {

@@ -29,17 +29,11 @@ void to_json(nlohmann::json& j, const OptimizerOptions& o);
 void from_json(const nlohmann::json& j, OptimizerOptions& o);
 const OptionSchema<OptimizerOptions>& optimizer_options();
 
-class GradientReducer;  // data-parallel training's gradient all-reduce (optimizer.cpp)
-
 class Optimizer {
  public:
   Optimizer(std::vector<torch::Tensor> parameters, const OptimizerOptions& options);
-  ~Optimizer();
-  Optimizer(Optimizer&&) noexcept;
-  Optimizer& operator=(Optimizer&&) noexcept;
 
-  // zero_grad, backward, clip (when set), step. In a data-parallel run the gradients are summed over the
-  // ranks during backward (see GradientReducer).
+  // zero_grad, backward, clip (when set), step.
   void step(const torch::Tensor& loss);
   // Sets the learning rate of every parameter group to base lr * factor.
   void set_lr_factor(double factor);
@@ -80,7 +74,6 @@ class Optimizer {
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   bool measure_grad_norm_ = false;
   torch::Tensor last_grad_norm_;
-  std::unique_ptr<GradientReducer> reducer_;  // made at the first step in a world of more than one
 };
 
 struct ScheduleOptions {
