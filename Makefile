@@ -121,6 +121,8 @@ bench: build images
 	  DEEPGEN_DEBIAN=build/deepgen DEEPGEN_PIP=$(BUILD)/deepgen TORCH_VENV=$(TORCH_VENV) \
 	    bench/compare_engines.sh $$model 1 3 3 || exit 1; done
 	DEEPGEN_DEBIAN=build/deepgen DEEPGEN_PIP=$(BUILD)/deepgen TORCH_VENV=$(TORCH_VENV) bench/compare_inference.sh
+	LD_PRELOAD=$$(bash -c 'source bench/lib.sh && wheel_libtorch_cpu $(TORCH_PYTHON)') \
+	  $(TORCH_PYTHON) -W ignore bench/inference_variants.py --threads 1
 else
 bench: build images
 	bench/compare_vae_cpu.sh 1 3 3

@@ -25,7 +25,7 @@ struct ResidualCnnImpl : torch::nn::Module {
   // R(x) for evaluation and the inference commands: the running statistics of each batch norm folded
   // into the convolution before it (w * g, (b - mean) * g + beta with g = gamma / sqrt(var + eps), as
   // PyTorch's fuse_conv_bn_eval), ReLU in place, and on the CPU the activations channels-last, which
-  // MKL-DNN convolves ~1.5x faster than NCHW (docs/speed.md, "Inference"). Without autograd; the same
+  // MKL-DNN convolves 1.3x-1.5x faster than NCHW (docs/speed.md, "Inference"). Without autograd; the same
   // function as forward() in eval mode up to float rounding, whatever mode the module is in.
   torch::Tensor infer(const torch::Tensor& x);
   int64_t receptive_radius() const { return depth; }  // pixels of context each output pixel sees per side
