@@ -2,8 +2,6 @@
 
 #include <ATen/core/dispatch/Dispatcher.h>
 
-#include <optional>
-
 namespace deepgen::torch_compat {
 namespace {
 const c10::OperatorHandle* fused_conv_op() {

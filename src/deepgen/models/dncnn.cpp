@@ -201,9 +201,8 @@ Metrics DnCnnFamily::evaluate(const Dataset& data, int64_t batch_size) {
 
 torch::Tensor DnCnnFamily::denoise(const torch::Tensor& noisy) {
   torch::NoGradGuard no_grad;
-  net_->eval();
   auto y = noisy.to(device_);
-  return y - net_->infer(y);
+  return y - net_->infer(y);  // eval-mode statistics whatever mode the net is in
 }
 
 std::map<std::string, Picture> DnCnnFamily::pictures(const Dataset& test) {

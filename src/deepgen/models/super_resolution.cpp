@@ -79,7 +79,6 @@ Metrics SrFamily::evaluate(const Dataset& data, int64_t batch_size) {
 
 torch::Tensor SrFamily::refine(const torch::Tensor& up) {
   torch::NoGradGuard no_grad;
-  net_->eval();
   auto x = up.to(device_);
   return x + net_->infer(x);
 }
