@@ -70,6 +70,44 @@ expect_error "init-from other shapes" "code_size 32 there, 16 here" "$DEEPGEN" t
 expect_error "init-from nothing" "does not exist" "$DEEPGEN" train ae "${TINY[@]}" --init-from "$WORK/none" --out "$WORK/x3"
 expect_error "init-from with resume" "excludes" "$DEEPGEN" train ae --resume --init-from zoo/tiny-ae --out "$WORK/tuned"
 
+# A generator's headline is a sample-quality measure scored by a zoo classifier, reproduced by zoo check.
+expect_ok "train gan" "$DEEPGEN" train gan --arch mlp --hidden 32 "${TINY[@]}" --epochs 1 --out "$WORK/gan"
+expect_ok "train classifier" "$DEEPGEN" train classifier --arch mlp "${TINY[@]}" --epochs 1 --out "$WORK/clf"
+expect_ok "zoo add classifier" "$DEEPGEN" zoo add "$WORK/clf" tiny-clf --description "A tiny classifier" --metric accuracy \
+  --higher-is-better
+expect_ok "zoo add gan --classifier" "$DEEPGEN" zoo add "$WORK/gan" tiny-gan --description "A tiny GAN" \
+  --classifier zoo/tiny-clf --samples 200 --metric frechet_distance
+grep -q "frechet_distance [0-9.]* on 200 samples scored by zoo/tiny-clf" "$WORK/out" && pass || { fail "zoo add gan output"; cat "$WORK/out"; }
+[ "$(json_value "$WORK/zoo/zoo.json" "[e for e in d['entries'] if e['name'] == 'tiny-gan'][0]['headline']['samples']")" = 200 ] \
+  && pass || fail "headline records the samples"
+# The same measure as `deepgen eval --classifier --samples 200` (seed 0).
+expect_ok "eval gan --classifier" "$DEEPGEN" eval zoo/tiny-gan --classifier zoo/tiny-clf --samples 200 --json --threads 1
+python3 - "$WORK/zoo/zoo.json" "$WORK/out" <<'EOF' && pass || fail "zoo headline = eval's Frechet distance"
+import json, sys
+entry = [e for e in json.load(open(sys.argv[1]))["entries"] if e["name"] == "tiny-gan"][0]
+text = open(sys.argv[2]).read()
+evaluated = json.loads(text[text.index("{"):])["generator"]["frechet_distance"]
+assert abs(entry["headline"]["value"] - evaluated) <= 1e-6 * max(1, evaluated), (entry["headline"], evaluated)
+EOF
+expect_ok "zoo check gan" "$DEEPGEN" zoo check tiny-gan
+grep -q "tiny-gan .*frechet_distance recorded .* on 200 samples scored by zoo/tiny-clf: ok" "$WORK/out" && pass \
+  || { fail "zoo check gan output"; cat "$WORK/out"; }
+expect_error "zoo add --classifier not a classifier" "holds a 'gan' model; expected a" "$DEEPGEN" zoo add "$WORK/gan" \
+  tiny-gan2 --description "x" --classifier "$WORK/gan" --samples 50 --metric frechet_distance
+expect_error "zoo add --classifier, unknown metric" "has no test metric 'fid'" "$DEEPGEN" zoo add "$WORK/gan" tiny-gan2 \
+  --description "x" --classifier zoo/tiny-clf --samples 50 --metric fid
+# A changed headline is caught.
+python3 - "$WORK/zoo/zoo.json" <<'EOF'
+import json, sys
+manifest = json.load(open(sys.argv[1]))
+for e in manifest["entries"]:
+    if e["name"] == "tiny-gan":
+        e["headline"]["value"] += 1.0
+json.dump(manifest, open(sys.argv[1], "w"), indent=2)
+EOF
+expect_error "zoo check, wrong generator headline" "1 entries do not reproduce" "$DEEPGEN" zoo check tiny-gan
+grep -q "tiny-gan .*DIFFERS" "$WORK/out" && pass || { fail "DIFFERS line"; cat "$WORK/out"; }
+
 # denoise IN OUT: the zoo's default denoiser, gray or colour by the input.
 mkdir -p "$WORK/nat/train" "$WORK/nat/test"
 for n in 12 16 20; do "$DEEPGEN" reconstruct "$WORK/ae" --out "$WORK/nat/train/s$n.png" >/dev/null 2>&1; done

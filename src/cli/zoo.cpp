@@ -6,6 +6,8 @@
 
 #include "common.h"
 #include "deepgen/core/error.h"
+#include "deepgen/evaluation/generator_quality.h"
+#include "deepgen/models/classifier.h"
 #include "deepgen/run/zoo.h"
 
 namespace deepgen::cli {
@@ -19,6 +21,8 @@ struct ZooCommand {
   std::vector<std::string> defaults;
   int64_t test_examples = 0;
   bool higher_is_better = false;
+  std::string classifier;  // --classifier: a generator's headline is a sample-quality measure it scores
+  int64_t samples = 10000;
   // check
   std::vector<std::string> names;
 };
@@ -32,6 +36,27 @@ std::pair<Metrics, int64_t> evaluate_subset(OpenedRun& run, int64_t examples) {
     if (data.test.labels.defined()) data.test.labels = data.test.labels.narrow(0, 0, examples);
   }
   return {evaluate_run(run, data).metrics, data.test.size()};
+}
+
+// A generator's sample quality in `classifier_run`'s penultimate features, as `deepgen eval RUN
+// --classifier C --samples N --seed 0` measures it against the whole test split: frechet_distance,
+// classes_covered (classes with >= 5% of the samples), rarest_class (the smallest class share) and
+// mean_confidence.
+Metrics generator_metrics(OpenedRun& run, const std::string& classifier_run, int64_t samples,
+                          const GlobalOptions& global) {
+  OpenedRun scorer = open_run(classifier_run, global);
+  auto* classifier = capability<ClassifierFamily>(*scorer.family);
+  check(classifier != nullptr, "zoo --classifier: ", classifier_run, " holds a '", scorer.state.kind,
+        "' model; expected a ", models_with<ClassifierFamily>(), " run");
+  const DataSplits data = run_data(run);
+  GeneratorQualityOptions options;
+  options.samples = samples;
+  options.seed = 0;
+  const GeneratorQuality quality = evaluate_generator(*run.family, *classifier, data.test, Dataset{}, options);
+  return {{"frechet_distance", quality.frechet_distance},
+          {"classes_covered", double(quality.classes_covered)},
+          {"rarest_class", *std::min_element(quality.class_fractions.begin(), quality.class_fractions.end())},
+          {"mean_confidence", quality.mean_confidence}};
 }
 
 void list_command(const ZooCommand& c) {
@@ -58,9 +83,13 @@ void list_command(const ZooCommand& c) {
 void add_command(const ZooCommand& c, const GlobalOptions& global) {
   check(!c.description.empty(), "zoo add: give --description, one line on what the model is");
   OpenedRun run = open_run(c.run, global);
+  const bool scored = !c.classifier.empty();
   const auto evaluated = evaluate_subset(run, c.test_examples);
-  const Metrics& metrics = evaluated.first;
+  Metrics metrics = evaluated.first;
   const int64_t examples = evaluated.second;
+  if (scored) {
+    for (const auto& [name, value] : generator_metrics(run, c.classifier, c.samples, global)) metrics[name] = value;
+  }
   check(metrics.count(c.metric) > 0, "zoo add --metric: ", c.run, " has no test metric '", c.metric, "' (it has: ",
         [&] {
           std::string names;
@@ -75,13 +104,20 @@ void add_command(const ZooCommand& c, const GlobalOptions& global) {
                        {"value", metrics.at(c.metric)},
                        {"test_examples", examples},
                        {"higher_is_better", c.higher_is_better}};
+  if (scored) {  // measured on samples, not on test examples
+    addition.headline.erase("test_examples");
+    addition.headline["classifier"] = c.classifier;
+    addition.headline["samples"] = c.samples;
+  }
   addition.extra = nlohmann::json::object();
   addition.extra["test_metrics"] = metrics;
   if (!c.data.empty()) addition.extra["data"] = c.data;
   if (!c.notes.empty()) addition.extra["notes"] = c.notes;
   const ZooEntry entry = add_to_zoo(run.path, c.zoo.empty() ? zoo_dir() : c.zoo, c.name, addition);
-  std::cout << entry.dir << ": " << c.metric << " " << metrics.at(c.metric) << " on " << examples << " "
-            << run.spec->test_unit << "; checkpoint "
+  std::cout << entry.dir << ": " << c.metric << " " << metrics.at(c.metric) << " on "
+            << (scored ? std::to_string(c.samples) + " samples scored by " + c.classifier
+                       : std::to_string(examples) + " " + run.spec->test_unit)
+            << "; checkpoint "
             << entry.manifest["files"]["checkpoint.pt"]["bytes"].get<int64_t>() << " bytes (weights only)" << std::endl;
 }
 
@@ -105,7 +141,10 @@ int check_command(const ZooCommand& c, const GlobalOptions& global) {
     double found = std::nan("");
     try {
       OpenedRun run = open_run(entry.dir, global);
-      const Metrics metrics = evaluate_subset(run, headline.value("test_examples", int64_t(0))).first;
+      const Metrics metrics = headline.contains("classifier")
+                                  ? generator_metrics(run, headline["classifier"].get<std::string>(),
+                                                      headline.value("samples", int64_t(10000)), global)
+                                  : evaluate_subset(run, headline.value("test_examples", int64_t(0))).first;
       found = metrics.count(metric) ? metrics.at(metric) : std::nan("");
       // Another LibTorch or BLAS sums in another order: agree to 1e-3 relative.
       const bool same = std::abs(found - recorded) <= 1e-3 * std::max(1.0, std::abs(recorded));
@@ -115,7 +154,12 @@ int check_command(const ZooCommand& c, const GlobalOptions& global) {
     }
     if (outcome != "ok") ++failed;
     std::cout << std::left << std::setw(18) << entry.name << " " << metric << " recorded " << recorded << ", now "
-              << found << " on " << headline.value("test_examples", int64_t(0)) << " test examples: " << outcome
+              << found << " on "
+              << (headline.contains("classifier")
+                      ? std::to_string(headline.value("samples", int64_t(0))) + " samples scored by " +
+                            headline["classifier"].get<std::string>()
+                      : std::to_string(headline.value("test_examples", int64_t(0))) + " test examples")
+              << ": " << outcome
               << std::endl;
   }
   std::cout << checked - failed << " of " << checked << " entries reproduce their headline metric" << std::endl;
@@ -142,6 +186,12 @@ void add_zoo_commands(CLI::App& app, const GlobalOptions& global) {
   add->add_option("--test-examples", c->test_examples, "Measure on the first N test examples (0 = all)")
       ->capture_default_str()->check(NonNegative);
   add->add_option("--default", c->defaults, "Uses it is the default model for (denoise-gray, denoise-rgb, upscale-x2...)");
+  add->add_option("--classifier", c->classifier,
+                  "Generators: score --samples samples with this classifier run (zoo/NAME or a folder); the "
+                  "--metric is then frechet_distance, classes_covered, rarest_class or mean_confidence, reproduced "
+                  "by zoo check");
+  add->add_option("--samples", c->samples, "With --classifier: samples to score (seed 0)")
+      ->capture_default_str()->check(CLI::Range(int64_t(2), int64_t(1000000)));
   add->add_option("--data", c->data, "What it was trained on, for the manifest");
   add->add_option("--notes", c->notes, "Anything else worth recording");
   add->callback([=, &global] { add_command(*c, global); });
