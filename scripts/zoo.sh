@@ -26,6 +26,11 @@ out=runs/zoo/$name
 mkdir -p runs/zoo
 # The recorded flags (config.toml) are copied out of the zoo first: zoo add replaces the entry's folder.
 cp "$zoo/$name/config.toml" "runs/zoo/$name.toml"
+# The natural-image folders the restoration entries train on are made from Debian packages by make.
+case "$(grep -o '^train.data="[^"]*"' "runs/zoo/$name.toml" || true)" in
+  *'"data/natural-plus"') make images-plus >/dev/null ;;
+  *'"data/natural"') make images >/dev/null ;;
+esac
 threads=(--threads "${THREADS:-0}")
 if [ -e "$out/checkpoint.pt" ]; then
   echo "zoo.sh: continuing $out"
