@@ -14,6 +14,7 @@
 #include "deepgen/core/torch_compat.h"
 #include "deepgen/data/image_folder.h"
 #include "deepgen/data/natural_images.h"
+#include "deepgen/data/paired_images.h"
 #include "deepgen/nn/batch_norm.h"
 #include "deepgen/nn/image_quality.h"
 #include "deepgen/models/dncnn.h"
@@ -183,6 +184,20 @@ TEST(DnCnn, FixedModelRescalesToTheGivenSigma) {
   // At sigma 50 it sees the image halved (noise 50 becomes 25) and the result is doubled back.
   auto scaled = (model.denoise(noisy.unsqueeze(0) * 0.5) / 0.5).clamp(0, 1)[0];
   EXPECT_TRUE(torch::allclose(denoise_image(model, noisy, 50, {}), scaled));
+}
+
+TEST(DnCnn, GrayModelDenoisesAColourImageChannelByChannel) {
+  torch::manual_seed(10);
+  DnCnnFamily model(tiny_dncnn(), torch::kCPU);
+  randomize_batch_norm(*model.net());
+  auto noisy = torch::rand({3, 13, 18});
+  auto out = denoise_image(model, noisy, 50, {});
+  ASSERT_EQ(out.sizes(), noisy.sizes());
+  for (int64_t c = 0; c < 3; ++c) {
+    EXPECT_TRUE(torch::allclose(out[c], denoise_image(model, noisy.narrow(0, c, 1), 50, {})[0])) << "channel " << c;
+  }
+  // An RGB model takes the image whole; a 2-channel image fits neither.
+  EXPECT_THROW(denoise_image(model, torch::rand({2, 8, 8}), 25, {}), Error);
 }
 
 TEST(DnCnn, SamePaddingKeepsOddSizes) {
@@ -450,6 +465,35 @@ TEST(SuperResolution, ResidualOnBicubicAndOddSizes) {
   const double before = model.evaluate(test, 32).at("loss");
   for (int step = 0; step < 40; ++step) model.train_step(patches, torch::Tensor());
   EXPECT_LT(model.evaluate(test, 32).at("loss"), before);
+}
+
+TEST(SuperResolution, GrayModelUpscalesAColourImagesLuminanceAndBicubicChroma) {
+  torch::manual_seed(6);
+  SrOptions o;
+  o.scale = 2;
+  o.depth = 3;
+  o.width = 8;
+  SrFamily model(o, torch::kCPU);
+  model.net()->eval();
+  // A gray picture in RGB: R = G = B = what the model makes of the gray image.
+  auto gray = torch::rand({1, 9, 11}) * 0.5 + 0.25;
+  auto out = upscale_image(model, gray.expand({3, 9, 11}).contiguous(), {});
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{3, 18, 22}));
+  const auto alone = upscale_image(model, gray, {});
+  for (int64_t c = 0; c < 3; ++c) EXPECT_LT((out[c] - alone[0]).abs().max().item<double>(), 1e-5) << "channel " << c;
+  // A colour picture: its luminance goes through the model, its chroma is bicubic (where nothing clipped).
+  auto low = torch::rand({3, 9, 11}) * 0.2 + 0.4;
+  out = upscale_image(model, low, {});
+  const auto ycbcr = rgb_to_ycbcr(low.unsqueeze(0));
+  const auto expected_y = upscale_image(model, ycbcr[0].narrow(0, 0, 1), {});
+  const auto expected_chroma = resize(ycbcr.narrow(1, 1, 2), 18, 22, "bicubic")[0];
+  const auto found = rgb_to_ycbcr(out.unsqueeze(0))[0];
+  const auto inside = ((out > 0) & (out < 1)).all(0);
+  ASSERT_GT(inside.sum().item<int64_t>(), 18 * 22 / 2);
+  EXPECT_LT((found[0] - expected_y[0]).masked_select(inside).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((found.narrow(0, 1, 2) - expected_chroma).masked_select(inside.expand({2, 18, 22})).abs().max().item<double>(), 1e-5);
+  // A 2-channel image fits neither path.
+  EXPECT_THROW(upscale_image(model, torch::rand({2, 8, 8}), {}), Error);
 }
 
 TEST(InpaintAe, LossCountsOnlyTheHoleAndKnownPixelsAreKept) {

@@ -37,6 +37,13 @@ torch::Tensor read_image(const std::string& path, int64_t channels) {
   return normalize_pixels(load_image(path, int(channels)), PixelRange::kUnit);
 }
 
+// The channels to read `path` with for a model of `model_channels`: a colour image stays in colour for a
+// gray model (denoise_image and upscale_image run gray models on colour images).
+int64_t input_channels(const std::string& path, int64_t model_channels) {
+  check(fs::exists(path), "no such image: ", path);
+  return model_channels == 1 && image_info(path).channels >= 3 ? 3 : model_channels;
+}
+
 void write_image(const std::string& path, const torch::Tensor& image) {
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) fs::create_directories(parent);
@@ -87,14 +94,16 @@ void denoise_command(Shared s, const GlobalOptions& global, DenoiseCommand c) {
   check(c.sigma == 0 || !model.blind(), "denoise --sigma: ", checkpoint_path(s.run),
         " is a blind model (trained on sigma ", model.sigma_min(), "..", model.sigma_max(),
         "), which needs no noise level and would ignore it; drop --sigma");
-  auto image = read_image(c.input, model.image_channels());
+  auto image = read_image(c.input, input_channels(c.input, model.image_channels()));
   auto noisy = c.add_noise > 0 ? add_gaussian_noise(image, c.add_noise, s.seed) : image;
   const double sigma = c.sigma > 0 ? c.sigma : c.add_noise;
   auto denoised = denoise_image(model, noisy, sigma, c.tiles);
   write_image(c.output, denoised);
   std::cout << c.output << " (" << image.size(2) << "x" << image.size(1) << ", ";
-  if (model.blind()) std::cout << "blind model)" << std::endl;
-  else std::cout << "model trained at sigma " << model.sigma() << ")" << std::endl;
+  if (model.blind()) std::cout << "blind model";
+  else std::cout << "model trained at sigma " << model.sigma();
+  if (image.size(0) != model.image_channels()) std::cout << "; colour, each channel by the gray model";
+  std::cout << ")" << std::endl;
   if (c.add_noise > 0) {
     const std::string noisy_path = beside(c.output, "noisy");
     write_image(noisy_path, noisy.clamp(0, 1));
@@ -121,7 +130,7 @@ void upscale_command(Shared s, const GlobalOptions& global, UpscaleCommand c) {
   const int64_t scale = model.scale();
   check(c.scale == 0 || c.scale == scale, "upscale --scale ", c.scale, ": ", checkpoint_path(run.path),
         " upscales by ", scale, "; drop --scale or use a x", c.scale, " run");
-  auto image = read_image(c.input, model.image_channels());
+  auto image = read_image(c.input, input_channels(c.input, model.image_channels()));
   torch::Tensor reference;
   if (c.downscale_first) {  // demo: make the low-resolution image from the input, compare with it
     const int64_t h = image.size(1) - image.size(1) % scale, w = image.size(2) - image.size(2) % scale;
@@ -133,6 +142,8 @@ void upscale_command(Shared s, const GlobalOptions& global, UpscaleCommand c) {
   write_image(c.output, high);
   write_image(beside(c.output, "bicubic"), resize(image, high.size(1), high.size(2), "bicubic").clamp(0, 1));
   std::cout << c.output << " (" << image.size(2) << "x" << image.size(1) << " -> " << high.size(2) << "x" << high.size(1)
+            << (image.size(0) != model.image_channels() ? "; colour: the luminance by the gray model, the chroma bicubic"
+                                                        : "")
             << "); bicubic for comparison: " << beside(c.output, "bicubic") << std::endl;
   if (reference.defined()) {
     const Quality bicubic = image_quality(resize(image, high.size(1), high.size(2), "bicubic").clamp(0, 1), reference, scale);

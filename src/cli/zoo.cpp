@@ -7,7 +7,6 @@
 #include "common.h"
 #include "deepgen/core/error.h"
 #include "deepgen/evaluation/generator_quality.h"
-#include "deepgen/models/classifier.h"
 #include "deepgen/run/zoo.h"
 
 namespace deepgen::cli {
@@ -106,7 +105,7 @@ void add_command(const ZooCommand& c, const GlobalOptions& global) {
                        {"higher_is_better", c.higher_is_better}};
   if (scored) {  // measured on samples, not on test examples
     addition.headline.erase("test_examples");
-    addition.headline["classifier"] = c.classifier;
+    addition.headline["scored_by"] = c.classifier;
     addition.headline["samples"] = c.samples;
   }
   addition.extra = nlohmann::json::object();
@@ -141,8 +140,8 @@ int check_command(const ZooCommand& c, const GlobalOptions& global) {
     double found = std::nan("");
     try {
       OpenedRun run = open_run(entry.dir, global);
-      const Metrics metrics = headline.contains("classifier")
-                                  ? generator_metrics(run, headline["classifier"].get<std::string>(),
+      const Metrics metrics = headline.contains("scored_by")
+                                  ? generator_metrics(run, headline["scored_by"].get<std::string>(),
                                                       headline.value("samples", int64_t(10000)), global)
                                   : evaluate_subset(run, headline.value("test_examples", int64_t(0))).first;
       found = metrics.count(metric) ? metrics.at(metric) : std::nan("");
@@ -155,9 +154,9 @@ int check_command(const ZooCommand& c, const GlobalOptions& global) {
     if (outcome != "ok") ++failed;
     std::cout << std::left << std::setw(18) << entry.name << " " << metric << " recorded " << recorded << ", now "
               << found << " on "
-              << (headline.contains("classifier")
+              << (headline.contains("scored_by")
                       ? std::to_string(headline.value("samples", int64_t(0))) + " samples scored by " +
-                            headline["classifier"].get<std::string>()
+                            headline["scored_by"].get<std::string>()
                       : std::to_string(headline.value("test_examples", int64_t(0))) + " test examples")
               << ": " << outcome
               << std::endl;

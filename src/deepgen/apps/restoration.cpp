@@ -8,6 +8,7 @@
 #include "deepgen/apps/inpainting.h"
 #include "deepgen/models/inpaint_ae.h"
 #include "deepgen/core/error.h"
+#include "deepgen/data/paired_images.h"
 
 namespace deepgen {
 
@@ -48,6 +49,11 @@ int64_t margin_of(const TileOptions& tiles, int64_t receptive_radius) {
 }  // namespace
 
 torch::Tensor denoise_image(Denoiser& model, const torch::Tensor& noisy, double sigma, const TileOptions& tiles) {
+  if (noisy.dim() == 3 && noisy.size(0) == 3 && model.image_channels() == 1) {
+    std::vector<torch::Tensor> channels;
+    for (int64_t c = 0; c < 3; ++c) channels.push_back(denoise_image(model, noisy.narrow(0, c, 1), sigma, tiles));
+    return torch::cat(channels);
+  }
   check(noisy.size(0) == model.image_channels(), "denoise: the model works on ", model.image_channels(),
         "-channel images, the image has ", noisy.size(0));
   const double scale = !model.blind() && sigma > 0 ? model.sigma() / sigma : 1.0;
@@ -59,6 +65,13 @@ torch::Tensor denoise_image(Denoiser& model, const torch::Tensor& noisy, double 
 }
 
 torch::Tensor upscale_image(Upscaler& model, const torch::Tensor& low, const TileOptions& tiles) {
+  if (low.dim() == 3 && low.size(0) == 3 && model.image_channels() == 1) {
+    const auto ycbcr = rgb_to_ycbcr(as_batch(low));
+    const int64_t s = model.scale();
+    const auto luma = upscale_image(model, ycbcr[0].narrow(0, 0, 1), tiles).unsqueeze(0);
+    const auto chroma = resize(ycbcr.narrow(1, 1, 2), low.size(1) * s, low.size(2) * s, "bicubic");
+    return ycbcr_to_rgb(torch::cat({luma, chroma}, 1)).clamp(0, 1).squeeze(0);
+  }
   check(low.size(0) == model.image_channels(), "upscale: the model works on ", model.image_channels(),
         "-channel images, the image has ", low.size(0));
   const int64_t s = model.scale();

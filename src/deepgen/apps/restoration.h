@@ -36,10 +36,14 @@ int64_t automatic_tile(int64_t height, int64_t width, const TileOptions& options
 
 // Denoises `noisy` (C, H, W) in [0, 1], clamped to [0, 1]. A blind model ignores `sigma`. A fixed-sigma
 // model trained at s0 handed a different sigma (> 0) sees the image scaled by s0 / sigma, which turns
-// the noise into the noise it was trained on, and the result is scaled back.
+// the noise into the noise it was trained on, and the result is scaled back. A gray model handed a
+// colour image (C = 3) denoises each channel as a gray image (Gaussian noise is independent per channel;
+// a colour model, which also uses the correlation between channels, does better).
 torch::Tensor denoise_image(Denoiser& model, const torch::Tensor& noisy, double sigma, const TileOptions& tiles);
 
-// Upscales `low` (C, h, w) in [0, 1] by the model's scale: bicubic, then the net's detail; clamped.
+// Upscales `low` (C, h, w) in [0, 1] by the model's scale: bicubic, then the net's detail; clamped. A gray
+// model handed a colour image (C = 3) upscales its luminance (Y of YCbCr, as VDSR and SRCNN do) and the
+// chroma (Cb, Cr) by bicubic alone, where the eye sees little detail anyway.
 torch::Tensor upscale_image(Upscaler& model, const torch::Tensor& low, const TileOptions& tiles);
 
 // Per-image quality of several methods, and their means.

@@ -17,6 +17,23 @@ torch::Tensor luminance(const torch::Tensor& images) {
   return (images * weights).sum(1, /*keepdim=*/true);  // (N, 3, H, W) -> (N, 1, H, W)
 }
 
+torch::Tensor rgb_to_ycbcr(const torch::Tensor& rgb) {
+  check(rgb.dim() == 4 && rgb.size(1) == 3, "rgb_to_ycbcr: expected (N, 3, H, W), found ", rgb.sizes());
+  const auto y = luminance(rgb);                                      // (N, 1, H, W)
+  const auto cb = (rgb.narrow(1, 2, 1) - y) * (0.5 / (1 - 0.114));     // (B - Y) / 1.772
+  const auto cr = (rgb.narrow(1, 0, 1) - y) * (0.5 / (1 - 0.299));     // (R - Y) / 1.402
+  return torch::cat({y, cb, cr}, 1);
+}
+
+torch::Tensor ycbcr_to_rgb(const torch::Tensor& ycbcr) {
+  check(ycbcr.dim() == 4 && ycbcr.size(1) == 3, "ycbcr_to_rgb: expected (N, 3, H, W), found ", ycbcr.sizes());
+  const auto y = ycbcr.narrow(1, 0, 1), cb = ycbcr.narrow(1, 1, 1), cr = ycbcr.narrow(1, 2, 1);
+  const auto r = y + cr * (2 * (1 - 0.299));
+  const auto b = y + cb * (2 * (1 - 0.114));
+  const auto g = (y - 0.299 * r - 0.114 * b) / 0.587;
+  return torch::cat({r, g, b}, 1);
+}
+
 torch::Tensor edge_map(const torch::Tensor& images, double low, double high) {
   check(images.dim() == 4 && (images.size(1) == 1 || images.size(1) == 3),
         "edge_map: expected (N, 1 or 3, H, W) images, found ", images.sizes());

@@ -81,4 +81,8 @@ torch::Tensor domain_images(const Dataset& test, const std::string& domain, int6
 // ITU-R 601 luminance of RGB images (N, 3, H, W) -> (N, 1, H, W), in the images' range.
 torch::Tensor luminance(const torch::Tensor& images);
 
+// RGB (N, 3, H, W) in [0, 1] <-> YCbCr (N, 3, H, W): Y in [0, 1], Cb and Cr in [-0.5, 0.5] (JPEG's).
+torch::Tensor rgb_to_ycbcr(const torch::Tensor& rgb);
+torch::Tensor ycbcr_to_rgb(const torch::Tensor& ycbcr);
+
 }  // namespace deepgen

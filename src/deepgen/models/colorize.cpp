@@ -20,23 +20,6 @@ const OptionSchema<ColorizeOptions>& colorize_options() {
 void to_json(nlohmann::json& j, const ColorizeOptions& o) { j = colorize_options().to_json(o); }
 void from_json(const nlohmann::json& j, ColorizeOptions& o) { colorize_options().from_json(j, o, "model options of 'colorize'"); }
 
-torch::Tensor rgb_to_ycbcr(const torch::Tensor& rgb) {
-  check(rgb.dim() == 4 && rgb.size(1) == 3, "rgb_to_ycbcr: expected (N, 3, H, W), found ", rgb.sizes());
-  const auto y = luminance(rgb);                                      // (N, 1, H, W)
-  const auto cb = (rgb.narrow(1, 2, 1) - y) * (0.5 / (1 - 0.114));     // (B - Y) / 1.772
-  const auto cr = (rgb.narrow(1, 0, 1) - y) * (0.5 / (1 - 0.299));     // (R - Y) / 1.402
-  return torch::cat({y, cb, cr}, 1);
-}
-
-torch::Tensor ycbcr_to_rgb(const torch::Tensor& ycbcr) {
-  check(ycbcr.dim() == 4 && ycbcr.size(1) == 3, "ycbcr_to_rgb: expected (N, 3, H, W), found ", ycbcr.sizes());
-  const auto y = ycbcr.narrow(1, 0, 1), cb = ycbcr.narrow(1, 1, 1), cr = ycbcr.narrow(1, 2, 1);
-  const auto r = y + cr * (2 * (1 - 0.299));
-  const auto b = y + cb * (2 * (1 - 0.114));
-  const auto g = (y - 0.299 * r - 0.114 * b) / 0.587;
-  return torch::cat({r, g, b}, 1);
-}
-
 namespace {
 const ColorizeOptions& validated(const ColorizeOptions& o) {
   check(o.channels == 3, "colorize: needs colour (RGB) images, found ", o.channels, "-channel data; give --channels 3 ",

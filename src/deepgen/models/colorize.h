@@ -8,14 +8,11 @@
 #include <torch/torch.h>
 
 #include "deepgen/core/options.h"
+#include "deepgen/data/paired_images.h"  // rgb_to_ycbcr, ycbcr_to_rgb
 #include "deepgen/models/family.h"
 #include "deepgen/models/pix2pix.h"
 
 namespace deepgen {
-
-// RGB (N, 3, H, W) in [0, 1] <-> YCbCr (N, 3, H, W): Y in [0, 1], Cb and Cr in [-0.5, 0.5] (JPEG's).
-torch::Tensor rgb_to_ycbcr(const torch::Tensor& rgb);
-torch::Tensor ycbcr_to_rgb(const torch::Tensor& ycbcr);
 
 struct ColorizeOptions {
   int64_t channels = 3;         // set from the data: must be RGB
