@@ -104,7 +104,8 @@ demo: cli
 	@echo "pictures: $(DEMO_OUT)/samples.png $(DEMO_OUT)/reconstructions.png $(DEMO_OUT)/images/; metrics: $(DEMO_OUT)/metrics.jsonl"
 
 test: EXTRA_PACKAGES := chromium python3-torch iproute2
-test: build
+# images: the restoration entries of the model zoo are checked on data/natural's test images (zoo_entries).
+test: build images
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 install: cli

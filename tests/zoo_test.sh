@@ -118,6 +118,20 @@ expect_ok "train dncnn" "$DEEPGEN" train dncnn --sigma-range 5 50 --depth 3 --wi
 expect_ok "zoo add dncnn" "$DEEPGEN" zoo add "$WORK/dn" tiny-dncnn --description "A tiny blind DnCNN" --default denoise-gray
 expect_ok "denoise IN OUT" "$DEEPGEN" denoise "$WORK/nat/test/s9.png" "$WORK/d.png" --threads 1
 grep -q "model zoo/tiny-dncnn" "$WORK/out" && [ -s "$WORK/d.png" ] && pass || { fail "denoise used the zoo's model"; cat "$WORK/out"; }
+# Its data folder lies beside the zoo (as data/natural lies beside the sources' zoo/): recorded relative, so
+# the entry evaluates from any folder and in any clone; one elsewhere is refused as --eval-data.
+[ "$(json_value "$WORK/zoo/tiny-dncnn/config.json" "d['data']['dir']")" = nat ] && pass || fail "relative data folder"
+(cd "$WORK/elsewhere" && "$DEEPGEN" eval zoo/tiny-dncnn --sigma 25 --threads 1 >"$WORK/out" 2>"$WORK/err") && pass \
+  || { fail "eval zoo/tiny-dncnn from elsewhere"; cat "$WORK/err"; }
+grep -q "s6.png" "$WORK/out" && pass || { fail "evaluated the test split beside the zoo"; cat "$WORK/out"; }
+cp -r "$WORK/nat" "$WORK/nat2"
+expect_ok "zoo add --eval-data" "$DEEPGEN" zoo add "$WORK/dn" tiny-dncnn --description "A tiny blind DnCNN" --default denoise-gray \
+  --eval-data nat2
+[ "$(json_value "$WORK/zoo/tiny-dncnn/config.json" "d['data']['dir']")" = nat2 ] && pass || fail "--eval-data recorded"
+expect_ok "zoo check --eval-data" "$DEEPGEN" zoo check tiny-dncnn
+expect_error "zoo add --eval-data missing" "--eval-data: $WORK/none is not a folder" "$DEEPGEN" zoo add "$WORK/dn" tiny-dncnn \
+  --description "x" --eval-data none
+[ -s "$WORK/zoo/tiny-dncnn/checkpoint.pt" ] && pass || fail "a refused zoo add keeps the entry"
 expect_error "denoise with four arguments" "At Most 3 required but received 4" "$DEEPGEN" denoise a b c d
 expect_error "upscale without an sr default" "has no default model for upscale-x3" "$DEEPGEN" upscale "$WORK/nat/test/s9.png" "$WORK/u.png" --scale 3
 

@@ -240,7 +240,7 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
   const int64_t channels = run.family->options().at("channels").get<int64_t>();
   ImageList images;
   if (o.images.empty()) {
-    images = load_natural_images(o.data.empty() ? run.state.config.at("data").at("dir").get<std::string>() : o.data,
+    images = load_natural_images(o.data.empty() ? run_data_dir(run) : o.data,
                                  channels).test;
   } else {
     images = load_image_list(o.images, channels);

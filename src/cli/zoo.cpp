@@ -1,5 +1,6 @@
 // deepgen zoo: list the model zoo, add a trained run to it, check that its entries reproduce their metrics.
 #include <algorithm>
+#include <filesystem>
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -12,6 +13,7 @@
 namespace deepgen::cli {
 
 namespace {
+namespace fs = std::filesystem;
 
 struct ZooCommand {
   std::string zoo;  // --zoo: the zoo folder (default zoo_dir())
@@ -20,6 +22,7 @@ struct ZooCommand {
   std::vector<std::string> defaults;
   int64_t test_examples = 0;
   bool higher_is_better = false;
+  std::string eval_data;   // --eval-data
   std::string classifier;  // --classifier: a generator's headline is a sample-quality measure it scores
   int64_t samples = 10000;
   // check
@@ -28,8 +31,8 @@ struct ZooCommand {
 
 // The run's test metrics on the first `examples` test examples (0 = all), as `deepgen eval` computes them,
 // and how many examples that was.
-std::pair<Metrics, int64_t> evaluate_subset(OpenedRun& run, int64_t examples) {
-  DataSplits data = run_data(run);
+std::pair<Metrics, int64_t> evaluate_subset(OpenedRun& run, int64_t examples, const std::string& data_dir = "") {
+  DataSplits data = run_data(run, data_dir);
   if (examples > 0 && examples < data.test.size()) {
     data.test.images = data.test.images.narrow(0, 0, examples);
     if (data.test.labels.defined()) data.test.labels = data.test.labels.narrow(0, 0, examples);
@@ -83,7 +86,11 @@ void add_command(const ZooCommand& c, const GlobalOptions& global) {
   check(!c.description.empty(), "zoo add: give --description, one line on what the model is");
   OpenedRun run = open_run(c.run, global);
   const bool scored = !c.classifier.empty();
-  const auto evaluated = evaluate_subset(run, c.test_examples);
+  // Measured on the data the entry will evaluate on (zoo check).
+  const std::string zoo = c.zoo.empty() ? zoo_dir() : c.zoo;
+  const std::string eval_data = c.eval_data.empty() ? "" : (fs::path(zoo_root(zoo)) / c.eval_data).string();
+  check(eval_data.empty() || fs::is_directory(eval_data), "zoo add --eval-data: ", eval_data, " is not a folder");
+  const auto evaluated = evaluate_subset(run, c.test_examples, eval_data);
   Metrics metrics = evaluated.first;
   const int64_t examples = evaluated.second;
   if (scored) {
@@ -99,6 +106,7 @@ void add_command(const ZooCommand& c, const GlobalOptions& global) {
   ZooAddition addition;
   addition.description = c.description;
   addition.defaults = c.defaults;
+  addition.eval_data = c.eval_data;
   addition.headline = {{"metric", c.metric},
                        {"value", metrics.at(c.metric)},
                        {"test_examples", examples},
@@ -112,7 +120,7 @@ void add_command(const ZooCommand& c, const GlobalOptions& global) {
   addition.extra["test_metrics"] = metrics;
   if (!c.data.empty()) addition.extra["data"] = c.data;
   if (!c.notes.empty()) addition.extra["notes"] = c.notes;
-  const ZooEntry entry = add_to_zoo(run.path, c.zoo.empty() ? zoo_dir() : c.zoo, c.name, addition);
+  const ZooEntry entry = add_to_zoo(run.path, zoo, c.name, addition);
   std::cout << entry.dir << ": " << c.metric << " " << metrics.at(c.metric) << " on "
             << (scored ? std::to_string(c.samples) + " samples scored by " + c.classifier
                        : std::to_string(examples) + " " + run.spec->test_unit)
@@ -191,6 +199,9 @@ void add_zoo_commands(CLI::App& app, const GlobalOptions& global) {
                   "by zoo check");
   add->add_option("--samples", c->samples, "With --classifier: samples to score (seed 0)")
       ->capture_default_str()->check(CLI::Range(int64_t(2), int64_t(1000000)));
+  add->add_option("--eval-data", c->eval_data,
+                  "The folder the entry evaluates on (eval, zoo check), relative to the folder that holds the zoo "
+                  "(default: the run's own)");
   add->add_option("--data", c->data, "What it was trained on, for the manifest");
   add->add_option("--notes", c->notes, "Anything else worth recording");
   add->callback([=, &global] { add_command(*c, global); });

@@ -282,8 +282,22 @@ OpenedRun open_run(const std::string& given, const std::string& device, int thre
   return opened;
 }
 
+std::string run_data_dir(const OpenedRun& run) {
+  std::string dir = run.state.config.at("data").value("dir", "");
+  if (!dir.empty() && fs::path(dir).is_relative()) {
+    // A zoo entry records a data folder of the source tree relative to the folder that holds the zoo
+    // (zoo add), so it is found wherever the tree is.
+    fs::path entry = fs::absolute(run.path).lexically_normal();
+    if (!fs::is_directory(entry)) entry = entry.parent_path();
+    if (!entry.has_filename()) entry = entry.parent_path();
+    if (fs::exists(entry.parent_path() / "zoo.json")) dir = (entry.parent_path().parent_path() / dir).string();
+  }
+  return dir;
+}
+
 DataSplits run_data(const OpenedRun& run, const std::string& data_dir, bool with_train) {
   DataOptions data = run.state.config.at("data").get<DataOptions>();
+  data.dir = run_data_dir(run);
   if (!data_dir.empty()) (run.spec->data == ModelData::kText ? data.text : data.dir) = data_dir;
   TrainerOptions trainer;
   trainer.batch_size = run.state.config.at("trainer").at("batch_size").get<int64_t>();

@@ -90,6 +90,10 @@ struct OpenedRun {
 // may name a zoo entry as "zoo/NAME" (run/zoo.h); a zoo entry's files are checked against its manifest.
 OpenedRun open_run(const std::string& run, const std::string& device = "auto", int threads = 0);
 
+// The run's data folder as its config records it; a zoo entry's relative one (zoo add) resolved against
+// the folder that holds the zoo.
+std::string run_data_dir(const OpenedRun& run);
+
 // The run's own data (or `data_dir`, which names a text file or folder for text models), fitted to the
 // model (size, channels, vocabulary). Only the test split is read unless `with_train`.
 DataSplits run_data(const OpenedRun& run, const std::string& data_dir = "", bool with_train = false);

@@ -166,6 +166,12 @@ ZooEntry zoo_default(const std::string& use) {
        "; name a run, or train one and add it with `deepgen zoo add`");
 }
 
+std::string zoo_root(const std::string& zoo) {
+  fs::path folder = fs::absolute(zoo).lexically_normal();
+  if (!folder.has_filename()) folder = folder.parent_path();  // "zoo/" -> "zoo"
+  return folder.parent_path().string();
+}
+
 ZooEntry add_to_zoo(const std::string& run_dir, const std::string& zoo, const std::string& name,
                     const ZooAddition& addition) {
   check(!name.empty() && name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") == std::string::npos &&
@@ -176,15 +182,29 @@ ZooEntry add_to_zoo(const std::string& run_dir, const std::string& zoo, const st
   auto family = load_checkpoint(checkpoint_path(run_dir), torch::kCPU, &state);
   check(state.step == 0, "zoo add: ", run_dir, " stopped inside an epoch (step ", state.step,
         "); finish the epoch (--resume) first");
+  RunState weights = state;
+  weights.weights_only = true;
+  const fs::path root = zoo_root(zoo);
+  std::string data_dir = weights.config.contains("data") ? weights.config["data"].value("dir", "") : "";
+  if (!addition.eval_data.empty()) {
+    check(fs::path(addition.eval_data).is_relative() && fs::is_directory(root / addition.eval_data),
+          "zoo add --eval-data: expected a folder relative to ", root.string(), " (the folder that holds the zoo), found '",
+          addition.eval_data, "'");
+    data_dir = fs::path(addition.eval_data).lexically_normal().string();
+  } else if (!data_dir.empty() && fs::path(data_dir).is_absolute()) {
+    const fs::path relative = fs::path(data_dir).lexically_normal().lexically_relative(root);
+    if (!relative.empty() && *relative.begin() != "..") data_dir = relative.string();
+  }
+  if (!data_dir.empty()) weights.config["data"]["dir"] = data_dir;
   fs::create_directories(target);
   // Only what the entry is made of stays: a replaced entry loses its old files.
   for (const auto& old : fs::directory_iterator(target)) fs::remove_all(old.path());
-  RunState weights = state;
-  weights.weights_only = true;
   save_checkpoint((target / "checkpoint.pt").string(), *family, weights);
-  for (const char* file : {"config.json", "config.toml", "metrics.jsonl", "eval.json"}) {
+  for (const char* file : {"config.toml", "metrics.jsonl", "eval.json"}) {
     if (fs::exists(source / file)) fs::copy_file(source / file, target / file);
   }
+  // config.json is the run's config, as the checkpoint records it (with the data folder as above).
+  write_text_atomically((target / "config.json").string(), weights.config.dump(2) + "\n");
   // The last epoch's pictures.
   const std::string last = epoch_picture_prefix(state.epoch);
   if (fs::is_directory(source / "images")) {

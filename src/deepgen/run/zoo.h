@@ -53,10 +53,17 @@ struct ZooAddition {
   std::vector<std::string> defaults;  // uses it is the default for
   nlohmann::json headline;            // {"metric", "value", "test_examples", "higher_is_better"}
   nlohmann::json extra;               // recorded as given ("data", "notes", ...)
+  std::string eval_data;              // the entry's data folder for evaluation, relative to the folder
+                                      // that holds the zoo ("" = the run's, made relative when inside it)
 };
 
+// The folder that holds the zoo folder `zoo` (the source tree, for the sources' zoo/).
+std::string zoo_root(const std::string& zoo);
+
 // Copies the run at `run_dir` into `zoo`/`name` as a weights-only entry (checkpoint, config, metrics, the
-// last pictures) and adds or replaces its manifest entry (written whole). Returns the entry.
+// last pictures) and adds or replaces its manifest entry (written whole). Returns the entry. A data folder
+// inside the folder that holds the zoo (the source tree: data/natural) is recorded relative to it, so the
+// entry evaluates wherever the tree is cloned; one outside (/usr/share/datasets/...) stays absolute.
 ZooEntry add_to_zoo(const std::string& run_dir, const std::string& zoo, const std::string& name,
                     const ZooAddition& addition);
 
