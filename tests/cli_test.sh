@@ -288,6 +288,15 @@ expect_error "dncnn data missing" "is not a folder" "$DEEPGEN" train dncnn --dat
 expect_ok "train dncnn RGB" "$DEEPGEN" train dncnn --channels 3 --depth 2 --width 2 --patch-size 16 "${RTINY[@]}" --out "$WORK/dn-rgb"
 expect_ok "denoise RGB" "$DEEPGEN" denoise "$WORK/dn-rgb" "$WORK/nat/test/s9.png" "$WORK/dn-out/rgb.png" --threads 1
 expect_file "$WORK/dn-out/rgb.png"
+# A colour image through gray models stays in colour (PNG colour type 2 = RGB, 0 = gray).
+png_colour_type() { python3 -c "import sys; print(open(sys.argv[1], 'rb').read()[25])" "$1"; }
+[ "$(png_colour_type "$WORK/dn-out/rgb.png")" = 2 ] && pass || fail "the RGB model writes RGB"
+expect_ok "denoise colour with a gray model" "$DEEPGEN" denoise "$WORK/dn" "$WORK/dn-out/rgb.png" "$WORK/dn-out/c.png" --threads 1
+grep -q "colour, each channel by the gray model" "$WORK/out" && [ "$(png_colour_type "$WORK/dn-out/c.png")" = 2 ] && pass \
+  || { fail "gray denoiser on a colour image"; cat "$WORK/out"; }
+expect_ok "upscale colour with a gray model" "$DEEPGEN" upscale "$WORK/sr" "$WORK/dn-out/rgb.png" "$WORK/up/c.png" --threads 1
+grep -q "colour: the luminance by the gray model" "$WORK/out" && [ "$(png_colour_type "$WORK/up/c.png")" = 2 ] && pass \
+  || { fail "gray upscaler on a colour image"; cat "$WORK/out"; }
 expect_error "sigma and sigma range" "give one" "$DEEPGEN" train dncnn --sigma 15 --sigma-range 5 50 "${RTINY[@]}" --out "$WORK/x"
 expect_error "eval --sigma on sr" "--sigma is for dncnn" "$DEEPGEN" eval "$WORK/sr" --sigma 25
 expect_error "eval --mask on dncnn" "--mask is for inpaint-ae runs" "$DEEPGEN" eval "$WORK/dn" --mask center
