@@ -39,8 +39,18 @@ else
   echo "zoo.sh: $deepgen train $kind --config runs/zoo/$name.toml --out $out"
   "$deepgen" "${threads[@]}" train "$kind" --config "runs/zoo/$name.toml" --out "$out" --checkpoint-every 10m
 fi
-args=(--description "$(field 'e["description"]')" --metric "$(field 'e["headline"]["metric"]')"
-      --test-examples "$(field 'e["headline"]["test_examples"]')")
+args=(--description "$(field 'e["description"]')" --metric "$(field 'e["headline"]["metric"]')")
+scored_by=$(field 'e["headline"].get("scored_by", "")')  # a generator's headline: samples scored by a classifier
+if [ -n "$scored_by" ]; then
+  args+=(--classifier "$scored_by" --samples "$(field 'e["headline"]["samples"]')")
+else
+  args+=(--test-examples "$(field 'e["headline"].get("test_examples", 0)')")
+fi
+# The folder the entry evaluates on, when it is one of the tree's (recorded relative by zoo add).
+eval_data=$(python3 -c 'import json, os, sys
+d = json.load(open(sys.argv[1])).get("data", {}).get("dir", "")
+print(d if d and not os.path.isabs(d) else "")' "$zoo/$name/config.json")
+[ -n "$eval_data" ] && args+=(--eval-data "$eval_data")
 [ "$(field 'e["headline"].get("higher_is_better", False)')" = True ] && args+=(--higher-is-better)
 for use in $(field 'e.get("defaults", [])'); do args+=(--default "$use"); done
 data=$(field 'e.get("data", "")')
