@@ -77,7 +77,7 @@ void list_command(const ZooCommand& c) {
       metric << headline.value("metric", "") << " " << std::setprecision(5) << headline["value"].get<double>();
     }
     std::cout << "  " << std::left << std::setw(18) << entry.name << std::setw(11) << m.value("kind", "") << " "
-              << std::setw(22) << metric.str() << " " << m.value("description", "") << "\n";
+              << std::setw(24) << metric.str() << " " << m.value("description", "") << "\n";
   }
   std::cout << std::flush;
 }
