@@ -73,8 +73,10 @@ for round in $(seq 10); do
   pid=$!
   # The first run is killed only once it has written a checkpoint (on a loaded machine, reading the data
   # can outlast any fixed delay, and a run killed before its first checkpoint has nothing to resume).
+  # Then 0.5-1.9 s: short enough that at least 3 kills land before a fast engine finishes the run (with
+  # 1-3.4 s, LibTorch 2.15 once finished it after 2), long enough to get past the start most rounds.
   [ "$round" -eq 1 ] && wait_for_checkpoint "$dir"
-  sleep "$(( (RANDOM % 25) + 10 ))e-1"
+  sleep "$(( (RANDOM % 15) + 5 ))e-1"
   kill -9 $pid 2>/dev/null && kills=$((kills + 1))
   wait $pid 2>/dev/null
   rc=$?
