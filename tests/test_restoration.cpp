@@ -34,6 +34,14 @@ DnCnnOptions tiny_dncnn(int64_t depth = 5) {
   return o;
 }
 
+SrOptions tiny_sr(int64_t scale, int64_t depth) {
+  SrOptions o;
+  o.scale = scale;
+  o.depth = depth;
+  o.width = 8;
+  return o;
+}
+
 // A smooth test image with some edges: (1, H, W) in [0, 1].
 torch::Tensor smooth_image(int64_t h, int64_t w) {
   auto y = torch::linspace(0, 1, h).view({h, 1}), x = torch::linspace(0, 1, w).view({1, w});
@@ -444,11 +452,7 @@ TEST(Patches, NaturalImageFolderSplitAndErrors) {
 
 TEST(SuperResolution, ResidualOnBicubicAndOddSizes) {
   torch::manual_seed(5);
-  SrOptions o;
-  o.scale = 3;
-  o.depth = 4;
-  o.width = 8;
-  SrFamily model(o, torch::kCPU);
+  SrFamily model(tiny_sr(3, 4), torch::kCPU);
   auto high = torch::rand({2, 1, 24, 24});
   auto [up, low] = degrade(high, 3);
   EXPECT_EQ(low.sizes(), (std::vector<int64_t>{2, 1, 8, 8}));
@@ -469,11 +473,7 @@ TEST(SuperResolution, ResidualOnBicubicAndOddSizes) {
 
 TEST(SuperResolution, GrayModelUpscalesAColourImagesLuminanceAndBicubicChroma) {
   torch::manual_seed(6);
-  SrOptions o;
-  o.scale = 2;
-  o.depth = 3;
-  o.width = 8;
-  SrFamily model(o, torch::kCPU);
+  SrFamily model(tiny_sr(2, 3), torch::kCPU);
   model.net()->eval();
   // A gray picture in RGB: R = G = B = what the model makes of the gray image.
   auto gray = torch::rand({1, 9, 11}) * 0.5 + 0.25;

@@ -9,7 +9,9 @@
 #include "deepgen/apps/restoration.h"
 #include "deepgen/data/dataset.h"
 #include "deepgen/data/natural_images.h"
+#include "deepgen/core/error.h"
 #include "deepgen/models/family.h"
+#include "deepgen/models/registry.h"
 #include "deepgen/run/run.h"
 #include "deepgen/training/checkpoint.h"
 
@@ -59,6 +61,16 @@ using LoadedRun = OpenedRun;
 
 // Loads the checkpoint of `run` onto the chosen device and sets the thread split for its model.
 LoadedRun open_run(const std::string& run, const GlobalOptions& global);
+
+// The capability a command needs, or an error naming the models that have it.
+template <typename Capability>
+Capability& model_of(const LoadedRun& run, const char* command) {
+  auto* model = capability<Capability>(*run.family);
+  const std::string kinds = models_with<Capability>();
+  check(model != nullptr, command, ": ", checkpoint_path(run.path), " holds a '", run.state.kind, "' model; expected a '",
+        kinds, "' run (deepgen train ", kinds, ")");
+  return *model;
+}
 
 // The run's own data (or `data_dir`), fitted to the model. Only the test split is read unless `with_train`.
 DataSplits load_run_data(const LoadedRun& run, const std::string& data_dir, bool with_train = false);

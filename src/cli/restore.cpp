@@ -21,27 +21,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The capability a command needs, or an error naming the models that have it.
-template <typename Capability>
-Capability& model_of(const LoadedRun& run, const char* command) {
-  auto* model = capability<Capability>(*run.family);
-  const std::string kinds = models_with<Capability>();
-  check(model != nullptr, command, ": ", checkpoint_path(run.path), " holds a '", run.state.kind, "' model; expected a '",
-        kinds, "' run (deepgen train ", kinds, ")");
-  return *model;
-}
-
-// (C, H, W) in [0, 1] from a file, with the model's channels.
-torch::Tensor read_image(const std::string& path, int64_t channels) {
+// (C, H, W) in [0, 1] from a file, with the model's channels; with `keep_colour` a colour image stays in
+// colour for a gray model (denoise_image and upscale_image run gray models on colour images).
+torch::Tensor read_image(const std::string& path, int64_t channels, bool keep_colour = false) {
   check(fs::exists(path), "no such image: ", path);
+  if (keep_colour && channels == 1 && image_info(path).channels >= 3) channels = 3;
   return normalize_pixels(load_image(path, int(channels)), PixelRange::kUnit);
-}
-
-// The channels to read `path` with for a model of `model_channels`: a colour image stays in colour for a
-// gray model (denoise_image and upscale_image run gray models on colour images).
-int64_t input_channels(const std::string& path, int64_t model_channels) {
-  check(fs::exists(path), "no such image: ", path);
-  return model_channels == 1 && image_info(path).channels >= 3 ? 3 : model_channels;
 }
 
 void write_image(const std::string& path, const torch::Tensor& image) {
@@ -94,7 +79,7 @@ void denoise_command(Shared s, const GlobalOptions& global, DenoiseCommand c) {
   check(c.sigma == 0 || !model.blind(), "denoise --sigma: ", checkpoint_path(s.run),
         " is a blind model (trained on sigma ", model.sigma_min(), "..", model.sigma_max(),
         "), which needs no noise level and would ignore it; drop --sigma");
-  auto image = read_image(c.input, input_channels(c.input, model.image_channels()));
+  auto image = read_image(c.input, model.image_channels(), /*keep_colour=*/true);
   auto noisy = c.add_noise > 0 ? add_gaussian_noise(image, c.add_noise, s.seed) : image;
   const double sigma = c.sigma > 0 ? c.sigma : c.add_noise;
   auto denoised = denoise_image(model, noisy, sigma, c.tiles);
@@ -130,7 +115,7 @@ void upscale_command(Shared s, const GlobalOptions& global, UpscaleCommand c) {
   const int64_t scale = model.scale();
   check(c.scale == 0 || c.scale == scale, "upscale --scale ", c.scale, ": ", checkpoint_path(run.path),
         " upscales by ", scale, "; drop --scale or use a x", c.scale, " run");
-  auto image = read_image(c.input, input_channels(c.input, model.image_channels()));
+  auto image = read_image(c.input, model.image_channels(), /*keep_colour=*/true);
   torch::Tensor reference;
   if (c.downscale_first) {  // demo: make the low-resolution image from the input, compare with it
     const int64_t h = image.size(1) - image.size(1) % scale, w = image.size(2) - image.size(2) % scale;

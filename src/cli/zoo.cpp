@@ -1,6 +1,5 @@
 // deepgen zoo: list the model zoo, add a trained run to it, check that its entries reproduce their metrics.
 #include <algorithm>
-#include <filesystem>
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -13,7 +12,6 @@
 namespace deepgen::cli {
 
 namespace {
-namespace fs = std::filesystem;
 
 struct ZooCommand {
   std::string zoo;  // --zoo: the zoo folder (default zoo_dir())
@@ -29,10 +27,9 @@ struct ZooCommand {
   std::vector<std::string> names;
 };
 
-// The run's test metrics on the first `examples` test examples (0 = all), as `deepgen eval` computes them,
-// and how many examples that was.
-std::pair<Metrics, int64_t> evaluate_subset(OpenedRun& run, int64_t examples, const std::string& data_dir = "") {
-  DataSplits data = run_data(run, data_dir);
+// The run's test metrics on the first `examples` test examples of `data` (0 = all), as `deepgen eval`
+// computes them, and how many examples that was.
+std::pair<Metrics, int64_t> evaluate_subset(OpenedRun& run, DataSplits data, int64_t examples) {
   if (examples > 0 && examples < data.test.size()) {
     data.test.images = data.test.images.narrow(0, 0, examples);
     if (data.test.labels.defined()) data.test.labels = data.test.labels.narrow(0, 0, examples);
@@ -44,21 +41,27 @@ std::pair<Metrics, int64_t> evaluate_subset(OpenedRun& run, int64_t examples, co
 // --classifier C --samples N --seed 0` measures it against the whole test split: frechet_distance,
 // classes_covered (classes with >= 5% of the samples), rarest_class (the smallest class share) and
 // mean_confidence.
-Metrics generator_metrics(OpenedRun& run, const std::string& classifier_run, int64_t samples,
+Metrics generator_metrics(OpenedRun& run, const Dataset& test, const std::string& classifier_run, int64_t samples,
                           const GlobalOptions& global) {
-  OpenedRun scorer = open_run(classifier_run, global);
-  auto* classifier = capability<ClassifierFamily>(*scorer.family);
-  check(classifier != nullptr, "zoo --classifier: ", classifier_run, " holds a '", scorer.state.kind,
-        "' model; expected a ", models_with<ClassifierFamily>(), " run");
-  const DataSplits data = run_data(run);
+  const OpenedRun scorer = open_run(classifier_run, global);
+  auto& classifier = model_of<ClassifierFamily>(scorer, "zoo --classifier");
   GeneratorQualityOptions options;
   options.samples = samples;
   options.seed = 0;
-  const GeneratorQuality quality = evaluate_generator(*run.family, *classifier, data.test, Dataset{}, options);
+  const GeneratorQuality quality = evaluate_generator(*run.family, classifier, test, Dataset{}, options);
   return {{"frechet_distance", quality.frechet_distance},
           {"classes_covered", double(quality.classes_covered)},
           {"rarest_class", *std::min_element(quality.class_fractions.begin(), quality.class_fractions.end())},
           {"mean_confidence", quality.mean_confidence}};
+}
+
+// What a headline was measured on: "10000 samples scored by zoo/resnet20", or "256 " + `unit`.
+std::string measured_on(const nlohmann::json& headline, const std::string& unit) {
+  if (headline.contains("scored_by")) {
+    return std::to_string(headline.value("samples", int64_t(0))) + " samples scored by " +
+           headline["scored_by"].get<std::string>();
+  }
+  return std::to_string(headline.value("test_examples", int64_t(0))) + " " + unit;
 }
 
 void list_command(const ZooCommand& c) {
@@ -88,13 +91,14 @@ void add_command(const ZooCommand& c, const GlobalOptions& global) {
   const bool scored = !c.classifier.empty();
   // Measured on the data the entry will evaluate on (zoo check).
   const std::string zoo = c.zoo.empty() ? zoo_dir() : c.zoo;
-  const std::string eval_data = c.eval_data.empty() ? "" : (fs::path(zoo_root(zoo)) / c.eval_data).string();
-  check(eval_data.empty() || fs::is_directory(eval_data), "zoo add --eval-data: ", eval_data, " is not a folder");
-  const auto evaluated = evaluate_subset(run, c.test_examples, eval_data);
+  const DataSplits data = run_data(run, c.eval_data.empty() ? "" : zoo_data_folder(zoo, c.eval_data));
+  const auto evaluated = evaluate_subset(run, data, c.test_examples);
   Metrics metrics = evaluated.first;
   const int64_t examples = evaluated.second;
   if (scored) {
-    for (const auto& [name, value] : generator_metrics(run, c.classifier, c.samples, global)) metrics[name] = value;
+    for (const auto& [name, value] : generator_metrics(run, data.test, c.classifier, c.samples, global)) {
+      metrics[name] = value;
+    }
   }
   check(metrics.count(c.metric) > 0, "zoo add --metric: ", c.run, " has no test metric '", c.metric, "' (it has: ",
         [&] {
@@ -122,9 +126,7 @@ void add_command(const ZooCommand& c, const GlobalOptions& global) {
   if (!c.notes.empty()) addition.extra["notes"] = c.notes;
   const ZooEntry entry = add_to_zoo(run.path, zoo, c.name, addition);
   std::cout << entry.dir << ": " << c.metric << " " << metrics.at(c.metric) << " on "
-            << (scored ? std::to_string(c.samples) + " samples scored by " + c.classifier
-                       : std::to_string(examples) + " " + run.spec->test_unit)
-            << "; checkpoint "
+            << measured_on(addition.headline, run.spec->test_unit) << "; checkpoint "
             << entry.manifest["files"]["checkpoint.pt"]["bytes"].get<int64_t>() << " bytes (weights only)" << std::endl;
 }
 
@@ -148,10 +150,11 @@ int check_command(const ZooCommand& c, const GlobalOptions& global) {
     double found = std::nan("");
     try {
       OpenedRun run = open_run(entry.dir, global);
+      const DataSplits data = run_data(run);
       const Metrics metrics = headline.contains("scored_by")
-                                  ? generator_metrics(run, headline["scored_by"].get<std::string>(),
+                                  ? generator_metrics(run, data.test, headline["scored_by"].get<std::string>(),
                                                       headline.value("samples", int64_t(10000)), global)
-                                  : evaluate_subset(run, headline.value("test_examples", int64_t(0))).first;
+                                  : evaluate_subset(run, data, headline.value("test_examples", int64_t(0))).first;
       found = metrics.count(metric) ? metrics.at(metric) : std::nan("");
       // Another LibTorch or BLAS sums in another order: agree to 1e-3 relative.
       const bool same = std::abs(found - recorded) <= 1e-3 * std::max(1.0, std::abs(recorded));
@@ -161,12 +164,7 @@ int check_command(const ZooCommand& c, const GlobalOptions& global) {
     }
     if (outcome != "ok") ++failed;
     std::cout << std::left << std::setw(18) << entry.name << " " << metric << " recorded " << recorded << ", now "
-              << found << " on "
-              << (headline.contains("scored_by")
-                      ? std::to_string(headline.value("samples", int64_t(0))) + " samples scored by " +
-                            headline["scored_by"].get<std::string>()
-                      : std::to_string(headline.value("test_examples", int64_t(0))) + " test examples")
-              << ": " << outcome
+              << found << " on " << measured_on(headline, "test examples") << ": " << outcome
               << std::endl;
   }
   std::cout << checked - failed << " of " << checked << " entries reproduce their headline metric" << std::endl;

@@ -287,10 +287,9 @@ std::string run_data_dir(const OpenedRun& run) {
   if (!dir.empty() && fs::path(dir).is_relative()) {
     // A zoo entry records a data folder of the source tree relative to the folder that holds the zoo
     // (zoo add), so it is found wherever the tree is.
-    fs::path entry = fs::absolute(run.path).lexically_normal();
-    if (!fs::is_directory(entry)) entry = entry.parent_path();
-    if (!entry.has_filename()) entry = entry.parent_path();
-    if (fs::exists(entry.parent_path() / "zoo.json")) dir = (entry.parent_path().parent_path() / dir).string();
+    const fs::path entry = fs::is_directory(run.path) ? fs::path(run.path) : fs::path(run.path).parent_path();
+    const std::string root = zoo_root_of_entry(entry.string());
+    if (!root.empty()) dir = (fs::path(root) / dir).string();
   }
   return dir;
 }

@@ -172,6 +172,20 @@ std::string zoo_root(const std::string& zoo) {
   return folder.parent_path().string();
 }
 
+std::string zoo_root_of_entry(const std::string& run) {
+  const auto location = locate_entry(run);
+  return location ? location->manifest_path.parent_path().parent_path().string() : "";
+}
+
+std::string zoo_data_folder(const std::string& zoo, const std::string& relative) {
+  const std::string root = zoo_root(zoo);
+  check(fs::path(relative).is_relative(), "zoo add --eval-data: expected a folder relative to ", root,
+        " (the folder that holds the zoo), found '", relative, "'");
+  const fs::path folder = fs::path(root) / relative;
+  check(fs::is_directory(folder), "zoo add --eval-data: ", folder.string(), " is not a folder");
+  return folder.string();
+}
+
 ZooEntry add_to_zoo(const std::string& run_dir, const std::string& zoo, const std::string& name,
                     const ZooAddition& addition) {
   check(!name.empty() && name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") == std::string::npos &&
@@ -187,9 +201,7 @@ ZooEntry add_to_zoo(const std::string& run_dir, const std::string& zoo, const st
   const fs::path root = zoo_root(zoo);
   std::string data_dir = weights.config.contains("data") ? weights.config["data"].value("dir", "") : "";
   if (!addition.eval_data.empty()) {
-    check(fs::path(addition.eval_data).is_relative() && fs::is_directory(root / addition.eval_data),
-          "zoo add --eval-data: expected a folder relative to ", root.string(), " (the folder that holds the zoo), found '",
-          addition.eval_data, "'");
+    zoo_data_folder(zoo, addition.eval_data);
     data_dir = fs::path(addition.eval_data).lexically_normal().string();
   } else if (!data_dir.empty() && fs::path(data_dir).is_absolute()) {
     const fs::path relative = fs::path(data_dir).lexically_normal().lexically_relative(root);

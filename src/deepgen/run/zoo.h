@@ -60,6 +60,13 @@ struct ZooAddition {
 // The folder that holds the zoo folder `zoo` (the source tree, for the sources' zoo/).
 std::string zoo_root(const std::string& zoo);
 
+// zoo_root of the zoo that lists `run` as an entry, or "" when `run` is no zoo entry. An entry's relative
+// data folder (zoo add) is relative to it.
+std::string zoo_root_of_entry(const std::string& run);
+
+// zoo_root(zoo) / `relative`, checked to be a relative path naming a folder (zoo add --eval-data).
+std::string zoo_data_folder(const std::string& zoo, const std::string& relative);
+
 // Copies the run at `run_dir` into `zoo`/`name` as a weights-only entry (checkpoint, config, metrics, the
 // last pictures) and adds or replaces its manifest entry (written whole). Returns the entry. A data folder
 // inside the folder that holds the zoo (the source tree: data/natural) is recorded relative to it, so the
