@@ -262,6 +262,14 @@ expect_ok "train blind dncnn (bf16)" "$DEEPGEN" train dncnn --sigma-range 5 50 -
 grep -q '"psnr_s50"' "$WORK/dnb/metrics.jsonl" && pass || fail "blind dncnn reports each sigma"
 grep -q '"precision": "bf16"' "$WORK/dnb/config.json" && pass || fail "config.json records --precision"
 grep -q '"sigma_sampling": "uniform"' "$WORK/dnb/config.json" && pass || fail "config.json records --sigma-sampling"
+# --sigma-range is recorded as sigma_min and sigma_max: repeating it on --resume is the same run.
+expect_ok "resume repeating --sigma-range" "$DEEPGEN" train dncnn --resume --sigma-range 5 50 --epochs 2 --out "$WORK/dnb" --threads 1
+expect_error "resume with another --sigma-range" "--resume: --sigma-range cannot change a run" \
+  "$DEEPGEN" train dncnn --resume --sigma-range 5 40 --epochs 3 --out "$WORK/dnb"
+expect_ok "train dncnn --init dirac" "$DEEPGEN" train dncnn --sigma-range 5 50 --init dirac --depth 4 --width 4 --patch-size 24 "${RTINY[@]}" --out "$WORK/dnd"
+grep -q '"init": "dirac"' "$WORK/dnd/config.json" && grep -q '"init": "kaiming"' "$WORK/dnb/config.json" && pass \
+  || fail "config.json records --init (kaiming by default)"
+expect_error "init unknown" "--init: expected kaiming or dirac, found 'orthogonal'" "$DEEPGEN" train dncnn --init orthogonal "${RTINY[@]}" --out "$WORK/x"
 expect_error "precision fp16" "--precision: expected fp32 or bf16, found 'fp16'" "$DEEPGEN" train dncnn --precision fp16 "${RTINY[@]}" --out "$WORK/x"
 expect_ok "eval blind (default table)" "$DEEPGEN" eval "$WORK/dnb" --threads 1
 [ "$(grep -c '^denoise sigma' "$WORK/out")" -eq 3 ] && pass || { fail "blind eval: 3 sigma tables"; cat "$WORK/out"; }

@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <map>
+#include <string>
 
 #include "deepgen/models/registry.h"
 #include "deepgen/apps/inpainting.h"
@@ -153,6 +155,35 @@ TEST(DnCnn, InferenceFoldsBatchNormIntoTheConvolutions) {
       }
     }
   }
+}
+
+// --init dirac: the middle convolutions start as the identity plus N(0, 0.01), so what the first layer
+// computes (the noise with it) reaches the last layer; after 18 He-initialized layers it is scrambled.
+TEST(DnCnn, DiracInitCarriesTheFirstLayersFeaturesToTheLast) {
+  torch::NoGradGuard no_grad;
+  auto x = torch::rand({2, 3, 16, 16});
+  std::map<std::string, double> similarity;
+  for (const std::string init : {"dirac", "kaiming"}) {
+    torch::manual_seed(5);
+    ResidualCnn net(3, 20, 8, /*batch_norm=*/true, init);
+    net->eval();  // batch norm as it starts (mean 0, variance 1): the identity
+    auto h = x;
+    torch::Tensor first;  // conv + ReLU of the first layer
+    int64_t k = 0;
+    for (auto it = net->layers->begin(); it + 1 != net->layers->end(); ++it, ++k) {
+      h = it->forward(h);
+      if (k == 1) first = h.clone();
+    }
+    similarity[init] = ((first * h).sum() / (first.norm() * h.norm())).item<double>();
+    if (init == "dirac") {
+      auto middle = net->layers[2]->as<torch::nn::Conv2d>()->weight;  // (8, 8, 3, 3)
+      EXPECT_NEAR(middle.select(2, 1).select(2, 1).diagonal().mean().item<double>(), 1.0, 0.02);
+      EXPECT_LT(middle.select(2, 0).abs().max().item<double>(), 0.06);  // off-centre taps: the noise only
+    }
+  }
+  EXPECT_GT(similarity["dirac"], 0.9);
+  EXPECT_LT(similarity["kaiming"], 0.7);
+  EXPECT_THROW(ResidualCnn(1, 5, 8, true, "orthogonal"), std::exception);
 }
 
 // The fused convolution + ReLU of core/torch_compat.h: oneDNN's kernel on LibTorch 2.x (found in the

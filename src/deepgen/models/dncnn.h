@@ -14,9 +14,14 @@ namespace deepgen {
 
 // The convolution stack both DnCNN and the VDSR-style super-resolution net use: in -> width -> ... ->
 // out channels, `depth` 3x3 convolutions in all, ReLU between them, batch norm on the middle ones when
-// asked; no activation at the end. He-initialized. 'same' padding: (N, C, H, W) -> (N, C, H, W).
+// asked; no activation at the end. 'same' padding: (N, C, H, W) -> (N, C, H, W). `init` "kaiming": every
+// convolution He-initialized; "dirac": the middle width -> width convolutions start as the identity
+// (torch.nn.init.dirac_) plus N(0, 0.01) noise, so that the first layer's features, noise included,
+// reach the last layer from the first step (a deep stack of random layers scrambles them: a 20-layer
+// colour DnCNN then spends hundreds of steps near R(x) = 0; docs/restoration.md). The last layer starts
+// near zero either way.
 struct ResidualCnnImpl : torch::nn::Module {
-  ResidualCnnImpl(int64_t channels, int64_t depth, int64_t width, bool batch_norm);
+  ResidualCnnImpl(int64_t channels, int64_t depth, int64_t width, bool batch_norm, const std::string& init = "kaiming");
   torch::Tensor forward(const torch::Tensor& x);  // the residual R(x)
   // R(x) for a training step: under bf16 autocast on x's device with a channels-last input when `bf16`
   // (see AutocastScope; the weights should be channels-last too, to_channels_last), as is otherwise;
@@ -44,6 +49,7 @@ struct DnCnnOptions {
   double sigma_max = 0;     //   blind when sigma_max > 0 (the paper: 0..55; the lectures: 5..50)
   std::string sigma_sampling = "uniform";  // blind: "uniform" (the paper's), or "log-uniform" (uniform in
                                            //   log sigma: as many patches in 5..15 as in 15..45; needs MIN > 0)
+  std::string init = "kaiming";    // the middle layers' initialization: kaiming, or dirac (ResidualCnn)
   std::string precision = "fp32";  // training: fp32, or bf16 (autocast: convolutions in bfloat16, weights
                                    //   and loss float32; ~2.2x faster on CPUs with AMX); evaluation is fp32
   OptimizerOptions optimizer;  // Adam, lr 1e-3

@@ -65,6 +65,9 @@ struct ModelSpec {
 
   // The full options (defaults, then `given` over them): unknown keys and bad values are errors.
   std::function<nlohmann::json(const nlohmann::json& given)> complete;
+  // The full options of `base` with `given` applied after it, field by field: a flag that writes other
+  // fields (--sigma-range writes sigma_min and sigma_max) wins over their recorded values.
+  std::function<nlohmann::json(const nlohmann::json& base, const nlohmann::json& given)> overlay;
   // Checks combinations of given options that no single field can (--sigma with --sigma-range).
   std::function<void(const OptionContext&)> check_given;
   // Reads the data and writes what comes from it into `options` (channels, image size, classes,
@@ -125,6 +128,12 @@ void bind_options(ModelSpec& spec, const OptionSchema<Options>& schema) {
   const std::string what = "model options of '" + spec.name + "'";
   spec.complete = [&schema, what](const nlohmann::json& given) {
     Options options;
+    schema.from_json(given, options, what);
+    return schema.to_json(options);
+  };
+  spec.overlay = [&schema, what](const nlohmann::json& base, const nlohmann::json& given) {
+    Options options;
+    schema.from_json(base, options, what);
     schema.from_json(given, options, what);
     return schema.to_json(options);
   };
