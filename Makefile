@@ -5,7 +5,8 @@
 #   make test   install what is missing, build everything, run the test suite with ctest
 # Other targets: make build (everything: build/deepgen and the tests), make cli (build/deepgen only),
 # make install (the CLI, libdeepgen, its headers and CMake package into PREFIX, default /usr/local),
-# make images (natural images for the restoration models; make images-plus, a larger training set),
+# make images (natural images for the restoration models; make images-plus, a larger training set; make
+# images-unseen, twelve photographs none of them trained on),
 # make bench (deepgen vs PyTorch, CPU; make bench TORCH=pip: both engines vs PyTorch 1.13 and 2.15, eager and
 # compiled), make fuzz (the libFuzzer harnesses, FUZZ_SECONDS each), make clean.
 
@@ -56,12 +57,20 @@ OPENCV_PHOTOS := $(addprefix data/,aero1.jpg aero3.jpg aloeL.jpg apple.jpg baboo
                  $(addprefix text/scenetext0,1.jpg 2.jpg 3.jpg 4.jpg 5.jpg 6.jpg) \
                  alphamat/input_images/plant.jpg hfs/data/000.jpg reg/home.png
 
+# Photographs no model here trained on, `make images-unseen`: the twelve photos of nature/ in Debian's
+# mate-backgrounds (a 47 MB download, not installed; 1280x1024 to 2560x1920 JPEG), for checking how the
+# restoration models generalize (`deepgen eval RUN --images data/unseen --centre-crop 512`).
+IMAGES_UNSEEN ?= data/unseen
+MATE_NATURE := ./usr/share/backgrounds/mate/nature
+UNSEEN_PHOTOS := Aqua.jpg Blinds.jpg Dune.jpg FreshFlower.jpg Garden.jpg GreenMeadow.jpg LadyBird.jpg RainDrops.jpg \
+                 Storm.jpg TwoWings.jpg Wood.jpg YellowFlower.jpg
+
 # $(call deb_extract,DIR,PACKAGE,FILES): download PACKAGE's .deb into DIR (running apt-get update once
 # if apt does not know it yet) and extract only FILES (paths inside the package) under DIR; no install.
 deb_extract = cd $(1) && (apt-get download $(2) || ($(SUDO) apt-get update -qq && apt-get download $(2))) && \
   dpkg-deb --fsys-tarfile $(2)_*.deb | tar -x $(3)
 
-.PHONY: deps torch configure build cli demo test install bench fuzz clean images images-plus
+.PHONY: deps torch configure build cli demo test install bench fuzz clean images images-plus images-unseen
 
 deps:
 	@missing=$$(for p in $(PACKAGES) $(EXTRA_PACKAGES); do \
@@ -163,6 +172,15 @@ $(IMAGES_PLUS)/test/camera.png: $(IMAGES)/test/camera.png
 	cp $(IMAGES)/train/* $(IMAGES_PLUS).tmp/train/ && cp -r $(IMAGES)/test $(IMAGES_PLUS).tmp/test
 	rm -rf $(IMAGES_PLUS).tmp/deb $(IMAGES_PLUS) && mv $(IMAGES_PLUS).tmp $(IMAGES_PLUS)
 	@echo "natural images plus: $(IMAGES_PLUS)/train ($(words $(TRAIN_IMAGES) $(OPENCV_PHOTOS))), $(IMAGES_PLUS)/test ($(words $(TEST_IMAGES)))"
+
+images-unseen: $(IMAGES_UNSEEN)/Wood.jpg
+
+$(IMAGES_UNSEEN)/Wood.jpg:
+	rm -rf $(IMAGES_UNSEEN).tmp && mkdir -p $(IMAGES_UNSEEN).tmp/deb
+	$(call deb_extract,$(IMAGES_UNSEEN).tmp/deb,mate-backgrounds,$(addprefix $(MATE_NATURE)/,$(UNSEEN_PHOTOS)))
+	mv $(addprefix $(IMAGES_UNSEEN).tmp/deb/$(MATE_NATURE)/,$(UNSEEN_PHOTOS)) $(IMAGES_UNSEEN).tmp/
+	rm -rf $(IMAGES_UNSEEN).tmp/deb $(IMAGES_UNSEEN) && mv $(IMAGES_UNSEEN).tmp $(IMAGES_UNSEEN)
+	@echo "unseen photographs: $(IMAGES_UNSEEN) ($(words $(UNSEEN_PHOTOS)))"
 
 clean:
 	rm -rf $(BUILD)

@@ -308,6 +308,9 @@ grep -q "colour: the luminance by the gray model" "$WORK/out" && [ "$(png_colour
 expect_error "sigma and sigma range" "give one" "$DEEPGEN" train dncnn --sigma 15 --sigma-range 5 50 "${RTINY[@]}" --out "$WORK/x"
 expect_error "eval --sigma on sr" "--sigma is for dncnn" "$DEEPGEN" eval "$WORK/sr" --sigma 25
 expect_error "eval --mask on dncnn" "--mask is for inpaint-ae runs" "$DEEPGEN" eval "$WORK/dn" --mask center
+expect_ok "eval dncnn --centre-crop" "$DEEPGEN" eval "$WORK/dn" --images "$WORK/nat/test" --centre-crop 20 --sigma 25 --json --threads 1
+grep -q '"centre_crop": 20' "$WORK/out" && pass || { fail "eval --centre-crop recorded"; cat "$WORK/out"; }
+expect_error "eval --centre-crop on inpaint-ae" "--centre-crop is for dncnn and sr runs" "$DEEPGEN" eval "$WORK/ip" --centre-crop 64
 expect_error "eval --pictures on a vae" "holds a 'vae' model. Drop --pictures" "$DEEPGEN" eval "$WORK/straight" --pictures "$WORK/x"
 expect_error "eval --samples without --classifier" "--samples is for scoring" "$DEEPGEN" eval "$WORK/straight" --samples 50
 expect_error "eval --ensemble with --sigma" "--ensemble evaluates classifier runs" "$DEEPGEN" eval --ensemble "$WORK/mlp" "$WORK/lenet" --sigma 15

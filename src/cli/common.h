@@ -121,6 +121,7 @@ struct RestorationEval {
                                // main's check_eval_options refuses them for other runs
   std::string mask = "center"; // inpaint-ae: the hole
   int64_t crops = 16;          // inpaint-ae: crops per image
+  int64_t centre_crop = 0;     // dncnn, sr: each image's centre N x N pixels (smaller sides kept); 0 = whole
   std::string pictures;        // folder for before/after pictures ("" = none)
   TileOptions tiles;
   uint64_t seed = 0;

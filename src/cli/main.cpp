@@ -231,6 +231,7 @@ void check_eval_options(const CLI::App& eval, const std::string& holder, Family*
       {"--crops", inpainter, inpainters},
       {"--pictures", restoration, restorers},
       {"--tile", denoiser || upscaler, tilers},
+      {"--centre-crop", denoiser || upscaler, tilers},
       {"--classifier", !restoration && !ensemble, generators},
       {"--samples", scoring, "scoring a generator with --classifier"},
       {"--batch-size", !restoration && !ensemble, batched},
@@ -368,6 +369,8 @@ int main(int argc, char** argv) try {
   eval_app->add_option("--sigma", restoration_eval.sigmas, "dncnn: noise level(s) on the 0-255 scale (default: as trained; 15 25 50 when blind)")
       ->check(Positive);
   eval_app->add_option("--mask", restoration_eval.mask, "inpaint-ae: center, left, right, top, bottom or random")->capture_default_str();
+  eval_app->add_option("--centre-crop", restoration_eval.centre_crop, "dncnn and sr: evaluate each image's centre N x N pixels (0 = the whole image)")
+      ->capture_default_str()->check(NonNegative);
   eval_app->add_option("--crops", restoration_eval.crops, "inpaint-ae: crops per image (the model's patch size)")->capture_default_str()->check(Positive);
   eval_app->add_option("--pictures", restoration_eval.pictures, "Restoration runs: write before/after pictures to this folder");
   eval_app->add_option("--tile", restoration_eval.tiles.tile, "Restoration runs: tile side (0 = automatic)")->capture_default_str()->check(NonNegative);

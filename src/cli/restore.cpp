@@ -230,6 +230,12 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
   } else {
     images = load_image_list(o.images, channels);
   }
+  if (o.centre_crop > 0) {
+    for (auto& image : images.images) {
+      const int64_t h = std::min(o.centre_crop, image.size(1)), w = std::min(o.centre_crop, image.size(2));
+      image = image.narrow(1, (image.size(1) - h) / 2, h).narrow(2, (image.size(2) - w) / 2, w).contiguous();
+    }
+  }
   if (!o.pictures.empty()) fs::create_directories(o.pictures);
   std::vector<RestorationTable> tables;
   const std::string name = run.state.kind;
@@ -278,6 +284,7 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
          models_with<Inpainter>(), ")");
   }
   nlohmann::json j = {{"run", run.path}, {"kind", run.state.kind}, {"epoch", run.state.epoch}};
+  if (o.centre_crop > 0) j["centre_crop"] = o.centre_crop;
   for (const auto& table : tables) j["tables"].push_back(table.to_json());
   save_evaluation(run.path, j);
   if (o.json) {
@@ -285,7 +292,8 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
     return;
   }
   std::cout << run.state.kind << " run " << run.path << ", epoch " << run.state.epoch << ", " << images.images.size()
-            << " images\n";
+            << " images" << (o.centre_crop > 0 ? " (centre crops of " + std::to_string(o.centre_crop) + " pixels)" : "")
+            << "\n";
   for (const auto& table : tables) {
     std::cout << "\n";
     table.print(std::cout);

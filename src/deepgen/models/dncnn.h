@@ -18,7 +18,7 @@ namespace deepgen {
 // convolution He-initialized; "dirac": the middle width -> width convolutions start as the identity
 // (torch.nn.init.dirac_) plus N(0, 0.01) noise, so that the first layer's features, noise included,
 // reach the last layer from the first step (a deep stack of random layers scrambles them: a 20-layer
-// colour DnCNN then spends hundreds of steps near R(x) = 0; docs/restoration.md). The last layer starts
+// colour DnCNN then spends hundreds of steps near R(x) = 0; docs/models.md, dncnn). The last layer starts
 // near zero either way.
 struct ResidualCnnImpl : torch::nn::Module {
   ResidualCnnImpl(int64_t channels, int64_t depth, int64_t width, bool batch_norm, const std::string& init = "kaiming");
