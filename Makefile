@@ -57,6 +57,13 @@ OPENCV_PHOTOS := $(addprefix data/,aero1.jpg aero3.jpg aloeL.jpg apple.jpg baboo
                  $(addprefix text/scenetext0,1.jpg 2.jpg 3.jpg 4.jpg 5.jpg 6.jpg) \
                  alphamat/input_images/plant.jpg hfs/data/000.jpg reg/home.png
 
+# The larger set plus ten high-resolution photographs (2560x1600 JPEG) from Debian's
+# plasma-workspace-wallpapers (a 94 MB download, not installed), `make images-wall`: photos at full
+# resolution are smooth at the pixel scale, which the scikit-image and opencv-doc images are not.
+IMAGES_WALL ?= data/natural-wall
+KDE_WALLPAPERS := ./usr/share/wallpapers
+KDE_PHOTOS := Autumn BytheWater ColorfulCups DarkestHour EveningGlow FallenLeaf Grey Kite OneStandsOut Path
+
 # Photographs no model here trained on, `make images-unseen`: the twelve photos of nature/ in Debian's
 # mate-backgrounds (a 47 MB download, not installed; 1280x1024 to 2560x1920 JPEG), for checking how the
 # restoration models generalize (`deepgen eval RUN --images data/unseen --centre-crop 512`).
@@ -70,7 +77,7 @@ UNSEEN_PHOTOS := Aqua.jpg Blinds.jpg Dune.jpg FreshFlower.jpg Garden.jpg GreenMe
 deb_extract = cd $(1) && (apt-get download $(2) || ($(SUDO) apt-get update -qq && apt-get download $(2))) && \
   dpkg-deb --fsys-tarfile $(2)_*.deb | tar -x $(3)
 
-.PHONY: deps torch configure build cli demo test install bench fuzz clean images images-plus images-unseen
+.PHONY: deps torch configure build cli demo test install bench fuzz clean images images-plus images-wall images-unseen
 
 deps:
 	@missing=$$(for p in $(PACKAGES) $(EXTRA_PACKAGES); do \
@@ -172,6 +179,16 @@ $(IMAGES_PLUS)/test/camera.png: $(IMAGES)/test/camera.png
 	cp $(IMAGES)/train/* $(IMAGES_PLUS).tmp/train/ && cp -r $(IMAGES)/test $(IMAGES_PLUS).tmp/test
 	rm -rf $(IMAGES_PLUS).tmp/deb $(IMAGES_PLUS) && mv $(IMAGES_PLUS).tmp $(IMAGES_PLUS)
 	@echo "natural images plus: $(IMAGES_PLUS)/train ($(words $(TRAIN_IMAGES) $(OPENCV_PHOTOS))), $(IMAGES_PLUS)/test ($(words $(TEST_IMAGES)))"
+
+images-wall: $(IMAGES_WALL)/test/camera.png
+
+$(IMAGES_WALL)/test/camera.png: $(IMAGES_PLUS)/test/camera.png
+	rm -rf $(IMAGES_WALL).tmp && mkdir -p $(IMAGES_WALL).tmp/deb $(IMAGES_WALL).tmp/train
+	$(call deb_extract,$(IMAGES_WALL).tmp/deb,plasma-workspace-wallpapers,$(foreach p,$(KDE_PHOTOS),$(KDE_WALLPAPERS)/$(p)/contents/images/2560x1600.jpg))
+	for p in $(KDE_PHOTOS); do mv $(IMAGES_WALL).tmp/deb/$(KDE_WALLPAPERS)/$$p/contents/images/2560x1600.jpg $(IMAGES_WALL).tmp/train/kde_$$p.jpg; done
+	cp $(IMAGES_PLUS)/train/* $(IMAGES_WALL).tmp/train/ && cp -r $(IMAGES_PLUS)/test $(IMAGES_WALL).tmp/test
+	rm -rf $(IMAGES_WALL).tmp/deb $(IMAGES_WALL) && mv $(IMAGES_WALL).tmp $(IMAGES_WALL)
+	@echo "natural images and wallpapers: $(IMAGES_WALL)/train ($(words $(TRAIN_IMAGES) $(OPENCV_PHOTOS) $(KDE_PHOTOS))), $(IMAGES_WALL)/test ($(words $(TEST_IMAGES)))"
 
 images-unseen: $(IMAGES_UNSEEN)/Wood.jpg
 
