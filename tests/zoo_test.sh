@@ -118,6 +118,15 @@ expect_ok "train dncnn" "$DEEPGEN" train dncnn --sigma-range 5 50 --depth 3 --wi
 expect_ok "zoo add dncnn" "$DEEPGEN" zoo add "$WORK/dn" tiny-dncnn --description "A tiny blind DnCNN" --default denoise-gray
 expect_ok "denoise IN OUT" "$DEEPGEN" denoise "$WORK/nat/test/s9.png" "$WORK/d.png" --threads 1
 grep -q "model zoo/tiny-dncnn" "$WORK/out" && [ -s "$WORK/d.png" ] && pass || { fail "denoise used the zoo's model"; cat "$WORK/out"; }
+# A colour model for denoise-rgb: a colour photo goes to it, a gray one still to the gray model.
+expect_ok "train colour dncnn" "$DEEPGEN" train dncnn --sigma-range 5 50 --depth 3 --width 4 --patch-size 24 --data "$WORK/nat" \
+  --channels 3 --patches 64 --test-patches 8 --epochs 1 --batch-size 16 --progress none --no-report --threads 1 --out "$WORK/dn-rgb"
+expect_ok "a colour picture" "$DEEPGEN" denoise "$WORK/dn-rgb" "$WORK/nat/test/s9.png" "$WORK/colour.png" --threads 1
+expect_ok "zoo add colour dncnn" "$DEEPGEN" zoo add "$WORK/dn-rgb" tiny-dncnn-rgb --description "A tiny colour DnCNN" --default denoise-rgb
+expect_ok "denoise IN OUT, colour" "$DEEPGEN" denoise "$WORK/colour.png" "$WORK/dc.png" --threads 1
+grep -q "model zoo/tiny-dncnn-rgb" "$WORK/out" && [ -s "$WORK/dc.png" ] && pass || { fail "denoise used the colour model"; cat "$WORK/out"; }
+expect_ok "denoise IN OUT, gray again" "$DEEPGEN" denoise "$WORK/nat/test/s9.png" "$WORK/d.png" --threads 1
+grep -q "model zoo/tiny-dncnn (" "$WORK/out" && pass || { fail "a gray image went to the colour model"; cat "$WORK/out"; }
 # Its data folder lies beside the zoo (as data/natural lies beside the sources' zoo/): recorded relative, so
 # the entry evaluates from any folder and in any clone; one elsewhere is refused as --eval-data.
 [ "$(json_value "$WORK/zoo/tiny-dncnn/config.json" "d['data']['dir']")" = nat ] && pass || fail "relative data folder"
