@@ -59,7 +59,8 @@ OPENCV_PHOTOS := $(addprefix data/,aero1.jpg aero3.jpg aloeL.jpg apple.jpg baboo
 
 # The larger set plus ten high-resolution photographs (2560x1600 JPEG) from Debian's
 # plasma-workspace-wallpapers (a 94 MB download, not installed), `make images-wall`: photos at full
-# resolution are smooth at the pixel scale, which the scikit-image and opencv-doc images are not.
+# resolution are smooth at the pixel scale, which the scikit-image and opencv-doc images are not (tried for
+# the colour DnCNN at the zoo entry's budget: worse on both test sets; zoo/README.md).
 IMAGES_WALL ?= data/natural-wall
 KDE_WALLPAPERS := ./usr/share/wallpapers
 KDE_PHOTOS := Autumn BytheWater ColorfulCups DarkestHour EveningGlow FallenLeaf Grey Kite OneStandsOut Path
