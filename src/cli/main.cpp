@@ -161,9 +161,10 @@ void check_resume_options(const CLI::App& train_app, const TrainCommand& train, 
         equal = same(value, given) ||
                 (field->key == "dir" && value.is_string() && fs::exists(given.get<std::string>()) &&
                  fs::absolute(given.get<std::string>()).lexically_normal().string() == value.get<std::string>());
-        if (!equal && flags == &model.model && !recorded.contains(field->key) && model_spec(state.kind).overlay) {
-          // A flag recorded through other fields (--sigma-range as sigma_min and sigma_max): the same
-          // when the recorded options, completed with it, are unchanged.
+        if (!equal && flags == &model.model && !recorded.contains(field->key)) {
+          // A flag recorded through other fields (--sigma-range as sigma_min and sigma_max), or one newer
+          // than the run's record: the same when the recorded options, with it applied over them, are
+          // unchanged.
           const ModelSpec& spec = model_spec(state.kind);
           try {
             equal = spec.overlay(recorded, {{field->key, given}}) == spec.complete(recorded);

@@ -21,6 +21,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The centre side x side pixels of a (C, H, W) image (a smaller side kept whole).
+torch::Tensor centre_crop(const torch::Tensor& image, int64_t side) {
+  const int64_t h = std::min(side, image.size(1)), w = std::min(side, image.size(2));
+  return image.narrow(1, (image.size(1) - h) / 2, h).narrow(2, (image.size(2) - w) / 2, w);
+}
+
 // (C, H, W) in [0, 1] from a file, with the model's channels; with `keep_colour` a colour image stays in
 // colour for a gray model (denoise_image and upscale_image run gray models on colour images).
 torch::Tensor read_image(const std::string& path, int64_t channels, bool keep_colour = false) {
@@ -212,10 +218,7 @@ void add_tile_options(CLI::App* command, TileOptions& tiles) {
 // One picture per image: a centre crop of each method side by side (the crop keeps the pixels 1:1).
 void write_comparison(const std::string& path, const std::vector<torch::Tensor>& images, int64_t crop) {
   std::vector<torch::Tensor> crops;
-  for (const auto& image : images) {
-    const int64_t h = image.size(1), w = image.size(2), ch = std::min(crop, h), cw = std::min(crop, w);
-    crops.push_back(to_pixels(image.narrow(1, (h - ch) / 2, ch).narrow(2, (w - cw) / 2, cw), PixelRange::kUnit));
-  }
+  for (const auto& image : images) crops.push_back(to_pixels(centre_crop(image, crop), PixelRange::kUnit));
   write_grid(path, torch::stack(crops), int64_t(crops.size()));
 }
 
@@ -231,10 +234,7 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
     images = load_image_list(o.images, channels);
   }
   if (o.centre_crop > 0) {
-    for (auto& image : images.images) {
-      const int64_t h = std::min(o.centre_crop, image.size(1)), w = std::min(o.centre_crop, image.size(2));
-      image = image.narrow(1, (image.size(1) - h) / 2, h).narrow(2, (image.size(2) - w) / 2, w).contiguous();
-    }
+    for (auto& image : images.images) image = centre_crop(image, o.centre_crop).contiguous();
   }
   if (!o.pictures.empty()) fs::create_directories(o.pictures);
   std::vector<RestorationTable> tables;
