@@ -3,7 +3,10 @@
 # Trains into runs/zoo/NAME with a checkpoint every 10 minutes; run it again after an interruption (or
 # Ctrl-C) and it continues from there. When the run has all its epochs, it replaces zoo/NAME (deepgen zoo
 # add with the entry's description, defaults and headline metric) and prints the old and new headline.
-# Environment: DEEPGEN (default build/deepgen), DEEPGEN_ZOO (default zoo), THREADS (default all cores).
+# A fine-tuned entry is retrained stage by stage (its stages.json: stage1.toml, ..., then config.toml),
+# each stage in runs/zoo/NAME.stageK and started from the one before (--init-from).
+# Environment: DEEPGEN (default build/deepgen), DEEPGEN_ZOO (default zoo), DEEPGEN_RUNS (where the runs go,
+# default runs/zoo), THREADS (default all cores).
 set -euo pipefail
 name=${1:?usage: scripts/zoo.sh NAME   (the names: deepgen zoo)}
 cd "$(dirname "$0")/.."
@@ -22,23 +25,56 @@ PY
 }
 kind=$(field 'e["kind"]')
 epochs=$(field 'e["epochs"]')
-out=runs/zoo/$name
-mkdir -p runs/zoo
-# The recorded flags (config.toml) are copied out of the zoo first: zoo add replaces the entry's folder.
-cp "$zoo/$name/config.toml" "runs/zoo/$name.toml"
+runs=${DEEPGEN_RUNS:-runs/zoo}
+out=$runs/$name
+mkdir -p "$runs"
+# The recorded flags (config.toml, stage*.toml) are copied out of the zoo first: zoo add replaces the
+# entry's folder.
+cp "$zoo/$name/config.toml" "$runs/$name.toml"
+stages=()  # earlier stages: "TOML EPOCHS"
+if [ -e "$zoo/$name/stages.json" ]; then
+  while read -r file stage_epochs; do
+    cp "$zoo/$name/$file" "$runs/$name.$file"
+    stages+=("$runs/$name.$file $stage_epochs")
+  done < <(python3 -c 'import json, sys
+for s in json.load(open(sys.argv[1])): print(s["config"], s["epochs"])' "$zoo/$name/stages.json")
+fi
 # The natural-image folders the restoration entries train on are made from Debian packages by make.
-case "$(grep -o '^train.data="[^"]*"' "runs/zoo/$name.toml" || true)" in
-  *'"data/natural-plus"') make images-plus >/dev/null ;;
-  *'"data/natural"') make images >/dev/null ;;
+case "$(cat "$runs/$name.toml" "$runs/$name".stage*.toml 2>/dev/null | grep -o '^train.data="[^"]*"' || true)" in
+  *'"data/natural-plus"'*) make images-plus >/dev/null ;;
+  *'"data/natural"'*) make images >/dev/null ;;
 esac
 threads=(--threads "${THREADS:-0}")
-if [ -e "$out/checkpoint.pt" ]; then
-  echo "zoo.sh: continuing $out"
-  "$deepgen" "${threads[@]}" train "$kind" --resume --out "$out" --epochs "$epochs" --checkpoint-every 10m
-else
-  echo "zoo.sh: $deepgen train $kind --config runs/zoo/$name.toml --out $out"
-  "$deepgen" "${threads[@]}" train "$kind" --config "runs/zoo/$name.toml" --out "$out" --checkpoint-every 10m
-fi
+epochs_done() {  # the epochs a run has completed (metrics.jsonl), 0 when none
+  python3 -c 'import json, sys
+done = 0
+try:
+    for line in open(sys.argv[1]):
+        done = max(done, json.loads(line).get("epoch", 0))
+except FileNotFoundError:
+    pass
+print(done)' "$1/metrics.jsonl"
+}
+train_stage() {  # train_stage TOML OUT EPOCHS [--init-from RUN]: trains, continues or skips a finished run
+  local toml=$1 dir=$2 want=$3
+  shift 3
+  if [ -e "$dir/checkpoint.pt" ] && [ "$(epochs_done "$dir")" -ge "$want" ]; then
+    echo "zoo.sh: $dir has its $want epochs"
+  elif [ -e "$dir/checkpoint.pt" ]; then
+    echo "zoo.sh: continuing $dir"
+    "$deepgen" "${threads[@]}" train "$kind" --resume --out "$dir" --epochs "$want" --checkpoint-every 10m
+  else
+    echo "zoo.sh: $deepgen train $kind --config $toml $* --out $dir"
+    "$deepgen" "${threads[@]}" train "$kind" --config "$toml" "$@" --out "$dir" --checkpoint-every 10m
+  fi
+}
+init=()
+for k in "${!stages[@]}"; do
+  read -r toml stage_epochs <<<"${stages[$k]}"
+  train_stage "$toml" "$out.stage$((k + 1))" "$stage_epochs" "${init[@]}"
+  init=(--init-from "$out.stage$((k + 1))")
+done
+train_stage "$runs/$name.toml" "$out" "$epochs" "${init[@]}"
 args=(--description "$(field 'e["description"]')" --metric "$(field 'e["headline"]["metric"]')")
 scored_by=$(field 'e["headline"].get("scored_by", "")')  # a generator's headline: samples scored by a classifier
 if [ -n "$scored_by" ]; then

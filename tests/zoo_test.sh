@@ -70,6 +70,41 @@ expect_error "init-from other shapes" "code_size 32 there, 16 here" "$DEEPGEN" t
 expect_error "init-from nothing" "does not exist" "$DEEPGEN" train ae "${TINY[@]}" --init-from "$WORK/none" --out "$WORK/x3"
 expect_error "init-from with resume" "excludes" "$DEEPGEN" train ae --resume --init-from zoo/tiny-ae --out "$WORK/tuned"
 
+# A fine-tuned entry keeps every stage's recipe, even when it replaces the entry it started from, and
+# scripts/zoo.sh retrains the chain stage by stage (skipping finished stages when run again).
+cp "$WORK/zoo/tiny-ae/config.toml" "$WORK/stage1.toml"
+expect_ok "zoo add a fine-tuned run over its parent" "$DEEPGEN" zoo add "$WORK/tuned" tiny-ae --description "A tiny autoencoder" \
+  --test-examples 32
+cmp -s "$WORK/stage1.toml" "$WORK/zoo/tiny-ae/stage1.toml" && pass || fail "stage1.toml is the parent's recipe"
+[ "$(json_value "$WORK/zoo/zoo.json" "[e for e in d['entries'] if e['name'] == 'tiny-ae'][0]['stages'][0]['epochs']")" = 2 ] \
+  && pass || fail "stages record the parent's epochs"
+json_value "$WORK/zoo/zoo.json" "[e for e in d['entries'] if e['name'] == 'tiny-ae'][0]['command']" >"$WORK/command"
+grep -q "stage1.toml --out runs/zoo/tiny-ae.stage1 && deepgen train ae --config zoo/tiny-ae/config.toml --init-from runs/zoo/tiny-ae.stage1" \
+  "$WORK/command" && pass || { fail "chained command"; cat "$WORK/command"; }
+expect_ok "fine-tune the fine-tuned entry" "$DEEPGEN" train ae "${TINY[@]}" --epochs 1 --init-from zoo/tiny-ae --out "$WORK/tuned2"
+expect_ok "zoo add a third stage" "$DEEPGEN" zoo add "$WORK/tuned2" tiny-ae3 --description "A tiny autoencoder, 3 stages" \
+  --test-examples 32
+[ -s "$WORK/zoo/tiny-ae3/stage2.toml" ] && [ ! -e "$WORK/zoo/tiny-ae3/stage3.toml" ] && pass || fail "three stages"
+expect_ok "zoo check of staged entries" "$DEEPGEN" zoo check tiny-ae tiny-ae3
+cp -r "$WORK/ae" "$WORK/base"
+expect_ok "fine-tune a run" "$DEEPGEN" train ae "${TINY[@]}" --epochs 1 --init-from "$WORK/base" --out "$WORK/orphan"
+rm -rf "$WORK/base"
+expect_error "a stage that is gone" "fine-tuned from $WORK/base (--init-from), which no longer exists" "$DEEPGEN" zoo add \
+  "$WORK/orphan" tiny-x --description x --test-examples 32
+[ ! -e "$WORK/zoo/tiny-x" ] && pass || fail "a refused zoo add leaves no folder"
+ZOO_SH="$(cd "$(dirname "$0")/.." && pwd)/scripts/zoo.sh"
+DEEPGEN="$DEEPGEN" DEEPGEN_RUNS="$WORK/zruns" THREADS=1 expect_ok "zoo.sh retrains a staged entry" bash "$ZOO_SH" tiny-ae3
+for k in 1 2; do [ -s "$WORK/zruns/tiny-ae3.stage$k/checkpoint.pt" ] && pass || fail "zoo.sh stage $k"; done
+[ "$(json_value "$WORK/zruns/tiny-ae3/config.json" "d['init_from']['run']")" = "$WORK/zruns/tiny-ae3.stage2" ] && pass \
+  || fail "the last stage starts from stage 2"
+[ "$(json_value "$WORK/zruns/tiny-ae3.stage2/config.json" "d['trainer']['epochs']")" = 1 ] && pass || fail "stage 2 epochs"
+# The retrained stage 1 records the same recipe (only where it went and how often it saved differ).
+recipe() { grep -v -e '^train.out=' -e '^train.checkpoint-every=' -e '^threads=' "$1"; }
+[ "$(recipe "$WORK/stage1.toml")" = "$(recipe "$WORK/zoo/tiny-ae3/stage1.toml")" ] && pass \
+  || { fail "retrained entry keeps stage 1's recipe"; diff "$WORK/stage1.toml" "$WORK/zoo/tiny-ae3/stage1.toml"; }
+DEEPGEN="$DEEPGEN" DEEPGEN_RUNS="$WORK/zruns" THREADS=1 expect_ok "zoo.sh again: nothing left to train" bash "$ZOO_SH" tiny-ae3
+[ "$(grep -c "has its" "$WORK/out")" = 3 ] && pass || { fail "finished stages skipped"; cat "$WORK/out"; }
+
 # A generator's headline is a sample-quality measure scored by a zoo classifier, reproduced by zoo check.
 expect_ok "train gan" "$DEEPGEN" train gan --arch mlp --hidden 32 "${TINY[@]}" --epochs 1 --out "$WORK/gan"
 expect_ok "train classifier" "$DEEPGEN" train classifier --arch mlp "${TINY[@]}" --epochs 1 --out "$WORK/clf"

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 
@@ -42,6 +43,65 @@ nlohmann::json read_manifest(const std::string& path) {
           "zoo manifest ", path, ": an entry without a \"name\" or \"files\": ", entry.dump().substr(0, 80));
   }
   return manifest;
+}
+
+// A file's whole text; "" when it cannot be read.
+std::string text_of(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return in ? std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()) : std::string();
+}
+
+// Training and per-epoch evaluation seconds of a run, from its metrics.jsonl.
+double seconds_of(const fs::path& run) {
+  double seconds = 0;
+  std::ifstream metrics(run / "metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);) {
+    const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object()) seconds += record.value("seconds", 0.0);
+  }
+  return seconds;
+}
+
+// One stage of a fine-tuned model's history: the flags that trained it (config.toml), its epochs and time.
+struct Stage {
+  std::string toml;
+  int64_t epochs = 0;
+  double seconds = 0;
+};
+constexpr const char* kStages = "stages.json";
+
+// The stages that made the run at `run` (earliest first, `run` itself last): a zoo entry's recorded
+// stages.json, else the chain of --init-from runs its config.json records. Every stage's config.toml is
+// needed to retrain the chain, so a missing one is an error naming it.
+std::vector<Stage> stages_of(const fs::path& run, const std::string& named_as, int depth = 0) {
+  check(depth < 64, "zoo add: the --init-from chain of ", named_as, " is longer than 64 runs (a loop?)");
+  const fs::path config_json = run / "config.json", config_toml = run / "config.toml";
+  check(fs::exists(config_json) && fs::exists(config_toml), "zoo add: ", named_as,
+        " (a stage of the run's --init-from chain) has no config.json and config.toml; they are the recipe the zoo "
+        "records to retrain it");
+  nlohmann::json config = nlohmann::json::parse(text_of(config_json), nullptr, /*allow_exceptions=*/false);
+  check(config.is_object(), "zoo add: ", config_json.string(), " is not valid JSON");
+  std::vector<Stage> stages;
+  if (fs::exists(run / kStages)) {
+    const nlohmann::json recorded = nlohmann::json::parse(text_of(run / kStages), nullptr, false);
+    check(recorded.is_array(), "zoo add: ", (run / kStages).string(), " is not a JSON array");
+    for (const auto& stage : recorded) {
+      const std::string file = stage.value("config", "");
+      const std::string toml = text_of(run / file);
+      check(!file.empty() && !toml.empty(), "zoo add: ", (run / kStages).string(), " names a stage file '", file,
+            "' that cannot be read");
+      stages.push_back({toml, stage.value("epochs", int64_t(0)), stage.value("seconds", 0.0)});
+    }
+  } else if (config.contains("init_from") && config["init_from"].is_object()) {
+    const std::string parent = config["init_from"].value("run", "");
+    const std::string parent_dir = resolve_run(parent);
+    check(fs::is_directory(parent_dir), "zoo add: ", named_as, " was fine-tuned from ", parent,
+          " (--init-from), which no longer exists; the zoo records every stage's recipe, so keep that run");
+    stages = stages_of(parent_dir, parent, depth + 1);
+  }
+  const int64_t epochs = config.contains("trainer") ? config["trainer"].value("epochs", int64_t(0)) : 0;
+  stages.push_back({text_of(config_toml), epochs, seconds_of(run)});
+  return stages;
 }
 
 // The program's own path, for the installed zoo beside it.
@@ -208,6 +268,8 @@ ZooEntry add_to_zoo(const std::string& run_dir, const std::string& zoo, const st
     if (!relative.empty() && *relative.begin() != "..") data_dir = relative.string();
   }
   if (!data_dir.empty()) weights.config["data"]["dir"] = data_dir;
+  // A fine-tuned run's earlier stages, read before the entry's folder (perhaps one of them) is cleared.
+  const std::vector<Stage> stages = stages_of(source, run_dir);
   fs::create_directories(target);
   // Only what the entry is made of stays: a replaced entry loses its old files.
   for (const auto& old : fs::directory_iterator(target)) fs::remove_all(old.path());
@@ -234,20 +296,34 @@ ZooEntry add_to_zoo(const std::string& run_dir, const std::string& zoo, const st
   entry["defaults"] = addition.defaults;
   entry["machine"] = state.config.value("machine", "");
   entry["torch_version"] = state.config.value("torch_version", "");
+  // config.toml holds the flags that started the run; those given here override its --out. A fine-tuned
+  // run's earlier stages are stage1.toml, stage2.toml, ... (stages.json: their epochs and seconds), each
+  // retrained from the one before (--init-from), the last of them the run's own config.toml.
   double seconds = 0;
-  {
-    std::ifstream metrics(source / "metrics.jsonl");
-    for (std::string line; std::getline(metrics, line);) {
-      const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (record.is_object()) seconds += record.value("seconds", 0.0);
+  std::string command;
+  nlohmann::json recorded_stages = nlohmann::json::array();
+  for (size_t k = 0; k < stages.size(); ++k) {
+    seconds += stages[k].seconds;  // training and per-epoch evaluation, from metrics.jsonl
+    const bool last = k + 1 == stages.size();
+    const std::string file = last ? "config.toml" : "stage" + std::to_string(k + 1) + ".toml";
+    const std::string out = last ? "runs/zoo/" + name : "runs/zoo/" + name + ".stage" + std::to_string(k + 1);
+    if (!last) {
+      write_text_atomically((target / file).string(), stages[k].toml);
+      recorded_stages.push_back({{"config", file}, {"epochs", stages[k].epochs}, {"seconds", stages[k].seconds}});
     }
+    if (!fs::exists(target / file)) continue;
+    if (!command.empty()) command += " && ";
+    command += "deepgen train " + state.kind + " --config zoo/" + name + "/" + file;
+    if (k > 0) command += " --init-from runs/zoo/" + name + ".stage" + std::to_string(k);
+    command += " --out " + out;
   }
-  entry["seconds"] = seconds;  // training and per-epoch evaluation, from metrics.jsonl
+  if (!recorded_stages.empty()) {
+    write_text_atomically((target / kStages).string(), recorded_stages.dump(2) + "\n");
+    entry["stages"] = recorded_stages;
+  }
+  entry["seconds"] = seconds;
   entry["precision"] = "fp32";
-  // config.toml holds the flags that started the run; those given here override its --out.
-  entry["command"] = fs::exists(target / "config.toml") ? "deepgen train " + state.kind + " --config zoo/" + name +
-                                                              "/config.toml --out runs/zoo/" + name
-                                                        : "";
+  entry["command"] = command;
   nlohmann::json files = nlohmann::json::object();
   for (const auto& file : fs::directory_iterator(target)) {
     const std::string path = file.path().string();

@@ -68,7 +68,10 @@ std::string zoo_root_of_entry(const std::string& run);
 std::string zoo_data_folder(const std::string& zoo, const std::string& relative);
 
 // Copies the run at `run_dir` into `zoo`/`name` as a weights-only entry (checkpoint, config, metrics, the
-// last pictures) and adds or replaces its manifest entry (written whole). Returns the entry. A data folder
+// last pictures) and adds or replaces its manifest entry (written whole). Returns the entry. A fine-tuned
+// run (--init-from) keeps its whole recipe: the flags of each earlier stage of the chain are
+// stage1.toml, stage2.toml, ... (stages.json: their epochs and seconds), the command chains them and the
+// seconds add up; a stage whose run is gone is an error naming it. A data folder
 // inside the folder that holds the zoo (the source tree: data/natural) is recorded relative to it, so the
 // entry evaluates wherever the tree is cloned; one outside (/usr/share/datasets/...) stays absolute.
 ZooEntry add_to_zoo(const std::string& run_dir, const std::string& zoo, const std::string& name,
