@@ -76,7 +76,9 @@ constexpr const char* kStages = "stages.json";
 std::vector<Stage> stages_of(const fs::path& run, const std::string& named_as, int depth = 0) {
   check(depth < 64, "zoo add: the --init-from chain of ", named_as, " is longer than 64 runs (a loop?)");
   const fs::path config_json = run / "config.json", config_toml = run / "config.toml";
-  check(fs::exists(config_json) && fs::exists(config_toml), "zoo add: ", named_as,
+  // The run itself may lack them (one trained through the C++ API): then it is its only stage.
+  if (depth == 0 && !fs::exists(config_json)) return {{text_of(config_toml), 0, seconds_of(run)}};
+  check(fs::exists(config_json) && (depth == 0 || fs::exists(config_toml)), "zoo add: ", named_as,
         " (a stage of the run's --init-from chain) has no config.json and config.toml; they are the recipe the zoo "
         "records to retrain it");
   nlohmann::json config = nlohmann::json::parse(text_of(config_json), nullptr, /*allow_exceptions=*/false);
