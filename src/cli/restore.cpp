@@ -271,8 +271,8 @@ void evaluate_restoration(const LoadedRun& run, const RestorationEval& o) {
     const int64_t side = run.state.config.at("patches").at("patch_size").get<int64_t>();
     tables.push_back(evaluate_inpainting(*inpaint, name, images, o.mask, side, o.crops, o.seed));
     for (size_t i = 0; i < images.images.size() && !o.pictures.empty(); ++i) {
-      auto image = normalize_pixels(images.images[i], PixelRange::kUnit).unsqueeze(0);
-      auto crop = image.narrow(2, (image.size(2) - side) / 2, side).narrow(3, (image.size(3) - side) / 2, side);
+      // evaluate_inpainting has checked that every image holds a side x side crop.
+      auto crop = centre_crop(normalize_pixels(images.images[i], PixelRange::kUnit), side).unsqueeze(0);
       auto mask = named_mask(o.mask, side, side, o.seed);
       const std::string name = fs::path(images.names[i]).stem().string() + "-" + o.mask + ".png";
       write_comparison((fs::path(o.pictures) / name).string(),
