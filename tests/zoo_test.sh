@@ -81,6 +81,11 @@ cmp -s "$WORK/stage1.toml" "$WORK/zoo/tiny-ae/stage1.toml" && pass || fail "stag
 json_value "$WORK/zoo/zoo.json" "[e for e in d['entries'] if e['name'] == 'tiny-ae'][0]['command']" >"$WORK/command"
 grep -q "stage1.toml --out runs/zoo/tiny-ae.stage1 && deepgen train ae --config zoo/tiny-ae/config.toml --init-from runs/zoo/tiny-ae.stage1" \
   "$WORK/command" && pass || { fail "chained command"; cat "$WORK/command"; }
+# Added again, the run's chain would pass through the entry it has just replaced: refused, entry intact.
+expect_error "zoo add over a changed parent" "whose checkpoint has changed since" "$DEEPGEN" zoo add "$WORK/tuned" tiny-ae \
+  --description "A tiny autoencoder" --test-examples 32
+cmp -s "$WORK/stage1.toml" "$WORK/zoo/tiny-ae/stage1.toml" && [ ! -e "$WORK/zoo/tiny-ae/stage2.toml" ] && pass \
+  || fail "a refused zoo add leaves the entry as it was"
 expect_ok "fine-tune the fine-tuned entry" "$DEEPGEN" train ae "${TINY[@]}" --epochs 1 --init-from zoo/tiny-ae --out "$WORK/tuned2"
 expect_ok "zoo add a third stage" "$DEEPGEN" zoo add "$WORK/tuned2" tiny-ae3 --description "A tiny autoencoder, 3 stages" \
   --test-examples 32

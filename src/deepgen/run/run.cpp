@@ -173,7 +173,10 @@ RunResult start_run(RunConfig config, std::ostream* log) {
   nlohmann::json init_record;
   if (!init_checkpoint.empty()) {
     const RunState init = init_weights(init_checkpoint, *family);
-    init_record = {{"run", config.init_from}, {"checkpoint", init_checkpoint}, {"epochs", init.epoch}};
+    // The checkpoint's SHA-256 too: `zoo add` follows the chain of --init-from runs to record every stage's
+    // recipe, and must know when a run has since been replaced or trained further.
+    init_record = {{"run", config.init_from}, {"checkpoint", init_checkpoint}, {"epochs", init.epoch},
+                   {"sha256", sha256_of_file(init_checkpoint)}};
   }
 
   RunState state;

@@ -99,6 +99,13 @@ std::vector<Stage> stages_of(const fs::path& run, const std::string& named_as, i
     const std::string parent_dir = resolve_run(parent);
     check(fs::is_directory(parent_dir), "zoo add: ", named_as, " was fine-tuned from ", parent,
           " (--init-from), which no longer exists; the zoo records every stage's recipe, so keep that run");
+    // Runs trained since the SHA-256 was recorded: the parent must still hold the weights the run started
+    // from, else the recipe recorded below would be that of other weights (a zoo entry replaced since, or a
+    // run resumed for more epochs).
+    const std::string recorded = config["init_from"].value("sha256", "");
+    check(recorded.empty() || recorded == sha256_of_file(checkpoint_path(parent_dir)), "zoo add: ", named_as,
+          " was fine-tuned from ", parent, " (--init-from), whose checkpoint has changed since (SHA-256 ",
+          recorded.substr(0, 12), "... recorded, another found); the recipe of the weights it started from is gone");
     stages = stages_of(parent_dir, parent, depth + 1);
   }
   const int64_t epochs = config.contains("trainer") ? config["trainer"].value("epochs", int64_t(0)) : 0;
