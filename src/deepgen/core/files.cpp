@@ -58,6 +58,14 @@ void write_bytes_atomically(const std::string& path, const std::string& bytes) {
   }
 }
 
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  check(bool(in), "cannot read ", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 void write_text_atomically(const std::string& path, const std::string& text) { write_bytes_atomically(path, text); }
 
 void append_line_atomically(const std::string& path, const std::string& line) {

@@ -16,6 +16,9 @@ void write_text_atomically(const std::string& path, const std::string& text);
 // and the new one, or only the old ones.
 void append_line_atomically(const std::string& path, const std::string& line);
 
+// The whole of the file at `path`; throws "cannot read PATH" when it cannot be opened.
+std::string read_text_file(const std::string& path);
+
 // The temporary name used beside `path` while it is being written.
 std::string temporary_path(const std::string& path);
 

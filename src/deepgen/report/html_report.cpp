@@ -22,14 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  check(bool(in), "report: cannot read ", path.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // config.json flattened to "trainer.batch_size" -> "128".
 void flatten(const nlohmann::json& json, const std::string& prefix, std::map<std::string, std::string>& out) {
   if (json.is_object()) {
@@ -57,13 +49,13 @@ RunPage read_run(const std::string& dir) {
   const fs::path config = fs::path(dir) / "config.json";
   check(fs::exists(config), "report: ", dir, " is not a run directory: it has no config.json");
   try {
-    run.config = nlohmann::json::parse(read_file(config));
+    run.config = nlohmann::json::parse(read_text_file(config));
   } catch (const nlohmann::json::exception& error) {
     fail("report: ", config.string(), " is not valid JSON (", error.what(), ")");
   }
   const fs::path metrics = fs::path(dir) / "metrics.jsonl";
   if (fs::exists(metrics)) {
-    std::istringstream in(read_file(metrics));
+    std::istringstream in(read_text_file(metrics));
     for (std::string line; std::getline(in, line);) {
       const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (json.is_object() && json.contains("epoch") && json.contains("split")) run.lines.push_back(json);
@@ -71,7 +63,7 @@ RunPage read_run(const std::string& dir) {
   }
   check(!run.lines.empty(), "report: ", dir, " has no metrics yet (metrics.jsonl is written after the first epoch)");
   if (fs::exists(fs::path(dir) / "steps.jsonl")) {
-    std::istringstream in(read_file(fs::path(dir) / "steps.jsonl"));
+    std::istringstream in(read_text_file(fs::path(dir) / "steps.jsonl"));
     for (std::string line; std::getline(in, line);) {
       const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (json.is_object() && json.contains("step") && json.contains("loss") && json["loss"].is_number()) {
@@ -80,7 +72,8 @@ RunPage read_run(const std::string& dir) {
     }
   }
   if (fs::exists(fs::path(dir) / "eval.json")) {
-    run.evaluation = nlohmann::json::parse(read_file(fs::path(dir) / "eval.json"), nullptr, /*allow_exceptions=*/false);
+    run.evaluation =
+        nlohmann::json::parse(read_text_file(fs::path(dir) / "eval.json"), nullptr, /*allow_exceptions=*/false);
   }
   const std::regex picture(R"(epoch_(\d+)_(.+)\.png)");
   if (fs::is_directory(fs::path(dir) / "images")) {
@@ -91,7 +84,7 @@ RunPage read_run(const std::string& dir) {
       std::smatch match;
       const std::string name = file.filename().string();
       if (!std::regex_match(name, match, picture)) continue;
-      const std::string bytes = read_file(file);
+      const std::string bytes = read_text_file(file);
       run.pictures[match[2]].push_back({std::stoll(match[1]), base64(std::vector<uint8_t>(bytes.begin(), bytes.end()))});
     }
   }
@@ -242,7 +235,7 @@ void write_html_report(const std::vector<std::string>& dirs, const std::string& 
   std::string title;
   for (const auto& run : runs) title += (title.empty() ? "" : ", ") + run.name;
   html << "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>deepgen report: " << escape(title)
-       << "</title>\n<style>" << kStyle << "</style>\n<script>\n" << read_file(chart_js) << "\n</script>\n</head>\n<body>\n";
+       << "</title>\n<style>" << kStyle << "</style>\n<script>\n" << read_text_file(chart_js) << "\n</script>\n</head>\n<body>\n";
   html << "<h1>deepgen report: " << escape(title) << "</h1>\n<p>Written on " << escape(machine_description()) << ".</p>\n";
 
   // The runs: what, where, how fast, and their last metrics.

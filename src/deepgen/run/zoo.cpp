@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <memory>
 #include <optional>
 
@@ -45,12 +44,6 @@ nlohmann::json read_manifest(const std::string& path) {
   return manifest;
 }
 
-// A file's whole text; "" when it cannot be read.
-std::string text_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return in ? std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()) : std::string();
-}
-
 // Training and per-epoch evaluation seconds of a run, from its metrics.jsonl.
 double seconds_of(const fs::path& run) {
   double seconds = 0;
@@ -77,22 +70,24 @@ std::vector<Stage> stages_of(const fs::path& run, const std::string& named_as, i
   check(depth < 64, "zoo add: the --init-from chain of ", named_as, " is longer than 64 runs (a loop?)");
   const fs::path config_json = run / "config.json", config_toml = run / "config.toml";
   // The run itself may lack them (one trained through the C++ API): then it is its only stage.
-  if (depth == 0 && !fs::exists(config_json)) return {{text_of(config_toml), 0, seconds_of(run)}};
+  const std::string toml = fs::exists(config_toml) ? read_text_file(config_toml) : "";
+  if (depth == 0 && !fs::exists(config_json)) return {{toml, 0, seconds_of(run)}};
   check(fs::exists(config_json) && (depth == 0 || fs::exists(config_toml)), "zoo add: ", named_as,
         " (a stage of the run's --init-from chain) has no config.json and config.toml; they are the recipe the zoo "
         "records to retrain it");
-  nlohmann::json config = nlohmann::json::parse(text_of(config_json), nullptr, /*allow_exceptions=*/false);
+  nlohmann::json config = nlohmann::json::parse(read_text_file(config_json), nullptr, /*allow_exceptions=*/false);
   check(config.is_object(), "zoo add: ", config_json.string(), " is not valid JSON");
   std::vector<Stage> stages;
   if (fs::exists(run / kStages)) {
-    const nlohmann::json recorded = nlohmann::json::parse(text_of(run / kStages), nullptr, false);
+    const nlohmann::json recorded = nlohmann::json::parse(read_text_file(run / kStages), nullptr, false);
     check(recorded.is_array(), "zoo add: ", (run / kStages).string(), " is not a JSON array");
     for (const auto& stage : recorded) {
       const std::string file = stage.value("config", "");
-      const std::string toml = text_of(run / file);
-      check(!file.empty() && !toml.empty(), "zoo add: ", (run / kStages).string(), " names a stage file '", file,
+      const fs::path path = run / file;
+      const std::string stage_toml = !file.empty() && fs::is_regular_file(path) ? read_text_file(path) : "";
+      check(!stage_toml.empty(), "zoo add: ", (run / kStages).string(), " names a stage file '", file,
             "' that cannot be read");
-      stages.push_back({toml, stage.value("epochs", int64_t(0)), stage.value("seconds", 0.0)});
+      stages.push_back({stage_toml, stage.value("epochs", int64_t(0)), stage.value("seconds", 0.0)});
     }
   } else if (config.contains("init_from") && config["init_from"].is_object()) {
     const std::string parent = config["init_from"].value("run", "");
@@ -109,7 +104,7 @@ std::vector<Stage> stages_of(const fs::path& run, const std::string& named_as, i
     stages = stages_of(parent_dir, parent, depth + 1);
   }
   const int64_t epochs = config.contains("trainer") ? config["trainer"].value("epochs", int64_t(0)) : 0;
-  stages.push_back({text_of(config_toml), epochs, seconds_of(run)});
+  stages.push_back({toml, epochs, seconds_of(run)});
   return stages;
 }
 
@@ -309,13 +304,15 @@ ZooEntry add_to_zoo(const std::string& run_dir, const std::string& zoo, const st
   // run's earlier stages are stage1.toml, stage2.toml, ... (stages.json: their epochs and seconds), each
   // retrained from the one before (--init-from), the last of them the run's own config.toml.
   double seconds = 0;
+  // Where the recorded command retrains stage k (1-based) of the chain.
+  const auto stage_run = [&](size_t k) { return "runs/zoo/" + name + ".stage" + std::to_string(k); };
   std::string command;
   nlohmann::json recorded_stages = nlohmann::json::array();
   for (size_t k = 0; k < stages.size(); ++k) {
     seconds += stages[k].seconds;  // training and per-epoch evaluation, from metrics.jsonl
     const bool last = k + 1 == stages.size();
     const std::string file = last ? "config.toml" : "stage" + std::to_string(k + 1) + ".toml";
-    const std::string out = last ? "runs/zoo/" + name : "runs/zoo/" + name + ".stage" + std::to_string(k + 1);
+    const std::string out = last ? "runs/zoo/" + name : stage_run(k + 1);
     if (!last) {
       write_text_atomically((target / file).string(), stages[k].toml);
       recorded_stages.push_back({{"config", file}, {"epochs", stages[k].epochs}, {"seconds", stages[k].seconds}});
@@ -323,7 +320,7 @@ ZooEntry add_to_zoo(const std::string& run_dir, const std::string& zoo, const st
     if (!fs::exists(target / file)) continue;
     if (!command.empty()) command += " && ";
     command += "deepgen train " + state.kind + " --config zoo/" + name + "/" + file;
-    if (k > 0) command += " --init-from runs/zoo/" + name + ".stage" + std::to_string(k);
+    if (k > 0) command += " --init-from " + stage_run(k);
     command += " --out " + out;
   }
   if (!recorded_stages.empty()) {
